@@ -34,7 +34,10 @@ pub enum ContractError {
 impl ContractError {
     /// A field error.
     pub fn field(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self::Field { field: field.into(), problem: problem.into() }
+        Self::Field {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 
     /// The field this error names, if it names one.
@@ -49,7 +52,10 @@ impl ContractError {
     #[must_use]
     pub fn within(self, prefix: &str) -> Self {
         match self {
-            Self::Field { field, problem } => Self::Field { field: format!("{prefix}.{field}"), problem },
+            Self::Field { field, problem } => Self::Field {
+                field: format!("{prefix}.{field}"),
+                problem,
+            },
             other => other,
         }
     }

@@ -168,9 +168,14 @@ impl FileMoved {
             let path = e.path().to_string();
             let inner = e.into_inner();
             if inner.is_syntax() || inner.is_eof() {
-                ContractError::NotJson { reason: inner.to_string() }
+                ContractError::NotJson {
+                    reason: inner.to_string(),
+                }
             } else {
-                ContractError::field(if path == "." { "detail".into() } else { path }, strip_position(&inner))
+                ContractError::field(
+                    if path == "." { "detail".into() } else { path },
+                    strip_position(&inner),
+                )
             }
         })?;
         Ok(event)
@@ -201,9 +206,10 @@ impl FileMoved {
                 "at least one of source_bucket and destination_bucket must be set",
             ));
         }
-        for (field, bucket) in
-            [("source_bucket", &self.source_bucket), ("destination_bucket", &self.destination_bucket)]
-        {
+        for (field, bucket) in [
+            ("source_bucket", &self.source_bucket),
+            ("destination_bucket", &self.destination_bucket),
+        ] {
             if let Some(b) = bucket {
                 check_bucket(field, b)?;
             }
@@ -212,7 +218,10 @@ impl FileMoved {
         if ms < 0 {
             return Err(ContractError::field(
                 "occurred_at",
-                format!("{} is before 1970-01-01T00:00:00Z, the earliest time Timestream stores", self.occurred_at),
+                format!(
+                    "{} is before 1970-01-01T00:00:00Z, the earliest time Timestream stores",
+                    self.occurred_at
+                ),
             ));
         }
         if ms > now.millis() + TIMESTREAM_MAX_FUTURE_MS {
@@ -250,7 +259,10 @@ impl FileMoved {
 
 fn check_text(field: &str, v: &str, max: usize) -> Result<(), ContractError> {
     if v.is_empty() {
-        return Err(ContractError::field(field, "must not be empty (omit it or use null instead)"));
+        return Err(ContractError::field(
+            field,
+            "must not be empty (omit it or use null instead)",
+        ));
     }
     if v.len() > max {
         return Err(ContractError::field(
@@ -267,14 +279,18 @@ fn check_key(field: &str, key: &str) -> Result<(), ContractError> {
     if field.len() + key.len() > TIMESTREAM_MAX_DIMENSION_BYTES {
         return Err(ContractError::field(
             field,
-            format!("name plus value exceed Timestream's {TIMESTREAM_MAX_DIMENSION_BYTES}-byte dimension limit"),
+            format!(
+                "name plus value exceed Timestream's {TIMESTREAM_MAX_DIMENSION_BYTES}-byte dimension limit"
+            ),
         ));
     }
     Ok(())
 }
 
 fn check_bucket(field: &str, b: &str) -> Result<(), ContractError> {
-    let ok_chars = b.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-');
+    let ok_chars = b
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-');
     let ok_ends = b.bytes().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && b.bytes().last().is_some_and(|c| c.is_ascii_alphanumeric());
     if !(MIN_BUCKET_LEN..=MAX_BUCKET_LEN).contains(&b.len()) || !ok_chars || !ok_ends {

@@ -84,7 +84,10 @@ impl Delivery {
     pub fn from_attributes<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Self {
         let owned = |name: &str| get(name).map(str::to_owned);
         if let Some(reason) = owned(attr::FILETRAIL_REASON) {
-            return Self::RecorderDeadLetter { reason, class: owned(attr::FILETRAIL_CLASS) };
+            return Self::RecorderDeadLetter {
+                reason,
+                class: owned(attr::FILETRAIL_CLASS),
+            };
         }
         if let Some(error_code) = owned(attr::ERROR_CODE) {
             return Self::TargetDeadLetter {
@@ -133,8 +136,9 @@ struct Probe<'a> {
 
 /// Parse and validate one message body (bytes, so invalid UTF-8 is reported, not assumed away).
 pub fn parse_body(body: &[u8], now: OccurredAt) -> Result<Inbound, ContractError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| ContractError::NotUtf8 { offset: e.valid_up_to() })?;
+    let text = std::str::from_utf8(body).map_err(|e| ContractError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
     parse_body_str(text, now)
 }
 
@@ -146,7 +150,9 @@ pub fn parse_body_str(text: &str, now: OccurredAt) -> Result<Inbound, ContractEr
                 reason: format!("expected a JSON object ({})", strip_position(&e)),
             }
         } else {
-            ContractError::NotJson { reason: e.to_string() }
+            ContractError::NotJson {
+                reason: e.to_string(),
+            }
         }
     })?;
     if let Some(detail) = probe.detail {
@@ -168,7 +174,10 @@ pub fn parse_body_str(text: &str, now: OccurredAt) -> Result<Inbound, ContractEr
     if probe.schema_version.is_some() {
         let event = FileMoved::from_json(text)?;
         event.validate(now)?;
-        return Ok(Inbound { event, shape: BodyShape::Bare });
+        return Ok(Inbound {
+            event,
+            shape: BodyShape::Bare,
+        });
     }
     Err(ContractError::UnknownShape {
         reason: "neither an EventBridge envelope (no \"detail\") nor a FileMoved detail (no \"schema_version\")".into(),

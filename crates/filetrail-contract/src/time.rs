@@ -53,12 +53,21 @@ fn digits(b: &[u8]) -> Option<u32> {
 fn parse_rfc3339_utc_ms(s: &str) -> Option<OccurredAt> {
     let b = s.as_bytes();
     // YYYY-MM-DDTHH:MM:SS is 19 bytes.
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':'
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
     {
         return None;
     }
     let (year, month, day) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
-    let (hour, min, sec) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+    let (hour, min, sec) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
     let rest = &b[19..];
     let (frac, tz) = match rest.first() {
         Some(b'.') => {

@@ -17,7 +17,10 @@ fn matches_the_documented_python_derivation() {
     // Both ids were computed with the Python one-liner in the schema's description.
     assert_eq!(base().event_id(), "e2113f9bc4c7f6312abcab98f9e1a139");
     let fixture = FileMoved::from_json(super::BARE_UNICODE).expect("fixture parses");
-    assert_eq!(fixture.to_move().event_id(), "42007524b39d4350d03c145d4c836fe1");
+    assert_eq!(
+        fixture.to_move().event_id(),
+        "42007524b39d4350d03c145d4c836fe1"
+    );
     assert_eq!(fixture.event_id, "42007524b39d4350d03c145d4c836fe1");
 }
 
@@ -26,22 +29,53 @@ fn same_move_same_id_every_time() {
     let ids: Vec<String> = (0..100).map(|_| base().event_id()).collect();
     assert!(ids.iter().all(|id| id == &ids[0]));
     assert_eq!(ids[0].len(), filetrail_contract::EVENT_ID_HEX_LEN);
-    assert!(ids[0].bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    assert!(
+        ids[0]
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
 }
 
 #[test]
 fn each_identifying_field_changes_the_id() {
     let b = base();
     let variants = [
-        Move { action_type: ActionType::Delete, ..b.clone() },
-        Move { source_bucket: None, ..b.clone() },
-        Move { source_bucket: Some("hermes-incoming2".into()), ..b.clone() },
-        Move { file_key: format!("{}x", b.file_key), ..b.clone() },
-        Move { destination_bucket: None, ..b.clone() },
-        Move { destination_bucket: Some("hermes-mag".into()), ..b.clone() },
-        Move { new_file_key: None, ..b.clone() },
-        Move { new_file_key: Some("l1/x".into()), ..b.clone() },
-        Move { occurred_at: OccurredAt::from_millis(b.occurred_at.millis() + 1), ..b.clone() },
+        Move {
+            action_type: ActionType::Delete,
+            ..b.clone()
+        },
+        Move {
+            source_bucket: None,
+            ..b.clone()
+        },
+        Move {
+            source_bucket: Some("hermes-incoming2".into()),
+            ..b.clone()
+        },
+        Move {
+            file_key: format!("{}x", b.file_key),
+            ..b.clone()
+        },
+        Move {
+            destination_bucket: None,
+            ..b.clone()
+        },
+        Move {
+            destination_bucket: Some("hermes-mag".into()),
+            ..b.clone()
+        },
+        Move {
+            new_file_key: None,
+            ..b.clone()
+        },
+        Move {
+            new_file_key: Some("l1/x".into()),
+            ..b.clone()
+        },
+        Move {
+            occurred_at: OccurredAt::from_millis(b.occurred_at.millis() + 1),
+            ..b.clone()
+        },
     ];
     let mut ids: Vec<String> = variants.iter().map(Move::event_id).collect();
     ids.push(b.event_id());
@@ -54,11 +88,27 @@ fn each_identifying_field_changes_the_id() {
 #[test]
 fn field_boundaries_are_unambiguous() {
     // Moving text between neighbouring fields must not produce the same id.
-    let a = Move { source_bucket: Some("ab".into()), file_key: "c".into(), ..base() };
-    let b = Move { source_bucket: Some("a".into()), file_key: "bc".into(), ..base() };
+    let a = Move {
+        source_bucket: Some("ab".into()),
+        file_key: "c".into(),
+        ..base()
+    };
+    let b = Move {
+        source_bucket: Some("a".into()),
+        file_key: "bc".into(),
+        ..base()
+    };
     assert_ne!(a.event_id(), b.event_id());
-    let c = Move { source_bucket: None, destination_bucket: Some("x".into()), ..base() };
-    let d = Move { source_bucket: Some("x".into()), destination_bucket: None, ..base() };
+    let c = Move {
+        source_bucket: None,
+        destination_bucket: Some("x".into()),
+        ..base()
+    };
+    let d = Move {
+        source_bucket: Some("x".into()),
+        destination_bucket: None,
+        ..base()
+    };
     assert_ne!(c.event_id(), d.event_id());
 }
 

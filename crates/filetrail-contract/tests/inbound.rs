@@ -32,10 +32,13 @@ fn every_dead_letter_form_parses_with_its_delivery() {
     let deliveries: Vec<Delivery> = records
         .iter()
         .map(|r| {
-            let inbound = parse_body_str(r["body"].as_str().expect("body"), NOW).expect("body parses");
+            let inbound =
+                parse_body_str(r["body"].as_str().expect("body"), NOW).expect("body parses");
             assert_eq!(inbound.event.event_id, "e2113f9bc4c7f6312abcab98f9e1a139");
             Delivery::from_attributes(|name| {
-                r["messageAttributes"][name]["stringValue"].as_str().or(r["attributes"][name].as_str())
+                r["messageAttributes"][name]["stringValue"]
+                    .as_str()
+                    .or(r["attributes"][name].as_str())
             })
         })
         .collect();
@@ -47,10 +50,21 @@ fn every_dead_letter_form_parses_with_its_delivery() {
     ));
     assert_eq!(
         deliveries[2],
-        Delivery::Redrive { source_queue_arn: "arn:aws:sqs:us-east-1:111122223333:filetrail-events".into() }
+        Delivery::Redrive {
+            source_queue_arn: "arn:aws:sqs:us-east-1:111122223333:filetrail-events".into()
+        }
     );
-    assert!(matches!(&deliveries[3], Delivery::RecorderDeadLetter { reason, class: Some(c) }
-        if reason.starts_with("Timestream rejected") && c == "rejected"));
-    assert_eq!(deliveries[1].reason(), "eventbridge: SQS_QUEUE_DOES_NOT_EXIST");
-    assert!(deliveries[3].reason().starts_with("recorder: Timestream rejected"));
+    assert!(
+        matches!(&deliveries[3], Delivery::RecorderDeadLetter { reason, class: Some(c) }
+        if reason.starts_with("Timestream rejected") && c == "rejected")
+    );
+    assert_eq!(
+        deliveries[1].reason(),
+        "eventbridge: SQS_QUEUE_DOES_NOT_EXIST"
+    );
+    assert!(
+        deliveries[3]
+            .reason()
+            .starts_with("recorder: Timestream rejected")
+    );
 }

@@ -35,7 +35,8 @@ fn valid_samples_pass_both() {
     ];
     for s in samples {
         assert!(v.is_valid(&s), "schema accepts {s}");
-        parse_body(s.to_string().as_bytes(), NOW).unwrap_or_else(|e| panic!("rust accepts {s}: {e}"));
+        parse_body(s.to_string().as_bytes(), NOW)
+            .unwrap_or_else(|e| panic!("rust accepts {s}: {e}"));
     }
 }
 
@@ -44,33 +45,60 @@ fn invalid_samples_fail_both() {
     let v = validator();
     let samples: Vec<(&str, Value)> = vec![
         ("empty key", with(|v| v["file_key"] = json!(""))),
-        ("2 KB key", with(|v| v["file_key"] = json!("k".repeat(2048)))),
-        ("no bucket", with(|v| {
-            v["source_bucket"] = Value::Null;
-            v["destination_bucket"] = Value::Null;
-        })),
-        ("buckets absent", with(|v| {
-            let o = v.as_object_mut().expect("object");
-            o.remove("source_bucket");
-            o.remove("destination_bucket");
-        })),
+        (
+            "2 KB key",
+            with(|v| v["file_key"] = json!("k".repeat(2048))),
+        ),
+        (
+            "no bucket",
+            with(|v| {
+                v["source_bucket"] = Value::Null;
+                v["destination_bucket"] = Value::Null;
+            }),
+        ),
+        (
+            "buckets absent",
+            with(|v| {
+                let o = v.as_object_mut().expect("object");
+                o.remove("source_bucket");
+                o.remove("destination_bucket");
+            }),
+        ),
         ("COPY", with(|v| v["action_type"] = json!("COPY"))),
-        ("1969", with(|v| v["occurred_at"] = json!("1969-12-31T23:59:59.999Z"))),
-        ("microseconds", with(|v| v["occurred_at"] = json!("2024-05-01T12:00:00.123456Z"))),
-        ("offset", with(|v| v["occurred_at"] = json!("2024-05-01T12:00:00.123+02:00"))),
+        (
+            "1969",
+            with(|v| v["occurred_at"] = json!("1969-12-31T23:59:59.999Z")),
+        ),
+        (
+            "microseconds",
+            with(|v| v["occurred_at"] = json!("2024-05-01T12:00:00.123456Z")),
+        ),
+        (
+            "offset",
+            with(|v| v["occurred_at"] = json!("2024-05-01T12:00:00.123+02:00")),
+        ),
         ("schema_version 2", with(|v| v["schema_version"] = json!(2))),
         ("unknown field", with(|v| v["extra"] = json!(1))),
-        ("missing event_id", with(|v| {
-            v.as_object_mut().expect("object").remove("event_id");
-        })),
-        ("uppercase bucket", with(|v| v["source_bucket"] = json!("Hermes"))),
+        (
+            "missing event_id",
+            with(|v| {
+                v.as_object_mut().expect("object").remove("event_id");
+            }),
+        ),
+        (
+            "uppercase bucket",
+            with(|v| v["source_bucket"] = json!("Hermes")),
+        ),
         ("negative size", with(|v| v["size"] = json!(-5))),
         ("empty stage", with(|v| v["stage"] = json!(""))),
         ("key not a string", with(|v| v["file_key"] = json!(7))),
     ];
     for (name, s) in samples {
         assert!(!v.is_valid(&s), "schema rejects {name}");
-        assert!(parse_body(s.to_string().as_bytes(), NOW).is_err(), "rust rejects {name}");
+        assert!(
+            parse_body(s.to_string().as_bytes(), NOW).is_err(),
+            "rust rejects {name}"
+        );
     }
 }
 
@@ -84,7 +112,10 @@ fn rules_only_rust_can_check_are_documented_in_the_schema() {
         .expect("description")
         .to_owned();
     for rule in ["UTF-8 bytes", "15 minutes", "event_id must equal"] {
-        assert!(description.contains(rule), "schema description mentions {rule}");
+        assert!(
+            description.contains(rule),
+            "schema description mentions {rule}"
+        );
     }
     let only_rust = [
         with(|v| v["file_key"] = json!("é".repeat(600))),

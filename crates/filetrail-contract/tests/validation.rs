@@ -10,12 +10,19 @@ fn rejected(field: &str, mutate: impl Fn(&mut Value)) -> ContractError {
     mutate(&mut bare);
     let err = parse_body(bare.to_string().as_bytes(), NOW).expect_err("must be rejected");
     assert_eq!(err.field_name(), Some(field), "bare: {err}");
-    assert!(err.to_string().starts_with(&format!("{field}: ")), "message names the field: {err}");
+    assert!(
+        err.to_string().starts_with(&format!("{field}: ")),
+        "message names the field: {err}"
+    );
 
     let mut env: Value = serde_json::from_str(ENVELOPE).expect("fixture");
     env["detail"] = bare;
     let err2 = parse_body(env.to_string().as_bytes(), NOW).expect_err("must be rejected");
-    assert_eq!(err2.field_name(), Some(format!("detail.{field}").as_str()), "envelope: {err2}");
+    assert_eq!(
+        err2.field_name(),
+        Some(format!("detail.{field}").as_str()),
+        "envelope: {err2}"
+    );
     err
 }
 
@@ -35,13 +42,18 @@ fn empty_key() {
 #[test]
 fn two_kilobyte_key() {
     let e = rejected("file_key", |v| v["file_key"] = json!("k".repeat(2048)));
-    assert!(e.to_string().contains("2048 bytes") && e.to_string().contains("1024"), "{e}");
+    assert!(
+        e.to_string().contains("2048 bytes") && e.to_string().contains("1024"),
+        "{e}"
+    );
 }
 
 #[test]
 fn key_limit_counts_bytes_not_characters() {
     // 513 two-byte characters: 513 characters, 1026 bytes.
-    let e = rejected("new_file_key", |v| v["new_file_key"] = json!("é".repeat(513)));
+    let e = rejected("new_file_key", |v| {
+        v["new_file_key"] = json!("é".repeat(513))
+    });
     assert!(e.to_string().contains("1026 bytes"), "{e}");
 }
 
@@ -51,31 +63,44 @@ fn neither_bucket() {
         v["source_bucket"] = Value::Null;
         v["destination_bucket"] = Value::Null;
     });
-    assert!(e.to_string().contains("at least one of source_bucket and destination_bucket"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("at least one of source_bucket and destination_bucket"),
+        "{e}"
+    );
 }
 
 #[test]
 fn bad_bucket_name() {
-    rejected("destination_bucket", |v| v["destination_bucket"] = json!("Hermes_EEA"));
+    rejected("destination_bucket", |v| {
+        v["destination_bucket"] = json!("Hermes_EEA")
+    });
     rejected("source_bucket", |v| v["source_bucket"] = json!("ab"));
 }
 
 #[test]
 fn action_type_copy() {
     let e = rejected("action_type", |v| v["action_type"] = json!("COPY"));
-    assert!(e.to_string().contains("COPY") && e.to_string().contains("PUT"), "{e}");
+    assert!(
+        e.to_string().contains("COPY") && e.to_string().contains("PUT"),
+        "{e}"
+    );
 }
 
 #[test]
 fn timestamp_in_1969() {
-    let e = rejected("occurred_at", |v| v["occurred_at"] = json!("1969-12-31T23:59:59.999Z"));
+    let e = rejected("occurred_at", |v| {
+        v["occurred_at"] = json!("1969-12-31T23:59:59.999Z")
+    });
     assert!(e.to_string().contains("before 1970"), "{e}");
 }
 
 #[test]
 fn timestamp_twenty_minutes_in_the_future() {
     let future = OccurredAt::from_millis(NOW.millis() + 20 * 60 * 1000);
-    let e = rejected("occurred_at", |v| v["occurred_at"] = json!(future.to_string()));
+    let e = rejected("occurred_at", |v| {
+        v["occurred_at"] = json!(future.to_string())
+    });
     assert!(e.to_string().contains("15 minutes"), "{e}");
     // 14 minutes is fine for the time rule (the event_id then no longer matches: a later rule).
     let near = OccurredAt::from_millis(NOW.millis() + 14 * 60 * 1000);
@@ -95,7 +120,9 @@ fn timestamp_precision_and_zone() {
         let e = rejected("occurred_at", |v| v["occurred_at"] = json!(bad));
         assert!(e.to_string().contains("RFC 3339 UTC"), "{bad}: {e}");
     }
-    let e = rejected("occurred_at", |v| v["occurred_at"] = json!(1_714_564_800_123_i64));
+    let e = rejected("occurred_at", |v| {
+        v["occurred_at"] = json!(1_714_564_800_123_i64)
+    });
     assert!(e.to_string().contains("invalid type"), "{e}");
 }
 
@@ -105,7 +132,13 @@ fn python_isoformat_is_accepted() {
     let a = OccurredAt::parse("2024-05-01T12:00:00.123+00:00").expect("python form");
     let b = OccurredAt::parse("2024-05-01T12:00:00.123Z").expect("Z form");
     assert_eq!(a, b);
-    assert_eq!(OccurredAt::parse("2024-05-01T12:00:00.1Z").expect("1 digit").millis() % 1000, 100);
+    assert_eq!(
+        OccurredAt::parse("2024-05-01T12:00:00.1Z")
+            .expect("1 digit")
+            .millis()
+            % 1000,
+        100
+    );
     assert_eq!(b.to_string(), "2024-05-01T12:00:00.123Z");
 }
 
@@ -124,8 +157,13 @@ fn schema_version_and_unknown_fields() {
 
 #[test]
 fn event_id_must_be_the_derived_one() {
-    let e = rejected("event_id", |v| v["event_id"] = json!("00000000000000000000000000000000"));
-    assert!(e.to_string().contains("e2113f9bc4c7f6312abcab98f9e1a139"), "error shows the expected id: {e}");
+    let e = rejected("event_id", |v| {
+        v["event_id"] = json!("00000000000000000000000000000000")
+    });
+    assert!(
+        e.to_string().contains("e2113f9bc4c7f6312abcab98f9e1a139"),
+        "error shows the expected id: {e}"
+    );
 }
 
 #[test]
@@ -150,7 +188,10 @@ fn not_utf8_and_not_json() {
     }
     for body in ["[1,2]", "\"s\"", "{}", "{\"hello\":1}"] {
         let e = parse_body(body.as_bytes(), NOW).expect_err("wrong shape");
-        assert!(matches!(e, ContractError::UnknownShape { .. }), "{body:?}: {e}");
+        assert!(
+            matches!(e, ContractError::UnknownShape { .. }),
+            "{body:?}: {e}"
+        );
     }
 }
 

@@ -1,0 +1,26 @@
+//! AWS plumbing shared by every filetrail crate that calls AWS.
+//!
+//! - [`load_sdk_config`]: the standard credential/region chain; `AWS_ENDPOINT_URL` works.
+//! - [`classify`]: the one place an SDK error becomes retryable or not.
+//! - [`Backoff`]: jittered exponential backoff (from `backon`) bounded by a deadline.
+//! - [`ConfigError`] and [`Env`]: configuration from environment variables, errors naming them.
+
+mod backoff;
+mod classify;
+mod env;
+
+pub use backoff::{Backoff, BackoffSettings};
+pub use classify::{Classified, classify, is_retryable_code};
+pub use env::{ConfigError, Env};
+
+/// Load the AWS SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+pub async fn load_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+/// The endpoint override (`AWS_ENDPOINT_URL` or a profile's `endpoint_url`), when one is set.
+pub fn endpoint_override(config: &aws_config::SdkConfig) -> Option<&str> {
+    config.endpoint_url()
+}

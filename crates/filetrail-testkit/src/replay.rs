@@ -1,0 +1,63 @@
+//! AWS responses replayed over HTTP through the real SDK clients.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_types::body::SdkBody;
+
+pub use aws_smithy_http_client::test_util::StaticReplayClient as Replay;
+
+/// A JSON response in the AWS JSON 1.0/1.1 protocol shape.
+pub fn json_response(status: u16, body: &serde_json::Value) -> http::Response<SdkBody> {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(SdkBody::from(body.to_string()))
+        .unwrap_or_else(|e| panic!("valid response: {e}"))
+}
+
+/// A JSON error response: `__type` carries the code, as AWS JSON protocols do.
+pub fn json_error(status: u16, code: &str, message: &str) -> http::Response<SdkBody> {
+    json_response(
+        status,
+        &serde_json::json!({ "__type": code, "message": message }),
+    )
+}
+
+/// A client that answers each request with the next response, in order.
+pub fn client(responses: Vec<http::Response<SdkBody>>) -> StaticReplayClient {
+    let events = responses
+        .into_iter()
+        .map(|resp| {
+            let req = http::Request::builder()
+                .uri("https://replay.invalid/")
+                .body(SdkBody::empty())
+                .unwrap_or_else(|e| panic!("valid request: {e}"));
+            ReplayEvent::new(req, resp)
+        })
+        .collect();
+    StaticReplayClient::new(events)
+}
+
+/// SDK configuration whose HTTP client is `replay` (no emulator involved).
+pub async fn sdk_config(replay: &StaticReplayClient) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(replay.clone())
+        .endpoint_url("https://replay.invalid")
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(super::test_credentials())
+        // Only filetrail's own retry loops run, so tests see exactly what they decide.
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .load()
+        .await
+}
+
+/// The JSON bodies of the requests `replay` received, in order.
+pub fn request_bodies(replay: &StaticReplayClient) -> Vec<serde_json::Value> {
+    replay
+        .actual_requests()
+        .map(|r| {
+            let bytes = r.body().bytes().unwrap_or_default();
+            serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null)
+        })
+        .collect()
+}

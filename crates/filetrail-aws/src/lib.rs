@@ -7,6 +7,7 @@
 
 mod backoff;
 mod classify;
+pub mod emf;
 mod env;
 
 pub use backoff::{Backoff, BackoffSettings};

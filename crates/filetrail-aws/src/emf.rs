@@ -15,7 +15,10 @@ pub struct Metrics {
 impl Metrics {
     /// Counts reported under the dimension `function` = `function`.
     pub fn new(function: impl Into<String>) -> Self {
-        Self { function: function.into(), counts: Vec::new() }
+        Self {
+            function: function.into(),
+            counts: Vec::new(),
+        }
     }
 
     /// Set a count (names are listed in the order first set).
@@ -29,7 +32,10 @@ impl Metrics {
 
     /// The count named `name`, 0 if never set.
     pub fn get(&self, name: &str) -> u64 {
-        self.counts.iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| *v)
+        self.counts
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, v)| *v)
     }
 
     /// The EMF JSON line at `timestamp_ms`.
@@ -81,8 +87,16 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&m.to_line(1000)).expect("json");
         assert_eq!(v["_aws"]["Timestamp"], 1000);
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "filetrail");
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "received");
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "received"
+        );
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
         assert_eq!(v["received"], 4);
         assert_eq!(v["written"], 2);
         assert_eq!(v["function"], "filetrail-recorder");

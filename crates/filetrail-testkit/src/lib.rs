@@ -7,8 +7,10 @@
 //! - [`replay`]: AWS responses replayed over HTTP, for what the emulator cannot show.
 //! - [`pipeline`]: a bus whose rule routes `FileMoved` events to a fresh SQS queue.
 
+pub mod moto;
 pub mod pipeline;
 pub mod replay;
+pub mod runtime_api;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

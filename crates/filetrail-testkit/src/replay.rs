@@ -61,3 +61,45 @@ pub fn request_bodies(replay: &StaticReplayClient) -> Vec<serde_json::Value> {
         })
         .collect()
 }
+
+/// SDK configuration whose HTTP client is `replay` and that has no endpoint override at all
+/// (not even `AWS_ENDPOINT_URL` from the environment): what a Lambda in AWS sees.
+pub fn sdk_config_without_endpoint(replay: &StaticReplayClient) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(replay.clone())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                super::test_credentials(),
+            ),
+        )
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .sleep_impl(
+            aws_smithy_async::rt::sleep::default_async_sleep()
+                .unwrap_or_else(|| panic!("tokio sleep")),
+        )
+        .time_source(aws_smithy_async::time::SharedTimeSource::default())
+        .build()
+}
+
+/// The URIs of the requests `replay` received, in order.
+pub fn request_uris(replay: &StaticReplayClient) -> Vec<String> {
+    replay
+        .actual_requests()
+        .map(|r| r.uri().to_owned())
+        .collect()
+}
+
+/// The `x-amz-target` headers (the operation) of the requests `replay` received, in order.
+pub fn request_targets(replay: &StaticReplayClient) -> Vec<String> {
+    replay
+        .actual_requests()
+        .map(|r| {
+            r.headers()
+                .get("x-amz-target")
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}

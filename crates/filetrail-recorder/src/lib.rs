@@ -1,0 +1,30 @@
+//! The filetrail recorder: SQS batches of `FileMoved` events into a time-series store.
+//!
+//! [`Recorder::handle`] takes one SQS event and returns the partial batch response. It parses
+//! every message with the contract crate, writes each distinct event once through a [`Sink`]
+//! (Timestream: [`TimestreamSink`]), retries what may pass with backoff until the Lambda
+//! deadline, dead-letters what never will with its reason ([`DeadLetters`]), and names in
+//! `batchItemFailures` only what SQS must redeliver.
+
+pub mod config;
+mod dead_letter;
+mod handler;
+mod layout;
+mod sink;
+mod timestream;
+
+pub use config::RecorderConfig;
+pub use dead_letter::{
+    DeadLetter, DeadLetterClass, DeadLetters, MAX_ENTRIES_PER_SEND, NoDeadLetterQueue,
+    SqsDeadLetters, short_reason,
+};
+pub use handler::{Counts, HandlerError, Recorder, Settings, work_deadline};
+pub use layout::{Layout, MULTI_MEASURE_NAME, NOT_AVAILABLE, SEED_MEASURE_NAME, epoch_seconds};
+pub use sink::{Sink, WriteOutcome};
+pub use timestream::{
+    MAX_RECORDS_PER_WRITE, Rejection, TimestreamSink, TimestreamWriter, WriteError, WriteRecords,
+    classify_rejection, timestream_client,
+};
+
+/// The function name used in metrics and logs.
+pub const FUNCTION_NAME: &str = "filetrail-recorder";

@@ -1,0 +1,57 @@
+//! The `filetrail-recorder` Lambda: builds its clients from the environment and runs the handler.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use filetrail_aws::Env;
+use filetrail_recorder::{
+    FUNCTION_NAME, NoDeadLetterQueue, Recorder, RecorderConfig, Settings, SqsDeadLetters,
+    TimestreamSink, TimestreamWriter, timestream_client, work_deadline,
+};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use tracing::Instrument;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON, text otherwise.
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = RecorderConfig::from_env(&Env::process())?;
+    let sdk = filetrail_aws::load_sdk_config().await;
+    let writer = TimestreamWriter::new(
+        timestream_client(&sdk).await?,
+        &config.database,
+        &config.table,
+    );
+    let sink = TimestreamSink::new(writer, config.layout);
+    let settings = Settings {
+        concurrency: config.write_concurrency,
+        ..Settings::default()
+    };
+    tracing::info!(database = %config.database, table = %config.table, layout = config.layout.name(),
+        dead_letter_queue = ?config.dead_letter_queue_url, "recorder starting");
+    match &config.dead_letter_queue_url {
+        Some(url) => {
+            let dlq = SqsDeadLetters::new(aws_sdk_sqs::Client::new(&sdk), url);
+            run(Recorder::new(sink, dlq, settings), &config).await
+        }
+        None => run(Recorder::new(sink, NoDeadLetterQueue, settings), &config).await,
+    }
+}
+
+async fn run<S, D>(recorder: Recorder<S, D>, config: &RecorderConfig) -> Result<(), Error>
+where
+    S: filetrail_recorder::Sink,
+    D: filetrail_recorder::DeadLetters,
+{
+    let recorder = &recorder;
+    let margin = config.safety_margin;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+        let deadline = work_deadline(event.context.deadline(), margin);
+        let (response, counts): (SqsBatchResponse, _) = recorder
+            .handle(&event.payload, deadline)
+            .instrument(span)
+            .await?;
+        counts.metrics(FUNCTION_NAME).emit();
+        Ok::<_, Error>(response)
+    }))
+    .await
+}

@@ -1,0 +1,40 @@
+//! The sink seam: what the recorder needs from a time-series store.
+
+use std::future::Future;
+
+use filetrail_aws::Classified;
+use filetrail_contract::FileMoved;
+
+/// What became of one record in one write call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Stored by this call.
+    Written,
+    /// Already stored by an earlier delivery of the same event: counts as written.
+    Duplicate,
+    /// Refused for a reason that may pass: try again in this invocation.
+    Retry(String),
+    /// Refused for good: dead-letter it with this reason.
+    Reject(String),
+}
+
+/// A store the recorder writes prepared records to, in batches.
+pub trait Sink: Send + Sync {
+    /// One prepared record.
+    type Record: Clone + Send + Sync;
+
+    /// A short name for logs (`timestream`).
+    fn name(&self) -> &'static str;
+
+    /// At most this many records per write call.
+    fn max_batch(&self) -> usize;
+
+    /// The record for an event; `Err` (with the limit it breaks) when it can never be stored.
+    fn prepare(&self, event: &FileMoved) -> Result<Self::Record, String>;
+
+    /// Write records in one call: one outcome per record, in order, or a whole-call error.
+    fn write(
+        &self,
+        records: &[Self::Record],
+    ) -> impl Future<Output = Result<Vec<WriteOutcome>, Classified>> + Send;
+}

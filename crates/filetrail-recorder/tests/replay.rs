@@ -1,0 +1,266 @@
+//! The real Timestream adapter inside the recorder, against replayed responses in AWS's shapes.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use filetrail_aws::BackoffSettings;
+use filetrail_recorder::{
+    DeadLetter, DeadLetters, Layout, Recorder, Settings, TimestreamSink, TimestreamWriter,
+    WriteRecords, timestream_client,
+};
+use filetrail_testkit::replay;
+use serde_json::{Value, json};
+
+use super::{envelope, failed_ids, later, sqs_event};
+
+#[derive(Default)]
+struct MemoryDlq(Mutex<Vec<DeadLetter>>);
+
+impl DeadLetters for MemoryDlq {
+    async fn send(&self, letters: &[DeadLetter]) -> Vec<Result<(), String>> {
+        self.0.lock().expect("lock").extend_from_slice(letters);
+        vec![Ok(()); letters.len()]
+    }
+}
+
+const REJECTED_TYPE: &str = "com.amazonaws.timestream.v20181101#RejectedRecordsException";
+
+fn ingested(n: usize) -> http::Response<aws_smithy_types::body::SdkBody> {
+    replay::json_response(
+        200,
+        &json!({"RecordsIngested": {"Total": n, "MemoryStore": n, "MagneticStore": 0}}),
+    )
+}
+
+async fn recorder(
+    responses: Vec<http::Response<aws_smithy_types::body::SdkBody>>,
+) -> (
+    Recorder<TimestreamSink<TimestreamWriter>, MemoryDlq>,
+    replay::Replay,
+) {
+    let http = replay::client(responses);
+    let sdk = replay::sdk_config(&http).await;
+    let client = timestream_client(&sdk).await.expect("client");
+    let sink = TimestreamSink::new(
+        TimestreamWriter::new(client, "sdc_aws_logs", "sdc_aws_s3_bucket_log_table"),
+        Layout::Seed,
+    );
+    let settings = Settings {
+        backoff: BackoffSettings {
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            factor: 2.0,
+        },
+        ..Settings::default()
+    };
+    (Recorder::new(sink, MemoryDlq::default(), settings), http)
+}
+
+fn event_ids_in(body: &Value) -> Vec<String> {
+    body["Records"]
+        .as_array()
+        .expect("Records")
+        .iter()
+        .map(|r| {
+            r["Dimensions"]
+                .as_array()
+                .expect("dims")
+                .iter()
+                .find(|d| d["Name"] == "event_id")
+                .expect("event_id")["Value"]
+                .as_str()
+                .expect("value")
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn throttling_then_success() {
+    let events: Vec<_> = (0..3).map(super::event).collect();
+    let messages: Vec<(String, String)> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (format!("m{i}"), envelope(e)))
+        .collect();
+    let (recorder, http) = recorder(vec![
+        replay::json_error(429, "ThrottlingException", "Rate exceeded"),
+        replay::json_error(500, "InternalServerException", "Internal server error"),
+        ingested(3),
+    ])
+    .await;
+    let (response, counts) = recorder
+        .handle(&sqs_event(&messages), later())
+        .await
+        .expect("decided");
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!((counts.written, counts.retried), (3, 6));
+    let bodies = replay::request_bodies(&http);
+    assert_eq!(bodies.len(), 3);
+    assert_eq!(
+        bodies[0], bodies[2],
+        "the retry sends the same records, byte for byte"
+    );
+    assert_eq!(
+        replay::request_targets(&http)[0],
+        "Timestream_20181101.WriteRecords"
+    );
+}
+
+#[tokio::test]
+async fn rejected_records_end_where_the_rules_say() {
+    let events: Vec<_> = (0..5).map(super::event).collect();
+    let ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
+    let messages: Vec<(String, String)> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (format!("m{i}"), envelope(e)))
+        .collect();
+    let too_old = "The record timestamp is outside the time range [2024-05-01T06:00:00.000Z, 2024-05-01T12:15:00.000Z) of the memory store.";
+    let (recorder, http) = recorder(vec![
+        replay::json_response(419, &json!({
+            "__type": REJECTED_TYPE,
+            "Message": "One or more records have been rejected. See RejectedRecords for details.",
+            "RejectedRecords": [
+                {"RecordIndex": 0, "Reason": "The record version 1 is lower than the existing version 2. A higher version is required to update the measure value.", "ExistingVersion": 2},
+                {"RecordIndex": 1, "Reason": too_old},
+                {"RecordIndex": 2, "Reason": "The service is temporarily unable to accept this record."}
+            ]
+        })),
+        ingested(1),
+    ])
+    .await;
+    let (response, counts) = recorder
+        .handle(&sqs_event(&messages), later())
+        .await
+        .expect("decided");
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        failed_ids(&response)
+    );
+    assert_eq!(
+        counts.duplicate, 1,
+        "existing version: written by this same event"
+    );
+    assert_eq!(counts.dead_lettered, 1, "too old: can never pass");
+    assert_eq!(
+        counts.written, 3,
+        "index 2 after its retry, 3 and 4 in the first call"
+    );
+
+    let bodies = replay::request_bodies(&http);
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(event_ids_in(&bodies[0]), ids);
+    assert_eq!(
+        event_ids_in(&bodies[1]),
+        vec![ids[2].clone()],
+        "only the retryable record is sent again"
+    );
+    assert_eq!(bodies[1]["Records"][0], bodies[0]["Records"][2]);
+    assert_eq!(
+        bodies[1]["CommonAttributes"],
+        json!({"MeasureName": "timestamp", "MeasureValueType": "DOUBLE", "TimeUnit": "MILLISECONDS"})
+    );
+
+    let letters = recorder.dead_letters().0.lock().expect("lock").clone();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].message_id, "m1");
+    assert_eq!(
+        letters[0].body, messages[1].1,
+        "the original body, for replay"
+    );
+    assert!(
+        letters[0].reason.contains(too_old),
+        "the raw reason is kept: {}",
+        letters[0].reason
+    );
+    assert_eq!(letters[0].class.as_str(), "rejected");
+}
+
+#[tokio::test]
+async fn a_deadline_too_short_hands_the_rest_back_to_sqs() {
+    let events: Vec<_> = (0..4).map(super::event).collect();
+    let messages: Vec<(String, String)> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (format!("m{i}"), envelope(e)))
+        .collect();
+    let throttles = (0..100)
+        .map(|_| replay::json_error(429, "ThrottlingException", "Rate exceeded"))
+        .collect();
+    let (recorder, http) = recorder(throttles).await;
+    let start = Instant::now();
+    let (response, counts) = recorder
+        .handle(
+            &sqs_event(&messages),
+            Instant::now() + Duration::from_millis(120),
+        )
+        .await
+        .expect("decided");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "stopped at the deadline: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(failed_ids(&response), ["m0", "m1", "m2", "m3"]);
+    assert_eq!(
+        (counts.failed, counts.written, counts.dead_lettered),
+        (4, 0, 0)
+    );
+    let sent = http.actual_requests().count();
+    assert!(
+        (2..100).contains(&sent),
+        "retried with backoff, a bounded number of times: {sent}"
+    );
+}
+
+#[tokio::test]
+async fn endpoint_discovery_only_without_an_endpoint_override() {
+    // With an override (AWS_ENDPOINT_URL, the emulator): no DescribeEndpoints, the override is used.
+    let http = replay::client(vec![ingested(1)]);
+    let client = timestream_client(&replay::sdk_config(&http).await)
+        .await
+        .expect("client");
+    let writer = TimestreamWriter::new(client, "db", "table");
+    let record = Layout::Seed.record(&super::event(1)).expect("record");
+    writer
+        .write_records(Layout::Seed.common_attributes(), vec![record.clone()])
+        .await
+        .expect("written");
+    assert_eq!(
+        replay::request_targets(&http),
+        ["Timestream_20181101.WriteRecords"]
+    );
+    assert!(replay::request_uris(&http)[0].starts_with("https://replay.invalid"));
+
+    // Without one (in AWS): DescribeEndpoints first, then WriteRecords to the discovered cell.
+    let http = replay::client(vec![
+        replay::json_response(
+            200,
+            &json!({"Endpoints": [{"Address": "ingest-cell2.timestream.us-east-1.amazonaws.com", "CachePeriodInMinutes": 1440}]}),
+        ),
+        ingested(1),
+    ]);
+    let client = timestream_client(&replay::sdk_config_without_endpoint(&http))
+        .await
+        .expect("discovery");
+    let writer = TimestreamWriter::new(client, "db", "table");
+    writer
+        .write_records(Layout::Seed.common_attributes(), vec![record])
+        .await
+        .expect("written");
+    assert_eq!(
+        replay::request_targets(&http),
+        [
+            "Timestream_20181101.DescribeEndpoints",
+            "Timestream_20181101.WriteRecords"
+        ]
+    );
+    assert!(
+        replay::request_uris(&http)[1]
+            .starts_with("https://ingest-cell2.timestream.us-east-1.amazonaws.com"),
+        "{:?}",
+        replay::request_uris(&http)
+    );
+}

@@ -1,0 +1,200 @@
+//! A local stand-in for the Lambda Runtime API, to run a built function binary for real.
+//!
+//! It serves `GET /2018-06-01/runtime/invocation/next` with the queued events (and the
+//! headers Lambda sends), and records what the function posts to `.../response` and
+//! `.../error`. Minimal HTTP/1.1 with keep-alive, enough for `lambda_runtime`'s client.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// What the function answered for one invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The request id.
+    pub request_id: String,
+    /// `true` for `/response`, `false` for `/error`.
+    pub ok: bool,
+    /// The posted body.
+    pub body: String,
+}
+
+#[derive(Default)]
+struct State {
+    events: VecDeque<(String, String)>,
+    answers: Vec<Answer>,
+    first_next: Option<Instant>,
+}
+
+/// The stand-in server; drop it to stop serving.
+pub struct RuntimeApi {
+    /// `127.0.0.1:port`, the value for `AWS_LAMBDA_RUNTIME_API`.
+    pub address: String,
+    state: Arc<Mutex<State>>,
+    answered: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// How long each invocation may run (sent as `Lambda-Runtime-Deadline-Ms`).
+pub const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl RuntimeApi {
+    /// Start serving on a free loopback port.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let address = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|e| panic!("addr: {e}"));
+        let state = Arc::new(Mutex::new(State::default()));
+        let answered = Arc::new(Notify::new());
+        let (s, n) = (state.clone(), answered.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                tokio::spawn(serve(conn, s.clone(), n.clone()));
+            }
+        });
+        Self {
+            address,
+            state,
+            answered,
+            task,
+        }
+    }
+
+    /// Queue an invocation of `event` (JSON) with `request_id`.
+    pub fn invoke(&self, request_id: &str, event: &str) {
+        self.lock()
+            .events
+            .push_back((request_id.to_owned(), event.to_owned()));
+    }
+
+    /// When the function first asked for an invocation.
+    pub fn first_next(&self) -> Option<Instant> {
+        self.lock().first_next
+    }
+
+    /// Wait until `n` answers arrived or `timeout` passed; returns the answers so far.
+    pub async fn answers(&self, n: usize, timeout: Duration) -> Vec<Answer> {
+        let end = Instant::now() + timeout;
+        loop {
+            let notified = self.answered.notified();
+            let answers = self.lock().answers.clone();
+            if answers.len() >= n || Instant::now() >= end {
+                return answers;
+            }
+            let _ =
+                tokio::time::timeout(end.saturating_duration_since(Instant::now()), notified).await;
+        }
+    }
+
+    /// Wait until the function asked for its first invocation, or `timeout` passed.
+    pub async fn wait_first_next(&self, timeout: Duration) -> Option<Instant> {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if let Some(t) = self.first_next() {
+                return Some(t);
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        None
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+async fn serve(conn: TcpStream, state: Arc<Mutex<State>>, answered: Arc<Notify>) {
+    let mut reader = BufReader::new(conn);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let mut content_length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                content_length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0u8; content_length];
+        if reader.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        let mut parts = request_line.split_whitespace();
+        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let response = if method == "GET" && path.ends_with("/runtime/invocation/next") {
+            // Long-poll until an event is queued.
+            loop {
+                let next = {
+                    let mut s = state
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    s.first_next.get_or_insert_with(Instant::now);
+                    s.events.pop_front()
+                };
+                if let Some((id, event)) = next {
+                    let deadline = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map(|d| d + INVOCATION_TIMEOUT)
+                        .unwrap_or_default()
+                        .as_millis();
+                    break format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\nLambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:111122223333:function:filetrail-test\r\nLambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1\r\nContent-Length: {}\r\n\r\n{event}",
+                        event.len()
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        } else if method == "POST" && (path.ends_with("/response") || path.ends_with("/error")) {
+            let id = path.split('/').rev().nth(1).unwrap_or_default().to_owned();
+            let answer = Answer {
+                request_id: id,
+                ok: path.ends_with("/response"),
+                body: String::from_utf8_lossy(&body).into_owned(),
+            };
+            state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .answers
+                .push(answer);
+            answered.notify_waiters();
+            "HTTP/1.1 202 Accepted\r\nContent-Length: 16\r\n\r\n{\"status\":\"OK\"}\n".to_owned()
+        } else {
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_owned()
+        };
+        if reader
+            .get_mut()
+            .write_all(response.as_bytes())
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}

@@ -1,0 +1,111 @@
+variable "region" {
+  type        = string
+  description = "AWS region to deploy to (one where Timestream for LiveAnalytics is available to the account)."
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of the filetrail resource names (bus, queues, functions, alarms)."
+  default     = "filetrail"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "name_prefix must be 2-31 characters of a-z, 0-9 and '-'."
+  }
+}
+
+variable "mission" {
+  type        = string
+  description = "Mission name: buckets are {bucket_prefix}{mission}-incoming and {bucket_prefix}{mission}-{instrument}."
+  default     = "hermes"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,30}$", var.mission))
+    error_message = "mission must be lower-case letters, digits and '-'."
+  }
+}
+
+variable "instruments" {
+  type        = list(string)
+  description = "Instruments of the mission, one bucket each."
+  default     = ["eea", "nemisis", "merit", "spani"]
+
+  validation {
+    condition     = length(var.instruments) > 0
+    error_message = "instruments must not be empty."
+  }
+}
+
+variable "bucket_prefix" {
+  type        = string
+  description = "Prefix of every bucket name, e.g. \"dev-\". Bucket names are global: pick one nobody else uses."
+  default     = "dev-"
+
+  validation {
+    condition     = can(regex("^([a-z0-9][a-z0-9.-]{0,20})?$", var.bucket_prefix))
+    error_message = "bucket_prefix must be empty or lower-case letters, digits, '.' and '-' (at most 21)."
+  }
+}
+
+variable "timestream_database_name" {
+  type        = string
+  description = "Timestream database; the seed name is sdc_aws_logs (development: dev-sdc_aws_logs)."
+  default     = "dev-sdc_aws_logs"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_.-]{3,256}$", var.timestream_database_name))
+    error_message = "timestream_database_name must be 3-256 characters of a-z, A-Z, 0-9, '_', '.', '-'."
+  }
+}
+
+variable "timestream_table_name" {
+  type        = string
+  description = "Timestream table; the seed name is sdc_aws_s3_bucket_log_table (development: dev-sdc_aws_s3_bucket_log_table)."
+  default     = "dev-sdc_aws_s3_bucket_log_table"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_.-]{3,256}$", var.timestream_table_name))
+    error_message = "timestream_table_name must be 3-256 characters of a-z, A-Z, 0-9, '_', '.', '-'."
+  }
+}
+
+variable "architecture" {
+  type        = string
+  description = "Instruction set the zips were built for: arm64 (`make package`) or x86_64 (`make package LAMBDA_ARCH=--x86-64`)."
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "lambda_zip_dir" {
+  type        = string
+  description = "Directory holding filetrail-{recorder,sorter,processor}/bootstrap.zip, as `make package` leaves them (relative to this directory)."
+  default     = "../../../target/lambda"
+}
+
+variable "processor_process_command" {
+  type        = string
+  description = "FILETRAIL_PROCESS_COMMAND: the processing command inside the processor's package."
+  default     = "/var/task/process"
+}
+
+variable "extra_publisher_role_arns" {
+  type        = list(string)
+  description = "Roles besides the stages that may publish to the bus (e.g. the role of a host running `filetrail publish` or `filetrail replay --to-bus`)."
+  default     = []
+}
+
+variable "alarm_email" {
+  type        = string
+  description = "Address subscribed to the alarm topic (confirm the e-mail AWS sends). null = no subscription."
+  default     = null
+}

@@ -1,0 +1,98 @@
+# ---------------------------------------------------------------------------------------------
+# Alarms: every DLQ that holds messages, the age of the oldest queued event, recorder errors.
+# All notify var.alarm_topic_arn, on alarm and on recovery.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "recorder_dlq_messages" {
+  alarm_name          = "${var.name_prefix}-recorder-dlq-messages"
+  alarm_description   = "Events the recorder could never write wait in ${aws_sqs_queue.recorder_dlq.name}. Inspect with `filetrail dlq`, fix the cause, replay with `filetrail replay`."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.recorder_dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "target_dlq_messages" {
+  alarm_name          = "${var.name_prefix}-target-dlq-messages"
+  alarm_description   = "EventBridge could not deliver FileMoved events to the events queue; they wait in ${aws_sqs_queue.target_dlq.name} with ERROR_CODE attributes. Replay with `filetrail replay`."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.target_dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "events_oldest_message_age" {
+  alarm_name          = "${var.name_prefix}-events-oldest-message-age"
+  alarm_description   = "The oldest event in ${aws_sqs_queue.events.name} is older than ${var.oldest_message_alarm_seconds} s: the recorder is failing or not keeping up."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = aws_sqs_queue.events.name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.oldest_message_alarm_seconds
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "recorder_errors" {
+  alarm_name          = "${var.name_prefix}-recorder-errors"
+  alarm_description   = "Invocations of ${aws_lambda_function.recorder.function_name} failed as a whole (bad configuration, crash, timeout). Check its log group."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.recorder.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+# The recorder's own EMF count of messages it handed back to SQS for redelivery
+# (batchItemFailures: Timestream throttling or outage). They are not lost, but three 5-minute
+# periods in a row with such messages mean the table is not taking writes.
+resource "aws_cloudwatch_metric_alarm" "recorder_failed_records" {
+  alarm_name          = "${var.name_prefix}-recorder-failed-records"
+  alarm_description   = "${aws_lambda_function.recorder.function_name} keeps handing records back to SQS (EMF metric filetrail/failed): Timestream is throttling or unavailable."
+  namespace           = "filetrail"
+  metric_name         = "failed"
+  dimensions          = { function = aws_lambda_function.recorder.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}

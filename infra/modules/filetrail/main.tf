@@ -1,0 +1,34 @@
+# filetrail core: EventBridge bus -> rule -> SQS queue -> recorder Lambda -> Timestream, with
+# the dead-letter queues, least-privilege role and alarms around it. The stages that publish
+# FileMoved events live elsewhere (modules/filetrail-stages, or a mission's own code); they only
+# need their role ARN in var.publisher_role_arns.
+#
+# infra/ never builds Rust: the recorder zip is an input (var.recorder_zip_path).
+
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  recorder_function_name = "${var.name_prefix}-recorder"
+
+  # The pattern the rule routes and the archive keeps: FileMoved from the configured sources.
+  file_moved_pattern = jsonencode({
+    "detail-type" = ["FileMoved"]
+    source        = var.event_sources
+  })
+
+  # AWS: the visibility timeout of a Lambda event source queue must be at least 6x the function
+  # timeout, or a message still being processed becomes visible again and is redelivered.
+  events_queue_visibility_timeout_seconds = coalesce(var.events_queue_visibility_timeout_seconds, 6 * var.recorder_timeout_seconds)
+
+  # DLQs keep messages for the SQS maximum so an operator has two weeks to replay them.
+  dead_letter_retention_seconds = 1209600
+
+  rejected_data_bucket_name = coalesce(
+    var.rejected_data_bucket_name,
+    "${var.name_prefix}-ts-rejected-${data.aws_caller_identity.current.account_id}-${data.aws_region.current.region}",
+  )
+}

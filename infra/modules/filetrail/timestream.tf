@@ -1,0 +1,106 @@
+# ---------------------------------------------------------------------------------------------
+# The Timestream database and table, with magnetic-store writes so late and replayed events
+# (older than the memory store's retention) are written instead of rejected.
+#
+# Existing seed deployments already have the database and table: import them instead of
+# creating new ones (see this module's README).
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_timestreamwrite_database" "this" {
+  #checkov:skip=CKV_AWS_160:Timestream always encrypts at rest (AWS-managed aws/timestream key); a CMK adds a key policy to maintain without narrowing access, which the recorder's role already limits to WriteRecords on this table.
+  database_name = var.timestream_database_name
+  tags          = var.tags
+}
+
+resource "aws_timestreamwrite_table" "this" {
+  database_name = aws_timestreamwrite_database.this.database_name
+  table_name    = var.timestream_table_name
+
+  retention_properties {
+    memory_store_retention_period_in_hours  = var.memory_store_retention_hours
+    magnetic_store_retention_period_in_days = var.magnetic_store_retention_days
+  }
+
+  magnetic_store_write_properties {
+    enable_magnetic_store_writes = true
+
+    # Magnetic-store writes are asynchronous: what Timestream rejects later is reported here.
+    magnetic_store_rejected_data_location {
+      s3_configuration {
+        bucket_name       = aws_s3_bucket.rejected_data.bucket
+        object_key_prefix = "${var.timestream_database_name}/${var.timestream_table_name}/"
+        encryption_option = "SSE_S3"
+      }
+    }
+  }
+
+  tags = var.tags
+}
+
+# ---------------------------------------------------------------------------------------------
+# The rejected-data bucket.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_s3_bucket" "rejected_data" {
+  #checkov:skip=CKV_AWS_18:Holds only Timestream's own rejection reports, written by the service; access logging would need a second bucket with the same question.
+  #checkov:skip=CKV_AWS_144:Reports are diagnostics that expire after var.rejected_data_expiration_days; cross-region replication protects nothing worth its cost.
+  #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) encrypts at rest, matching the table's encryption_option = SSE_S3; SSE-KMS would need Timestream key grants for no narrower access.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes new reports automatically; operators read them after a rejection alarm or a replay.
+  bucket = local.rejected_data_bucket_name
+  tags   = var.tags
+}
+
+resource "aws_s3_bucket_public_access_block" "rejected_data" {
+  bucket                  = aws_s3_bucket.rejected_data.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "rejected_data" {
+  bucket = aws_s3_bucket.rejected_data.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "rejected_data" {
+  bucket = aws_s3_bucket.rejected_data.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "rejected_data" {
+  bucket = aws_s3_bucket.rejected_data.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "rejected_data" {
+  bucket = aws_s3_bucket.rejected_data.id
+
+  rule {
+    id     = "expire-reports"
+    status = "Enabled"
+    filter {}
+
+    expiration {
+      days = var.rejected_data_expiration_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.rejected_data]
+}

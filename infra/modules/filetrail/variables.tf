@@ -1,0 +1,327 @@
+# ---------------------------------------------------------------------------------------------
+# Naming and tagging
+# ---------------------------------------------------------------------------------------------
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of every resource name this module creates (bus, rule, queues, function, alarms)."
+  default     = "filetrail"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "name_prefix must be 2-31 characters of a-z, 0-9 and '-', starting with a letter or digit."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every taggable resource (on top of the provider's default_tags)."
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------------------------
+# EventBridge: bus, archive, rule, target
+# ---------------------------------------------------------------------------------------------
+
+variable "event_sources" {
+  type        = list(string)
+  description = "EventBridge `source` values the rule routes to the recorder (the stages' FILETRAIL_EVENT_SOURCE, the CLI's source)."
+  default     = ["sdc.sorter", "sdc.processor"]
+
+  validation {
+    condition = length(var.event_sources) > 0 && alltrue([
+      for s in var.event_sources : can(regex("^[A-Za-z0-9._-]{1,256}$", s)) && !startswith(s, "aws.")
+    ])
+    error_message = "event_sources must be a non-empty list of sources (A-Z, a-z, 0-9, '.', '_', '-'); 'aws.' sources are reserved for AWS."
+  }
+}
+
+variable "publisher_role_arns" {
+  type        = list(string)
+  description = "IAM role ARNs allowed to put events on the bus (the stage roles, plus any operator or CLI host role). The bus policy denies every other principal."
+
+  validation {
+    condition = length(var.publisher_role_arns) > 0 && alltrue([
+      for a in var.publisher_role_arns : can(regex("^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/.+$", a))
+    ])
+    error_message = "publisher_role_arns must list at least one IAM role ARN (arn:aws:iam::123456789012:role/...); wildcards and other principal kinds are not accepted."
+  }
+}
+
+variable "archive_retention_days" {
+  type        = number
+  description = "Days the bus archive keeps FileMoved events for replay (0 = indefinitely)."
+  default     = 30
+
+  validation {
+    condition     = var.archive_retention_days >= 0 && floor(var.archive_retention_days) == var.archive_retention_days
+    error_message = "archive_retention_days must be a whole number >= 0."
+  }
+}
+
+variable "target_maximum_retry_attempts" {
+  type        = number
+  description = "How often EventBridge retries delivering an event to the queue before it goes to the target DLQ."
+  default     = 185
+
+  validation {
+    condition     = var.target_maximum_retry_attempts >= 1 && var.target_maximum_retry_attempts <= 185
+    error_message = "target_maximum_retry_attempts must be between 1 and 185 (EventBridge's limit)."
+  }
+}
+
+variable "target_maximum_event_age_seconds" {
+  type        = number
+  description = "How long EventBridge keeps retrying an undelivered event before it goes to the target DLQ."
+  default     = 86400
+
+  validation {
+    condition     = var.target_maximum_event_age_seconds >= 60 && var.target_maximum_event_age_seconds <= 86400
+    error_message = "target_maximum_event_age_seconds must be between 60 and 86400 (EventBridge's limits)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# SQS
+# ---------------------------------------------------------------------------------------------
+
+variable "events_queue_message_retention_seconds" {
+  type        = number
+  description = "How long the events queue keeps an undelivered event. Kept below the DLQs' 14 days so a message moved to a DLQ (which keeps its original enqueue time) still has days to be replayed."
+  default     = 345600
+
+  validation {
+    condition     = var.events_queue_message_retention_seconds >= 60 && var.events_queue_message_retention_seconds <= 864000
+    error_message = "events_queue_message_retention_seconds must be between 60 and 864000 (10 days, leaving at least 4 days in the 14-day DLQs)."
+  }
+}
+
+variable "events_queue_visibility_timeout_seconds" {
+  type        = number
+  description = "Visibility timeout of the events queue. null = 6 x recorder_timeout_seconds, the minimum AWS recommends for a Lambda event source; a smaller value fails the plan."
+  default     = null
+
+  validation {
+    condition     = var.events_queue_visibility_timeout_seconds == null ? true : (var.events_queue_visibility_timeout_seconds >= 0 && var.events_queue_visibility_timeout_seconds <= 43200)
+    error_message = "events_queue_visibility_timeout_seconds must be between 0 and 43200 (SQS's limit)."
+  }
+}
+
+variable "max_receive_count" {
+  type        = number
+  description = "Receives of one message before SQS moves it to the recorder DLQ."
+  default     = 5
+
+  validation {
+    condition     = var.max_receive_count >= 5 && var.max_receive_count <= 1000
+    error_message = "max_receive_count must be between 5 and 1000: fewer receives send messages to the DLQ during ordinary throttling."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Recorder Lambda and its event source mapping
+# ---------------------------------------------------------------------------------------------
+
+variable "recorder_zip_path" {
+  type        = string
+  description = "Path of the recorder's deployment zip built by `make package` (target/lambda/filetrail-recorder/bootstrap.zip)."
+
+  validation {
+    condition     = endswith(var.recorder_zip_path, ".zip")
+    error_message = "recorder_zip_path must point to the bootstrap.zip that cargo-lambda builds."
+  }
+}
+
+variable "architecture" {
+  type        = string
+  description = "Instruction set of the Lambda zips: arm64 (`make package`) or x86_64 (`make package LAMBDA_ARCH=--x86-64`)."
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "recorder_timeout_seconds" {
+  type        = number
+  description = "Recorder function timeout. The events queue's visibility timeout follows it (6x)."
+  default     = 60
+
+  validation {
+    condition     = var.recorder_timeout_seconds >= 5 && var.recorder_timeout_seconds <= 900
+    error_message = "recorder_timeout_seconds must be between 5 and 900."
+  }
+}
+
+variable "recorder_memory_mb" {
+  type        = number
+  description = "Recorder function memory (also scales its CPU share)."
+  default     = 256
+
+  validation {
+    condition     = var.recorder_memory_mb >= 128 && var.recorder_memory_mb <= 10240
+    error_message = "recorder_memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "record_layout" {
+  type        = string
+  description = "FILETRAIL_RECORD_LAYOUT: `seed` keeps the existing dashboards' record shape; `multi` writes one multi-measure record per event."
+  default     = "seed"
+
+  validation {
+    condition     = contains(["seed", "multi"], var.record_layout)
+    error_message = "record_layout must be seed or multi."
+  }
+}
+
+variable "batch_size" {
+  type        = number
+  description = "Most SQS messages the event source mapping hands the recorder at once."
+  default     = 100
+
+  validation {
+    condition     = var.batch_size >= 1 && var.batch_size <= 10000
+    error_message = "batch_size must be between 1 and 10000."
+  }
+}
+
+variable "batching_window_seconds" {
+  type        = number
+  description = "How long the event source mapping gathers messages before invoking (must be >= 1 when batch_size > 10)."
+  default     = 5
+
+  validation {
+    condition     = var.batching_window_seconds >= 0 && var.batching_window_seconds <= 300
+    error_message = "batching_window_seconds must be between 0 and 300."
+  }
+}
+
+variable "maximum_concurrency" {
+  type        = number
+  description = "Most concurrent recorder invocations the event source mapping starts (bounds Timestream write load)."
+  default     = 5
+
+  validation {
+    condition     = var.maximum_concurrency >= 2 && var.maximum_concurrency <= 1000
+    error_message = "maximum_concurrency must be between 2 and 1000 (SQS event source limits)."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Retention of the recorder's log group."
+  default     = 90
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "log_level" {
+  type        = string
+  description = "Application log level Lambda passes to the recorder (AWS_LAMBDA_LOG_LEVEL)."
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Timestream
+# ---------------------------------------------------------------------------------------------
+
+variable "timestream_database_name" {
+  type        = string
+  description = "Timestream database (seed name; other missions use {mission}_sdc_aws_logs, development a dev- prefix)."
+  default     = "sdc_aws_logs"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_.-]{3,256}$", var.timestream_database_name))
+    error_message = "timestream_database_name must be 3-256 characters of a-z, A-Z, 0-9, '_', '.', '-'."
+  }
+}
+
+variable "timestream_table_name" {
+  type        = string
+  description = "Timestream table (seed name; existing Grafana dashboards query it)."
+  default     = "sdc_aws_s3_bucket_log_table"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_.-]{3,256}$", var.timestream_table_name))
+    error_message = "timestream_table_name must be 3-256 characters of a-z, A-Z, 0-9, '_', '.', '-'."
+  }
+}
+
+variable "memory_store_retention_hours" {
+  type        = number
+  description = "Hours a record stays in the memory store. Older records (late or replayed events) go to the magnetic store, which this module always enables."
+  default     = 24
+
+  validation {
+    condition     = var.memory_store_retention_hours >= 1 && var.memory_store_retention_hours <= 8766
+    error_message = "memory_store_retention_hours must be between 1 and 8766."
+  }
+}
+
+variable "magnetic_store_retention_days" {
+  type        = number
+  description = "Days a record stays in the magnetic store: the depth of the audit trail, and how late an event may arrive and still be written."
+  default     = 3650
+
+  validation {
+    condition     = var.magnetic_store_retention_days >= 1 && var.magnetic_store_retention_days <= 73000
+    error_message = "magnetic_store_retention_days must be between 1 and 73000."
+  }
+}
+
+variable "rejected_data_bucket_name" {
+  type        = string
+  description = "Bucket for Timestream's asynchronous magnetic-store rejection reports. null = {name_prefix}-ts-rejected-{account}-{region}."
+  default     = null
+
+  validation {
+    condition     = var.rejected_data_bucket_name == null ? true : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.rejected_data_bucket_name))
+    error_message = "rejected_data_bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "rejected_data_expiration_days" {
+  type        = number
+  description = "Days rejection reports are kept in the rejected-data bucket."
+  default     = 90
+
+  validation {
+    condition     = var.rejected_data_expiration_days >= 1
+    error_message = "rejected_data_expiration_days must be at least 1."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Alarms
+# ---------------------------------------------------------------------------------------------
+
+variable "alarm_topic_arn" {
+  type        = string
+  description = "SNS topic every alarm (and its recovery) notifies."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:.+$", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be an SNS topic ARN."
+  }
+}
+
+variable "oldest_message_alarm_seconds" {
+  type        = number
+  description = "Alarm when the oldest message in the events queue is older than this: the recorder is not keeping up or keeps failing."
+  default     = 900
+
+  validation {
+    condition     = var.oldest_message_alarm_seconds >= 60
+    error_message = "oldest_message_alarm_seconds must be at least 60."
+  }
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use filetrail_aws::emf::Metrics;
 use filetrail_aws::{Backoff, BackoffSettings, Classified};
-use filetrail_contract::{FileMoved, OccurredAt, parse_body};
+use filetrail_contract::{OccurredAt, parse_body};
 use futures_util::StreamExt;
 
 use crate::{DeadLetter, DeadLetterClass, DeadLetters, Sink, WriteOutcome};
@@ -93,9 +93,9 @@ enum Fate {
     },
 }
 
-/// One distinct event of the batch and the messages that carry it.
+/// One distinct event of the batch and the messages that carry it. The event itself is
+/// dropped once its record is built: only the record is needed to write it.
 struct Group<R> {
-    event: FileMoved,
     messages: Vec<usize>,
     record: Option<R>,
     fate: Option<Fate>,
@@ -147,47 +147,49 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
         let mut fates: Vec<Option<Fate>> = vec![None; messages.len()];
 
         // 1. Parse, validate and group by event_id: a redelivered event is written once.
+        // 2. Build each distinct event's record once (the event is then dropped); one that
+        //    breaks a store limit can never be written.
         let now = OccurredAt::now();
         let mut groups: Vec<Group<S::Record>> = Vec::new();
         let mut by_id: HashMap<String, usize> = HashMap::with_capacity(messages.len());
         for (i, m) in messages.iter().enumerate() {
-            match parse_body(m.body.as_deref().unwrap_or_default().as_bytes(), now) {
+            let inbound = match parse_body(m.body.as_deref().unwrap_or_default().as_bytes(), now) {
+                Ok(inbound) => inbound,
                 Err(e) => {
+                    let reason = e.to_string();
                     fates[i] = Some(Fate::DeadLetter {
-                        reason: e.to_string(),
-                        class: DeadLetterClass::Invalid,
-                    })
-                }
-                Ok(inbound) => match by_id.entry(inbound.event.event_id.clone()) {
-                    Entry::Occupied(g) => groups[*g.get()].messages.push(i),
-                    Entry::Vacant(slot) => {
-                        slot.insert(groups.len());
-                        groups.push(Group {
-                            event: inbound.event,
-                            messages: vec![i],
-                            record: None,
-                            fate: None,
-                            attempts: 0,
-                            last_reason: String::new(),
-                            solo: false,
-                        });
-                    }
-                },
-            }
-        }
-
-        // 2. Build each record; one that breaks a store limit can never be written.
-        for g in &mut groups {
-            match self.sink.prepare(&g.event) {
-                Ok(r) => g.record = Some(r),
-                Err(reason) => {
-                    g.fate = Some(Fate::DeadLetter {
                         reason,
                         class: DeadLetterClass::Invalid,
-                    })
+                    });
+                    continue;
+                }
+            };
+            match by_id.entry(inbound.event.event_id.clone()) {
+                Entry::Occupied(g) => groups[*g.get()].messages.push(i),
+                Entry::Vacant(slot) => {
+                    slot.insert(groups.len());
+                    let (record, fate) = match self.sink.prepare(&inbound.event) {
+                        Ok(r) => (Some(r), None),
+                        Err(reason) => (
+                            None,
+                            Some(Fate::DeadLetter {
+                                reason,
+                                class: DeadLetterClass::Invalid,
+                            }),
+                        ),
+                    };
+                    groups.push(Group {
+                        messages: vec![i],
+                        record,
+                        fate,
+                        attempts: 0,
+                        last_reason: String::new(),
+                        solo: false,
+                    });
                 }
             }
         }
+        drop(by_id);
 
         // 3. Write in rounds until everything is decided or the deadline comes.
         counts.retried = self.write_all(&mut groups, deadline).await;
@@ -306,7 +308,7 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
                     .filter_map(|&g| groups[g].record.clone())
                     .collect();
                 async move {
-                    let result = tokio::time::timeout(remaining, self.sink.write(&records)).await;
+                    let result = tokio::time::timeout(remaining, self.sink.write(records)).await;
                     (call, result)
                 }
             });

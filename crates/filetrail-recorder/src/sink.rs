@@ -35,6 +35,6 @@ pub trait Sink: Send + Sync {
     /// Write records in one call: one outcome per record, in order, or a whole-call error.
     fn write(
         &self,
-        records: &[Self::Record],
+        records: Vec<Self::Record>,
     ) -> impl Future<Output = Result<Vec<WriteOutcome>, Classified>> + Send;
 }

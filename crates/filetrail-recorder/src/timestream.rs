@@ -198,15 +198,16 @@ impl<W: WriteRecords> Sink for TimestreamSink<W> {
         self.layout.record(event)
     }
 
-    async fn write(&self, records: &[Record]) -> Result<Vec<WriteOutcome>, Classified> {
+    async fn write(&self, records: Vec<Record>) -> Result<Vec<WriteOutcome>, Classified> {
+        let n = records.len();
         match self
             .writer
-            .write_records(self.common.clone(), records.to_vec())
+            .write_records(self.common.clone(), records)
             .await
         {
-            Ok(()) => Ok(vec![WriteOutcome::Written; records.len()]),
+            Ok(()) => Ok(vec![WriteOutcome::Written; n]),
             Err(WriteError::Rejected(rejections)) => {
-                let mut outcomes = vec![WriteOutcome::Written; records.len()];
+                let mut outcomes = vec![WriteOutcome::Written; n];
                 for r in &rejections {
                     match outcomes.get_mut(r.index) {
                         Some(slot) => *slot = classify_rejection(r),

@@ -47,9 +47,9 @@ impl Sink for ScriptedSink {
         }
         Ok(event.event_id.clone())
     }
-    async fn write(&self, records: &[String]) -> Result<Vec<WriteOutcome>, Classified> {
+    async fn write(&self, records: Vec<String>) -> Result<Vec<WriteOutcome>, Classified> {
         assert!(records.len() <= 7);
-        self.calls.lock().expect("lock").push(records.to_vec());
+        self.calls.lock().expect("lock").push(records.clone());
         if let Some(e) = &self.call_error {
             return Err(e.clone());
         }

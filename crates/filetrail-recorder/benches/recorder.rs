@@ -1,0 +1,235 @@
+//! Recorder figures for BENCHMARKS.md: `cargo bench -p filetrail-recorder --bench recorder`.
+//!
+//! - handler CPU per event over a 10,000-message batch, HTTP answered in-process;
+//! - WriteRecords calls per 1,000 events and request bytes per event, per layout;
+//! - peak memory (VmHWM) of this process, which handles the 10,000-message batch;
+//! - release binary start to its first Runtime API `next` request.
+#![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use aws_smithy_http_client::test_util::infallible_client_fn;
+use aws_smithy_types::body::SdkBody;
+use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
+use filetrail_recorder::{
+    Layout, NoDeadLetterQueue, Recorder, Settings, TimestreamSink, TimestreamWriter,
+};
+use filetrail_testkit::runtime_api::RuntimeApi;
+
+const BATCH: usize = 10_000;
+const ROUNDS: usize = 5;
+
+fn event(i: usize, base: i64) -> FileMoved {
+    let mut e = FileMoved::from_move(Move {
+        action_type: ActionType::Put,
+        source_bucket: Some("hermes-incoming".into()),
+        file_key: format!("hermes_eea_l0_2024{:03}-{:06}_v01.bin", i % 366 + 1, i),
+        destination_bucket: Some("hermes-eea".into()),
+        new_file_key: Some(format!(
+            "l0/2024/01/01/hermes_eea_l0_2024{:03}-{:06}_v01.bin",
+            i % 366 + 1,
+            i
+        )),
+        occurred_at: OccurredAt::from_millis(base + i64::try_from(i).unwrap()),
+    });
+    e.stage = Some("sdc.sorter".into());
+    e.size = Some(1_048_576);
+    e
+}
+
+/// The SQS event JSON Lambda would hand the function (written directly: a `serde_json::Value`
+/// tree of 10,000 records would itself outweigh what is measured).
+fn sqs_event_json() -> String {
+    let base = OccurredAt::now().millis() - 60_000;
+    let mut out = String::with_capacity(BATCH * 1700);
+    out.push_str("{\"Records\":[");
+    for i in 0..BATCH {
+        let e = event(i, base);
+        let body = format!(
+            r#"{{"version":"0","id":"env-{i}","detail-type":"FileMoved","source":"sdc.sorter","account":"111122223333","time":"2024-05-01T12:00:01Z","region":"us-east-1","resources":[],"detail":{}}}"#,
+            e.to_json()
+        );
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            r#"{{"messageId":"059f36b4-87a3-44ab-83d2-{i:012}","receiptHandle":"AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a","body":{},"attributes":{{"ApproximateReceiveCount":"1","SentTimestamp":"1714564801000"}},"messageAttributes":{{}},"md5OfBody":"e4e68fb7bd0e697a0ae8f1bb342846b3","eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:us-east-1:111122223333:filetrail-events","awsRegion":"us-east-1"}}"#,
+            serde_json::Value::String(body)
+        ));
+    }
+    out.push_str("]}");
+    out
+}
+
+/// Reset the kernel's peak-RSS mark (VmHWM), so the next reading covers only what follows.
+fn reset_peak() {
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+}
+
+fn cpu_time() -> Duration {
+    // utime + stime from /proc/self/stat, in clock ticks (100 Hz on Linux).
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    kb / 1024.0
+}
+
+struct Wire {
+    calls: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+async fn recorder(
+    layout: Layout,
+    wire: Arc<Wire>,
+) -> Recorder<TimestreamSink<TimestreamWriter>, NoDeadLetterQueue> {
+    let w = wire.clone();
+    let http = infallible_client_fn(move |req: http::Request<SdkBody>| {
+        w.calls.fetch_add(1, Ordering::Relaxed);
+        w.bytes
+            .fetch_add(req.body().bytes().map_or(0, <[u8]>::len), Ordering::Relaxed);
+        http::Response::builder()
+            .status(200)
+            .body(SdkBody::from(
+                r#"{"RecordsIngested":{"Total":100,"MemoryStore":100,"MagneticStore":0}}"#,
+            ))
+            .unwrap()
+    });
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .endpoint_url("https://ingest.timestream.invalid")
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(filetrail_testkit::test_credentials())
+        .load()
+        .await;
+    let client = filetrail_recorder::timestream_client(&sdk).await.unwrap();
+    let sink = TimestreamSink::new(
+        TimestreamWriter::new(client, "sdc_aws_logs", "sdc_aws_s3_bucket_log_table"),
+        layout,
+    );
+    Recorder::new(sink, NoDeadLetterQueue, Settings::default())
+}
+
+async fn start_to_first_next() -> Duration {
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        let api = RuntimeApi::start().await;
+        let start = Instant::now();
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_filetrail-recorder"))
+            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "filetrail-recorder")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let first = api
+            .wait_first_next(Duration::from_secs(5))
+            .await
+            .expect("the binary polled for work");
+        samples.push(first - start);
+        child.kill().await.unwrap();
+    }
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("| figure | seed | multi |\n| --- | --- | --- |");
+    let mut rows: Vec<(String, Vec<String>)> = vec![
+        (
+            "handler CPU per event, 10,000-message batch (µs)".into(),
+            vec![],
+        ),
+        ("handler wall time per event (µs)".into(), vec![]),
+        ("WriteRecords calls per 1,000 events".into(), vec![]),
+        ("request bytes sent to Timestream per event".into(), vec![]),
+    ];
+    let mut peaks = Vec::new();
+    for layout in [Layout::Seed, Layout::Multi] {
+        let mut peak: f64 = 0.0;
+        let wire = Arc::new(Wire {
+            calls: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+        });
+        let recorder = rt.block_on(recorder(layout, wire.clone()));
+        let (mut cpu, mut wall) = (Duration::ZERO, Duration::ZERO);
+        for _ in 0..ROUNDS {
+            let json = sqs_event_json();
+            reset_peak();
+            let (c0, w0) = (cpu_time(), Instant::now());
+            // As lambda_runtime does: deserialize the event, drop the raw bytes, run the handler.
+            // Both steps are counted.
+            let event: SqsEvent = serde_json::from_str(&json).unwrap();
+            drop(json);
+            let (response, counts) = rt
+                .block_on(recorder.handle(&event, Instant::now() + Duration::from_secs(60)))
+                .unwrap();
+            assert!(response.batch_item_failures.is_empty());
+            assert_eq!(counts.written, BATCH as u64);
+            cpu += cpu_time() - c0;
+            wall += w0.elapsed();
+            drop(event);
+            peak = peak.max(peak_rss_mb());
+        }
+        let events = (BATCH * ROUNDS) as f64;
+        let calls = wire.calls.load(Ordering::Relaxed) as f64;
+        rows[0]
+            .1
+            .push(format!("{:.2}", cpu.as_secs_f64() * 1e6 / events));
+        rows[1]
+            .1
+            .push(format!("{:.2}", wall.as_secs_f64() * 1e6 / events));
+        rows[2].1.push(format!("{:.1}", calls * 1000.0 / events));
+        rows[3].1.push(format!(
+            "{:.0}",
+            wire.bytes.load(Ordering::Relaxed) as f64 / events
+        ));
+        peaks.push(format!("{peak:.1}"));
+    }
+    for (name, values) in rows {
+        println!("| {name} | {} | {} |", values[0], values[1]);
+    }
+    println!(
+        "| peak memory (VmHWM) from raw event to response, 10,000 messages, whole process (MB) | {} | {} |",
+        peaks[0], peaks[1]
+    );
+    let start = rt.block_on(start_to_first_next());
+    println!(
+        "| release binary start to first Runtime API `next` (ms, median of 20) | {:.1} | |",
+        start.as_secs_f64() * 1e3
+    );
+}

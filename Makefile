@@ -8,6 +8,10 @@ PYTHON      ?= python3
 MOTO        := moto[server]==5.2.5
 ADVISORY_DB ?= ../shared/advisory-db
 CARGO_BIN   := $(HOME)/.cargo/bin
+INFRA_VENV  ?= .venv-infra
+CARGO_LAMBDA_VERSION := 1.9.2
+LAMBDA_ARCH ?= --arm64
+LAMBDA_BINS := filetrail-recorder filetrail-sorter filetrail-processor
 
 .PHONY: help venv tools test lint fmt bench clean
 
@@ -35,6 +39,7 @@ lint: tools ## fmt, clippy, licenses/sources, advisories
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo deny check licenses bans sources
 	cargo audit --no-fetch --no-yanked --deny warnings --db $(ADVISORY_DB)
+	$(MAKE) lint-infra
 
 fmt: ## format the code
 	cargo fmt --all
@@ -44,3 +49,33 @@ bench: ## benchmarks (figures go into BENCHMARKS.md)
 
 clean:
 	rm -rf target $(VENV)
+
+# --- infrastructure: static checks of infra/ and the Lambda zips it deploys --------------------
+.PHONY: lint-infra package
+
+# Two venvs: checkov's bc-python-hcl2 and python-hcl2 both install the module `hcl2`.
+$(INFRA_VENV)/test/.stamp: tests/infra/requirements.txt
+	rm -rf $(INFRA_VENV)/test
+	$(PYTHON) -m venv $(INFRA_VENV)/test
+	$(INFRA_VENV)/test/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+$(INFRA_VENV)/checkov/.stamp: tests/infra/requirements-checkov.txt
+	rm -rf $(INFRA_VENV)/checkov
+	$(PYTHON) -m venv $(INFRA_VENV)/checkov
+	$(INFRA_VENV)/checkov/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+lint-infra: $(INFRA_VENV)/test/.stamp $(INFRA_VENV)/checkov/.stamp ## static checks of infra/: wiring invariants, dashboard, checkov
+	$(INFRA_VENV)/test/bin/python -m pytest tests/infra -q -p no:cacheprovider
+	$(INFRA_VENV)/checkov/bin/checkov -d infra --framework terraform --quiet --compact --skip-download
+
+# cargo-lambda from PyPI ships its own zig, so cross-linking needs nothing else on the machine.
+$(INFRA_VENV)/cargo-lambda/.stamp-$(CARGO_LAMBDA_VERSION):
+	rm -rf $(INFRA_VENV)/cargo-lambda
+	$(PYTHON) -m venv $(INFRA_VENV)/cargo-lambda
+	$(INFRA_VENV)/cargo-lambda/bin/pip install --quiet --disable-pip-version-check 'cargo-lambda==$(CARGO_LAMBDA_VERSION)'
+	touch $@
+
+package: $(INFRA_VENV)/cargo-lambda/.stamp-$(CARGO_LAMBDA_VERSION) ## Lambda zips for infra/: target/lambda/<bin>/bootstrap.zip (LAMBDA_ARCH=--x86-64 for x86)
+	PATH="$(CURDIR)/$(INFRA_VENV)/cargo-lambda/bin:$$PATH" cargo lambda build --release $(LAMBDA_ARCH) --output-format zip $(addprefix --bin ,$(LAMBDA_BINS))

@@ -1,0 +1,698 @@
+"""The wiring invariants of infra/, as functions over the parsed HCL.
+
+Each check takes an `Infra` and returns the list of violations it finds (empty = the invariant
+holds). test_invariants.py asserts every check is clean on the real tree; test_mutations.py
+breaks each invariant in a copy of infra/ and asserts its check notices.
+
+The checks follow the wiring rather than trusting names where they can: "the events queue" is
+whatever queue an event source mapping reads, "the recorder" whatever function it invokes,
+"a DLQ" whatever queue a redrive policy, a rule target or a function names as dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from tfmodel import Expr, Infra, Module, as_list, blocks, first, refs, single_ref, text_of
+
+Check = Callable[[Infra], list[str]]
+CHECKS: dict[str, Check] = {}
+
+
+def invariant(fn: Check) -> Check:
+    CHECKS[fn.__name__.removeprefix("check_")] = fn
+    return fn
+
+
+def _where(mod: Module, kind: str, name: str) -> str:
+    return f"{mod.rel}: {kind}.{name}"
+
+
+def _statements(doc: dict) -> list[dict]:
+    return blocks(doc, "statement")
+
+
+def _effect(st: dict) -> str:
+    return st.get("effect", "Allow")
+
+
+def _principals(st: dict) -> list[tuple[str, Any]]:
+    return [(p.get("type"), p.get("identifiers")) for p in blocks(st, "principals")]
+
+
+def _conditions(st: dict) -> list[tuple[str, str, Any]]:
+    return [(c.get("test"), c.get("variable"), c.get("values")) for c in blocks(st, "condition")]
+
+
+def _num(mod: Module, value: Any) -> float | None:
+    """A number: a literal, or a variable's default."""
+    value = mod.resolve(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, Expr):
+        m = re.fullmatch(r"var\.([A-Za-z0-9_]+)", value.text)
+        if m:
+            d = mod.var_default(m.group(1))
+            if isinstance(d, (int, float)) and not isinstance(d, bool):
+                return d
+    return None
+
+
+def _var_name(value: Any) -> str | None:
+    if isinstance(value, Expr):
+        m = re.fullmatch(r"var\.([A-Za-z0-9_]+)", value.text)
+        if m:
+            return m.group(1)
+    return None
+
+
+def _lower_bound_enforced(mod: Module, value: Any, minimum: float) -> bool:
+    """A literal >= minimum, or a variable whose default and validation both keep it >= minimum."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value >= minimum
+    name = _var_name(value)
+    if name is None:
+        return False
+    default = mod.var_default(name)
+    if not (isinstance(default, (int, float)) and default >= minimum):
+        return False
+    pattern = re.compile(rf"var\.{name}\s*>=\s*([0-9.]+)")
+    return any(float(m) >= minimum for c in mod.var_validations(name) for m in pattern.findall(c))
+
+
+# ---------------------------------------------------------------------------------------------
+# Files, versions, packaging
+# ---------------------------------------------------------------------------------------------
+
+
+@invariant
+def check_every_file_parses(infra: Infra) -> list[str]:
+    problems = list(infra.parse_errors)
+    if not infra.modules:
+        problems.append("no .tf files found under infra/")
+    return problems
+
+
+@invariant
+def check_versions_pinned(infra: Infra) -> list[str]:
+    """Every module and example pins Terraform >= 1.6 < 2 and hashicorp/aws to one major."""
+    problems = []
+    for mod in infra.modules.values():
+        if not mod.terraform:
+            problems.append(f"{mod.rel}: no terraform {{}} block (put it in versions.tf)")
+            continue
+        tf = mod.terraform[0]
+        rv = tf.get("required_version", "")
+        if not (isinstance(rv, str) and re.search(r">=\s*1\.(?:[6-9]|\d\d)", rv) and re.search(r"<\s*2", rv)):
+            problems.append(f"{mod.rel}: required_version {rv!r} must be '>= 1.6..., < 2.0.0'")
+        aws = first(tf, "required_providers").get("aws", {})
+        if aws.get("source") != "hashicorp/aws":
+            problems.append(f"{mod.rel}: required_providers.aws.source must be hashicorp/aws")
+        if not re.fullmatch(r"~>\s*[56]\.\d+", str(aws.get("version", ""))):
+            problems.append(f"{mod.rel}: aws provider version {aws.get('version')!r} must be pinned as '~> 5.x' or '~> 6.x'")
+    return problems
+
+
+@invariant
+def check_lambda_packaging(infra: Infra) -> list[str]:
+    """provided.al2023, bootstrap, arm64 by default, the zip from a variable with its hash, JSON
+    logs into a log group of the module with a retention variable."""
+    problems = []
+    for mod, name, fn in infra.all_resources("aws_lambda_function"):
+        where = _where(mod, "aws_lambda_function", name)
+        if fn.get("runtime") != "provided.al2023":
+            problems.append(f"{where}: runtime must be provided.al2023")
+        if fn.get("handler") != "bootstrap":
+            problems.append(f"{where}: handler must be bootstrap")
+        arch = as_list(fn.get("architectures"))
+        arch_var = _var_name(arch[0]) if len(arch) == 1 else None
+        if not (arch == ["arm64"] or (arch_var and mod.var_default(arch_var) == "arm64")):
+            problems.append(f"{where}: architectures must be arm64 (or a variable defaulting to arm64)")
+        zip_var = _var_name(fn.get("filename"))
+        if not (zip_var and zip_var.endswith("_zip_path")):
+            problems.append(f"{where}: filename must be a *_zip_path variable (infra consumes the cargo-lambda zip)")
+        elif text_of(fn.get("source_code_hash")) != f"filebase64sha256(var.{zip_var})":
+            problems.append(f"{where}: source_code_hash must be filebase64sha256(var.{zip_var})")
+        logging = first(fn, "logging_config")
+        if logging.get("log_format") != "JSON":
+            problems.append(f"{where}: logging_config.log_format must be JSON")
+        group = single_ref(logging.get("log_group"))
+        if not (group and group[0] == "aws_cloudwatch_log_group" and mod.resource(*group[:2]) is not None):
+            problems.append(f"{where}: logging_config.log_group must be a log group of this module")
+        else:
+            lg = mod.resource(*group[:2])
+            if not str(lg.get("name", "")).startswith("/aws/lambda/"):
+                problems.append(f"{where}: its log group must be named /aws/lambda/<function>")
+            if _var_name(lg.get("retention_in_days")) is None:
+                problems.append(f"{where}: its log group's retention_in_days must be a variable")
+    return problems
+
+
+@invariant
+def check_infra_never_builds_rust(infra: Infra) -> list[str]:
+    """No provisioner, build resource or archive step: infra/ consumes the cargo-lambda zips."""
+    problems = []
+    for mod in infra.modules.values():
+        for (rtype, name), body in mod.resources.items():
+            if rtype in {"null_resource", "terraform_data"} or blocks(body, "provisioner"):
+                problems.append(f"{_where(mod, rtype, name)}: builds or runs something; infra/ only consumes the zips")
+        for dtype, name in mod.data:
+            if dtype in {"archive_file", "external"}:
+                problems.append(f"{mod.rel}: data.{dtype}.{name}: infra/ must not package code itself")
+        for fname, text in mod.texts.items():
+            if re.search(r"cargo\s+(?:lambda\s+)?build|local-exec", text):
+                problems.append(f"{mod.rel}/{fname}: mentions cargo or local-exec; building is `make package`'s job")
+    # Examples point the zip variables at what cargo-lambda writes.
+    for mod in infra.modules.values():
+        for call_name, call in mod.calls.items():
+            for key, value in call.items():
+                if key.endswith("_zip_path"):
+                    target = mod.resolve(value)
+                    resolved = text_of(target)
+                    m = re.fullmatch(r"local\.zip\.([a-z]+)", text_of(value))
+                    if m and isinstance(mod.locals.get("zip"), dict):
+                        resolved = text_of(mod.locals["zip"].get(m.group(1)))
+                    if not re.search(r"filetrail-[a-z]+/bootstrap\.zip$", resolved):
+                        problems.append(f"{mod.rel}: module.{call_name}.{key} = {resolved!r} is not a cargo-lambda bootstrap.zip")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# EventBridge
+# ---------------------------------------------------------------------------------------------
+
+
+@invariant
+def check_rule_matches_file_moved(infra: Infra) -> list[str]:
+    """Every rule with an event pattern matches detail-type FileMoved from the configured sources."""
+    problems = []
+    for mod, name, rule in infra.all_resources("aws_cloudwatch_event_rule"):
+        if "event_pattern" not in rule:
+            continue
+        pattern = text_of(mod.resolve(rule["event_pattern"]))
+        if not re.search(r'"detail-type"\s*=\s*\[\s*"FileMoved"\s*\]', pattern):
+            problems.append(f"{_where(mod, 'aws_cloudwatch_event_rule', name)}: pattern must match detail-type [\"FileMoved\"]")
+        if not re.search(r"\bsource\s*=\s*var\.event_sources\b", pattern):
+            problems.append(f"{_where(mod, 'aws_cloudwatch_event_rule', name)}: pattern must match source = var.event_sources")
+    return problems
+
+
+@invariant
+def check_target_has_dlq_and_retry_policy(infra: Infra) -> list[str]:
+    """Every rule target has a retry policy (>= 1 attempt) and an SQS dead-letter queue of its own."""
+    problems = []
+    targets = list(infra.all_resources("aws_cloudwatch_event_target"))
+    if not targets:
+        problems.append("no aws_cloudwatch_event_target at all")
+    for mod, name, target in targets:
+        where = _where(mod, "aws_cloudwatch_event_target", name)
+        retry = first(target, "retry_policy")
+        if not retry:
+            problems.append(f"{where}: no retry_policy")
+        else:
+            if not _lower_bound_enforced(mod, retry.get("maximum_retry_attempts"), 1):
+                problems.append(f"{where}: retry_policy.maximum_retry_attempts must be >= 1 (literal or validated variable)")
+            if retry.get("maximum_event_age_in_seconds") is None:
+                problems.append(f"{where}: retry_policy.maximum_event_age_in_seconds must be set")
+        dlq = single_ref(first(target, "dead_letter_config").get("arn"))
+        if not (dlq and dlq[0] == "aws_sqs_queue" and dlq[2] == "arn" and mod.resource("aws_sqs_queue", dlq[1]) is not None):
+            problems.append(f"{where}: dead_letter_config.arn must be an SQS queue of this module")
+        elif single_ref(target.get("arn")) == dlq:
+            problems.append(f"{where}: the dead-letter queue must not be the target itself")
+    return problems
+
+
+@invariant
+def check_bus_policy_only_publishers(infra: Infra) -> list[str]:
+    """The bus policy allows PutEvents to the publisher roles only and denies everyone else; the
+    examples make those publishers the stage roles (plus operator roles from a variable)."""
+    problems = []
+    policies = list(infra.all_resources("aws_cloudwatch_event_bus_policy"))
+    buses = list(infra.all_resources("aws_cloudwatch_event_bus"))
+    bus_mods = {m.rel for m, _, _ in buses}
+    if {m.rel for m, _, _ in policies} != bus_mods:
+        problems.append(f"every module with a bus needs a bus policy (buses in {sorted(bus_mods)})")
+    for mod, name, pol in policies:
+        where = _where(mod, "aws_cloudwatch_event_bus_policy", name)
+        found = mod.policy_document(pol.get("policy"))
+        if not found:
+            problems.append(f"{where}: policy must be an aws_iam_policy_document of this module")
+            continue
+        doc_name, doc = found
+        allowed = None
+        denied_others = False
+        for st in _statements(doc):
+            actions = as_list(st.get("actions"))
+            principals = _principals(st)
+            if _effect(st) == "Allow":
+                if any(t == "*" or "*" in as_list(ids) for t, ids in principals):
+                    problems.append(f"{where}: {doc_name} allows a '*' principal")
+                if "events:PutEvents" in actions:
+                    ids = [text_of(i) for t, i in principals if t == "AWS"]
+                    if ids != ["var.publisher_role_arns"] or len(principals) != 1:
+                        problems.append(f"{where}: PutEvents must be allowed to var.publisher_role_arns only, not {principals}")
+                    allowed = True
+            elif _effect(st) == "Deny" and "events:PutEvents" in actions:
+                for test, variable, values in _conditions(st):
+                    if test == "StringNotEquals" and variable == "aws:PrincipalArn" and text_of(values) == "var.publisher_role_arns":
+                        denied_others = True
+        if not allowed:
+            problems.append(f"{where}: no statement allows the publishers to PutEvents")
+        if not denied_others:
+            problems.append(f"{where}: no Deny of PutEvents for principals outside var.publisher_role_arns")
+        validations = " ".join(mod.var_validations("publisher_role_arns"))
+        if ":role/" not in validations:
+            problems.append(f"{mod.rel}: var.publisher_role_arns must be validated as IAM role ARNs")
+    for mod in infra.modules.values():
+        for call_name, call in mod.calls.items():
+            if "publisher_role_arns" not in call:
+                continue
+            value = call["publisher_role_arns"]
+            stage_refs = set()
+            for r in refs(value):
+                m = re.fullmatch(r"module\.([A-Za-z0-9_-]+)\.(sorter|processor)_role_arn", r)
+                if m:
+                    stage_refs.add(m.group(2))
+                elif not r.startswith("var."):
+                    problems.append(f"{mod.rel}: module.{call_name}.publisher_role_arns names {r}, which is not a stage role")
+            if stage_refs != {"sorter", "processor"}:
+                problems.append(f"{mod.rel}: module.{call_name}.publisher_role_arns must name both stage roles")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# SQS and the event source mapping
+# ---------------------------------------------------------------------------------------------
+
+
+def _mapping_wiring(mod: Module, esm: dict) -> tuple[str | None, str | None]:
+    q = single_ref(esm.get("event_source_arn"))
+    f = single_ref(esm.get("function_name"))
+    queue = q[1] if q and q[0] == "aws_sqs_queue" else None
+    func = f[1] if f and f[0] == "aws_lambda_function" else None
+    return queue, func
+
+
+@invariant
+def check_mapping_reports_batch_item_failures(infra: Infra) -> list[str]:
+    problems = []
+    mappings = list(infra.all_resources("aws_lambda_event_source_mapping"))
+    if not mappings:
+        problems.append("no aws_lambda_event_source_mapping: the recorder is not fed by its queue")
+    for mod, name, esm in mappings:
+        where = _where(mod, "aws_lambda_event_source_mapping", name)
+        if "ReportBatchItemFailures" not in as_list(esm.get("function_response_types")):
+            problems.append(f"{where}: function_response_types must include ReportBatchItemFailures")
+        if _var_name(esm.get("batch_size")) is None:
+            problems.append(f"{where}: batch_size must be a variable")
+        if _var_name(esm.get("maximum_batching_window_in_seconds")) is None:
+            problems.append(f"{where}: maximum_batching_window_in_seconds must be a variable")
+        if first(esm, "scaling_config").get("maximum_concurrency") is None:
+            problems.append(f"{where}: scaling_config.maximum_concurrency must be set")
+        queue, func = _mapping_wiring(mod, esm)
+        if queue is None or mod.resource("aws_sqs_queue", queue) is None:
+            problems.append(f"{where}: event_source_arn must be an SQS queue of this module")
+        if func is None or mod.resource("aws_lambda_function", func) is None:
+            problems.append(f"{where}: function_name must be a function of this module")
+    return problems
+
+
+@invariant
+def check_visibility_timeout_covers_recorder(infra: Infra) -> list[str]:
+    """The queue of every mapping has visibility timeout >= 6 x the function's timeout: enforced
+    by a precondition for any input, and true of the defaults."""
+    problems = []
+    for mod, name, esm in infra.all_resources("aws_lambda_event_source_mapping"):
+        queue, func = _mapping_wiring(mod, esm)
+        q = mod.resource("aws_sqs_queue", queue or "")
+        f = mod.resource("aws_lambda_function", func or "")
+        if q is None or f is None:
+            problems.append(f"{_where(mod, 'aws_lambda_event_source_mapping', name)}: cannot follow its queue and function")
+            continue
+        where = _where(mod, "aws_sqs_queue", queue)
+        v = text_of(q.get("visibility_timeout_seconds"))
+        t = text_of(f.get("timeout"))
+        if not v or not t or v == "null":
+            problems.append(f"{where}: visibility_timeout_seconds and the function's timeout must both be set")
+            continue
+        ok_pre = False
+        for lc in blocks(q, "lifecycle"):
+            for pre in blocks(lc, "precondition"):
+                cond = text_of(pre.get("condition"))
+                m = re.fullmatch(rf"{re.escape(v)}\s*>=\s*(\d+)\s*\*\s*{re.escape(t)}", cond) or re.fullmatch(
+                    rf"{re.escape(v)}\s*>=\s*{re.escape(t)}\s*\*\s*(\d+)", cond
+                )
+                if m and int(m.group(1)) >= 6:
+                    ok_pre = True
+        if not ok_pre:
+            problems.append(f"{where}: no precondition '{v} >= 6 * {t}' guards the visibility timeout")
+        # The default value itself.
+        resolved = mod.resolve(q.get("visibility_timeout_seconds"))
+        t_default = _num(mod, f.get("timeout"))
+        rtext = text_of(resolved)
+        m = re.fullmatch(rf"coalesce\(var\.[A-Za-z0-9_]+,\s*(\d+)\s*\*\s*{re.escape(t)}\)", rtext) or re.fullmatch(
+            rf"(\d+)\s*\*\s*{re.escape(t)}", rtext
+        )
+        if m:
+            if int(m.group(1)) < 6:
+                problems.append(f"{where}: default visibility timeout {rtext} is below 6 x {t}")
+            cm = re.match(r"coalesce\(var\.([A-Za-z0-9_]+)", rtext)
+            if cm and mod.var_default(cm.group(1)) is not None:
+                override = _num(mod, Expr(f"var.{cm.group(1)}"))
+                if t_default is not None and override is not None and override < 6 * t_default:
+                    problems.append(f"{where}: default visibility timeout {override} < 6 x {t_default}")
+        else:
+            value = _num(mod, resolved)
+            if value is None or t_default is None or value < 6 * t_default:
+                problems.append(f"{where}: cannot show the default visibility timeout ({rtext}) is >= 6 x {t}")
+    return problems
+
+
+@invariant
+def check_redrive_to_recorder_dlq(infra: Infra) -> list[str]:
+    """The mapping's queue redrives to a DLQ after maxReceiveCount >= 5 receives."""
+    problems = []
+    for mod, name, esm in infra.all_resources("aws_lambda_event_source_mapping"):
+        queue, _ = _mapping_wiring(mod, esm)
+        q = mod.resource("aws_sqs_queue", queue or "")
+        if q is None:
+            continue
+        where = _where(mod, "aws_sqs_queue", queue)
+        redrive = text_of(q.get("redrive_policy"))
+        target = re.search(r"deadLetterTargetArn\s*=\s*aws_sqs_queue\.([A-Za-z0-9_]+)\.arn", redrive)
+        if not target or mod.resource("aws_sqs_queue", target.group(1)) is None:
+            problems.append(f"{where}: redrive_policy must name a deadLetterTargetArn queue of this module")
+        count = re.search(r"maxReceiveCount\s*=\s*([A-Za-z0-9_.]+)", redrive)
+        if not count:
+            problems.append(f"{where}: redrive_policy must set maxReceiveCount")
+        else:
+            raw = count.group(1)
+            value: Any = int(raw) if raw.isdigit() else Expr(raw)
+            if not _lower_bound_enforced(mod, value, 5):
+                problems.append(f"{where}: maxReceiveCount {raw} must be >= 5 (literal, or a variable defaulting to and validated >= 5)")
+    return problems
+
+
+@invariant
+def check_queues_encrypted(infra: Infra) -> list[str]:
+    problems = []
+    for mod, name, q in infra.all_resources("aws_sqs_queue"):
+        if q.get("sqs_managed_sse_enabled") is not True and not q.get("kms_master_key_id"):
+            problems.append(f"{_where(mod, 'aws_sqs_queue', name)}: must be encrypted (sqs_managed_sse_enabled = true or a KMS key)")
+    return problems
+
+
+@invariant
+def check_queue_policies_only_rules(infra: Infra) -> list[str]:
+    """Queue policies let only EventBridge, on behalf of one of this module's rules, send; every
+    queue a rule delivers to (target or target DLQ) has such a policy naming that rule."""
+    problems = []
+    allowed_sources: dict[tuple[str, str], set[str]] = {}
+    for mod, name, qp in infra.all_resources("aws_sqs_queue_policy"):
+        where = _where(mod, "aws_sqs_queue_policy", name)
+        q = single_ref(qp.get("queue_url"))
+        found = mod.policy_document(qp.get("policy"))
+        if not q or q[0] != "aws_sqs_queue" or not found:
+            problems.append(f"{where}: must name a queue of this module and an aws_iam_policy_document")
+            continue
+        doc_name, doc = found
+        sources: set[str] = set()
+        for st in _statements(doc):
+            if _effect(st) != "Allow":
+                continue
+            if _principals(st) != [("Service", ["events.amazonaws.com"])]:
+                problems.append(f"{where}: {doc_name} allows {_principals(st)}; only events.amazonaws.com may send")
+            if as_list(st.get("actions")) != ["sqs:SendMessage"]:
+                problems.append(f"{where}: {doc_name} allows {st.get('actions')}; only sqs:SendMessage")
+            rule_refs = []
+            for test, variable, values in _conditions(st):
+                if test in {"ArnEquals", "ArnLike"} and variable == "aws:SourceArn":
+                    for v in as_list(values):
+                        r = single_ref(v)
+                        if r and r[0] == "aws_cloudwatch_event_rule" and r[2] == "arn":
+                            rule_refs.append(r[1])
+                        else:
+                            problems.append(f"{where}: aws:SourceArn {text_of(v)} is not a rule of this module")
+            if not rule_refs:
+                problems.append(f"{where}: {doc_name} statement {st.get('sid')} has no aws:SourceArn condition naming a rule")
+            sources.update(rule_refs)
+        allowed_sources[(mod.rel, q[1])] = sources
+    for mod, name, target in infra.all_resources("aws_cloudwatch_event_target"):
+        rule = single_ref(target.get("rule"))
+        rule_name = rule[1] if rule else None
+        for qref in (single_ref(target.get("arn")), single_ref(first(target, "dead_letter_config").get("arn"))):
+            if qref and qref[0] == "aws_sqs_queue":
+                if rule_name not in allowed_sources.get((mod.rel, qref[1]), set()):
+                    problems.append(
+                        f"{_where(mod, 'aws_cloudwatch_event_target', name)}: queue {qref[1]} has no policy letting rule {rule_name} send"
+                    )
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Timestream
+# ---------------------------------------------------------------------------------------------
+
+
+@invariant
+def check_magnetic_store_writes(infra: Infra) -> list[str]:
+    problems = []
+    tables = list(infra.all_resources("aws_timestreamwrite_table"))
+    if not tables:
+        problems.append("no aws_timestreamwrite_table")
+    for mod, name, table in tables:
+        where = _where(mod, "aws_timestreamwrite_table", name)
+        msw = first(table, "magnetic_store_write_properties")
+        if msw.get("enable_magnetic_store_writes") is not True:
+            problems.append(f"{where}: magnetic_store_write_properties.enable_magnetic_store_writes must be true (late and replayed records)")
+        s3 = first(first(msw, "magnetic_store_rejected_data_location"), "s3_configuration")
+        bucket = single_ref(s3.get("bucket_name"))
+        if not (bucket and bucket[0] == "aws_s3_bucket" and mod.resource("aws_s3_bucket", bucket[1]) is not None):
+            problems.append(f"{where}: magnetic-store rejected data must go to an S3 bucket of this module")
+        if not s3.get("encryption_option"):
+            problems.append(f"{where}: the rejected-data location must set encryption_option")
+        retention = first(table, "retention_properties")
+        for key in ("memory_store_retention_period_in_hours", "magnetic_store_retention_period_in_days"):
+            if _var_name(retention.get(key)) is None:
+                problems.append(f"{where}: retention_properties.{key} must be a variable")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# IAM
+# ---------------------------------------------------------------------------------------------
+
+
+def _inline_json_policies(infra: Infra):
+    """Policies written as jsonencode(...) instead of policy documents (none should exist)."""
+    for mod in infra.modules.values():
+        for (rtype, name), body in mod.resources.items():
+            for key in ("policy", "assume_role_policy", "inline_policy"):
+                value = body.get(key)
+                if isinstance(value, Expr) and value.text.startswith("jsonencode("):
+                    yield mod, rtype, name, value.text
+
+
+@invariant
+def check_no_wildcard_actions(infra: Infra) -> list[str]:
+    problems = []
+    for mod, name, doc in infra.policy_documents():
+        for st in _statements(doc):
+            if st.get("not_actions"):
+                problems.append(f"{mod.rel}: policy document {name} uses not_actions")
+            for action in as_list(st.get("actions")):
+                if "*" in text_of(action):
+                    problems.append(f"{mod.rel}: policy document {name} grants wildcard action {text_of(action)!r}")
+    for mod, rtype, name, text in _inline_json_policies(infra):
+        if re.search(r'"?Action"?\s*[=:]\s*\[?[^\]]*\*', text):
+            problems.append(f"{_where(mod, rtype, name)}: inline policy grants a wildcard action")
+    return problems
+
+
+def _is_wildcard_resource(value: Any) -> bool:
+    text = text_of(value)
+    if text == "*":
+        return True
+    # A literal ARN with a wildcard (not anchored on a resource of the configuration).
+    return isinstance(value, str) and "${" not in value and "*" in value
+
+
+@invariant
+def check_no_wildcard_resources(infra: Infra) -> list[str]:
+    """No '*' resource, except for timestream:DescribeEndpoints alone in its statement."""
+    problems = []
+    for mod, name, doc in infra.policy_documents():
+        for st in _statements(doc):
+            if st.get("not_resources"):
+                problems.append(f"{mod.rel}: policy document {name} uses not_resources")
+            if _effect(st) != "Allow":
+                continue
+            wild = [text_of(r) for r in as_list(st.get("resources")) if _is_wildcard_resource(r)]
+            if wild and as_list(st.get("actions")) != ["timestream:DescribeEndpoints"]:
+                problems.append(
+                    f"{mod.rel}: policy document {name} statement {st.get('sid')} grants {as_list(st.get('actions'))} on {wild}; "
+                    "only timestream:DescribeEndpoints (alone in its statement) may use '*'"
+                )
+    for mod, rtype, name, text in _inline_json_policies(infra):
+        if re.search(r'"?Resource"?\s*[=:]\s*\[?\s*"\*"', text):
+            problems.append(f"{_where(mod, rtype, name)}: inline policy grants a '*' resource")
+    return problems
+
+
+@invariant
+def check_one_role_per_function(infra: Infra) -> list[str]:
+    """Each function has its own role, trusted by Lambda only, with exactly one inline policy
+    and no managed policy attached."""
+    problems = []
+    seen: dict[tuple[str, str], str] = {}
+    for mod in infra.modules.values():
+        for rtype in ("aws_iam_role_policy_attachment", "aws_iam_policy_attachment", "aws_iam_role_policies_exclusive"):
+            for name in mod.of_type(rtype):
+                problems.append(f"{_where(mod, rtype, name)}: attach no managed policy; write the least-privilege inline policy")
+        for name, role in mod.of_type("aws_iam_role").items():
+            if role.get("managed_policy_arns") or blocks(role, "inline_policy"):
+                problems.append(f"{_where(mod, 'aws_iam_role', name)}: no managed_policy_arns or inline_policy blocks")
+    for mod, name, fn in infra.all_resources("aws_lambda_function"):
+        where = _where(mod, "aws_lambda_function", name)
+        r = single_ref(fn.get("role"))
+        if not (r and r[0] == "aws_iam_role" and r[2] == "arn" and mod.resource("aws_iam_role", r[1]) is not None):
+            problems.append(f"{where}: role must be an aws_iam_role of this module")
+            continue
+        key = (mod.rel, r[1])
+        if key in seen:
+            problems.append(f"{where}: shares role {r[1]} with {seen[key]}; one role per function")
+        seen[key] = where
+        role = mod.resource("aws_iam_role", r[1])
+        trust = mod.policy_document(role.get("assume_role_policy"))
+        if not trust:
+            problems.append(f"{where}: role {r[1]} needs an aws_iam_policy_document trust policy")
+        else:
+            for st in _statements(trust[1]):
+                if as_list(st.get("actions")) != ["sts:AssumeRole"] or _principals(st) != [("Service", ["lambda.amazonaws.com"])]:
+                    problems.append(f"{where}: role {r[1]} must be assumable by lambda.amazonaws.com only")
+        policies = [
+            n
+            for n, p in mod.of_type("aws_iam_role_policy").items()
+            if (pr := single_ref(p.get("role"))) and pr[0] == "aws_iam_role" and pr[1] == r[1]
+        ]
+        if len(policies) != 1:
+            problems.append(f"{where}: role {r[1]} must have exactly one inline policy, has {policies}")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Alarms
+# ---------------------------------------------------------------------------------------------
+
+
+def _dead_letter_queues(mod: Module) -> set[str]:
+    dlqs: set[str] = set()
+    for q in mod.of_type("aws_sqs_queue").values():
+        m = re.search(r"deadLetterTargetArn\s*=\s*aws_sqs_queue\.([A-Za-z0-9_]+)\.arn", text_of(q.get("redrive_policy")))
+        if m:
+            dlqs.add(m.group(1))
+    for t in mod.of_type("aws_cloudwatch_event_target").values():
+        r = single_ref(first(t, "dead_letter_config").get("arn"))
+        if r and r[0] == "aws_sqs_queue":
+            dlqs.add(r[1])
+    for f in mod.of_type("aws_lambda_function").values():
+        r = single_ref(first(f, "dead_letter_config").get("target_arn"))
+        if r and r[0] == "aws_sqs_queue":
+            dlqs.add(r[1])
+    for name, q in mod.of_type("aws_sqs_queue").items():
+        if re.search(r"dlq|dead", name) or "dlq" in text_of(q.get("name")):
+            dlqs.add(name)
+    return dlqs
+
+
+def _alarms_on(mod: Module, namespace: str, metric: str, dimension: str) -> set[str]:
+    """Names of the resources (queues, functions) that have an alarm on metric."""
+    found = set()
+    for a in mod.of_type("aws_cloudwatch_metric_alarm").values():
+        if a.get("namespace") == namespace and a.get("metric_name") == metric:
+            r = single_ref((a.get("dimensions") or {}).get(dimension))
+            if r:
+                found.add(r[1])
+    return found
+
+
+@invariant
+def check_alarms_cover_dlqs_age_and_errors(infra: Infra) -> list[str]:
+    problems = []
+    for mod in infra.modules.values():
+        dlqs = _dead_letter_queues(mod)
+        covered = _alarms_on(mod, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName")
+        for q in sorted(dlqs - covered):
+            problems.append(f"{mod.rel}: DLQ aws_sqs_queue.{q} has no ApproximateNumberOfMessagesVisible alarm")
+        aged = _alarms_on(mod, "AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName")
+        errors = _alarms_on(mod, "AWS/Lambda", "Errors", "FunctionName")
+        for name, esm in mod.of_type("aws_lambda_event_source_mapping").items():
+            queue, func = _mapping_wiring(mod, esm)
+            if queue and queue not in aged:
+                problems.append(f"{mod.rel}: queue aws_sqs_queue.{queue} has no ApproximateAgeOfOldestMessage alarm")
+            if func and func not in errors:
+                problems.append(f"{mod.rel}: recorder aws_lambda_function.{func} has no AWS/Lambda Errors alarm")
+        for name, a in mod.of_type("aws_cloudwatch_metric_alarm").items():
+            where = _where(mod, "aws_cloudwatch_metric_alarm", name)
+            for key in ("alarm_actions", "ok_actions"):
+                if [text_of(x) for x in as_list(a.get(key))] != ["var.alarm_topic_arn"]:
+                    problems.append(f"{where}: {key} must be [var.alarm_topic_arn]")
+            if a.get("actions_enabled") is False:
+                problems.append(f"{where}: actions_enabled must not be false")
+        if mod.of_type("aws_cloudwatch_metric_alarm") and "alarm_topic_arn" not in mod.variables:
+            problems.append(f"{mod.rel}: alarms need a var.alarm_topic_arn")
+    # Callers wire an SNS topic into every module that has alarms.
+    for mod in infra.modules.values():
+        for call_name, call in mod.calls.items():
+            callee = infra.module_called_by(mod, call)
+            if callee is None or "alarm_topic_arn" not in callee.variables:
+                continue
+            r = single_ref(call.get("alarm_topic_arn"))
+            if not (r and r[0] == "aws_sns_topic" and r[2] == "arn" and mod.resource("aws_sns_topic", r[1]) is not None):
+                problems.append(f"{mod.rel}: module.{call_name}.alarm_topic_arn must be an aws_sns_topic of the example")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Hygiene
+# ---------------------------------------------------------------------------------------------
+
+
+@invariant
+def check_checkov_skips_justified(infra: Infra) -> list[str]:
+    problems = []
+    for mod in infra.modules.values():
+        for fname, text in mod.texts.items():
+            for line in text.splitlines():
+                if "checkov:skip" not in line:
+                    continue
+                m = re.search(r"#checkov:skip=(CKV2?_[A-Z]+_\d+):(.*)$", line)
+                if not m or len(m.group(2).strip()) < 30:
+                    problems.append(f"{mod.rel}/{fname}: checkov skip without a real reason: {line.strip()}")
+    return problems
+
+
+@invariant
+def check_variables_typed_and_documented(infra: Infra) -> list[str]:
+    """Every variable has a type and a description; every module README lists every input and
+    output in its tables."""
+    problems = []
+    for mod in infra.modules.values():
+        for name, var in mod.variables.items():
+            if "type" not in var:
+                problems.append(f"{mod.rel}: variable {name} has no type")
+            if not var.get("description"):
+                problems.append(f"{mod.rel}: variable {name} has no description")
+        for name, out in mod.outputs.items():
+            if not out.get("description"):
+                problems.append(f"{mod.rel}: output {name} has no description")
+        readme = mod.path / "README.md"
+        if not readme.exists():
+            problems.append(f"{mod.rel}: no README.md")
+            continue
+        text = readme.read_text()
+        for name in list(mod.variables) + list(mod.outputs):
+            if not re.search(rf"^\|\s*`{re.escape(name)}`\s*\|", text, re.M):
+                problems.append(f"{mod.rel}/README.md: no table row for `{name}`")
+    return problems

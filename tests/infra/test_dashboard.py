@@ -1,0 +1,224 @@
+"""infra/grafana/dashboard.json: parses, reads Timestream through the dashboard's variables only,
+keeps the seed-layout queries, and has filetrail's own panels.
+
+The checks are functions over the parsed JSON so the mutation tests at the bottom can break a
+copy and watch them fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "dashboard.json"
+TIMESTREAM = "grafana-timestream-datasource"
+SEED_NAMES = ("sdc_aws_logs", "sdc_aws_s3_bucket_log_table")
+
+
+def load() -> dict:
+    return json.loads(DASHBOARD.read_text())
+
+
+def panels(dash: dict) -> Iterator[dict]:
+    for p in dash.get("panels", []):
+        yield p
+        yield from p.get("panels", [])
+
+
+def targets(dash: dict, ds_type: str) -> Iterator[tuple[dict, dict]]:
+    for p in panels(dash):
+        for t in p.get("targets", []):
+            ds = t.get("datasource") or p.get("datasource") or {}
+            if ds.get("type") == ds_type:
+                yield p, t
+
+
+def variables(dash: dict) -> dict[str, dict]:
+    return {v["name"]: v for v in dash.get("templating", {}).get("list", [])}
+
+
+def _ctes(sql: str) -> set[str]:
+    return set(re.findall(r"(?:\bWITH|,)\s+([A-Za-z_][A-Za-z0-9_]*)\s+AS\s*\(", sql, re.I))
+
+
+def timestream_query_problems(dash: dict) -> list[str]:
+    """Every Timestream query names "$database"."$table" and nothing else; no table is hard-coded."""
+    problems = []
+    found = list(targets(dash, TIMESTREAM))
+    if not found:
+        problems.append("no Timestream query at all")
+    for p, t in found:
+        sql = t.get("rawQuery", "")
+        where = f"panel {p.get('title')!r} query {t.get('refId')}"
+        if "$database" not in sql or "$table" not in sql:
+            problems.append(f"{where}: does not name $database and $table")
+        ctes = _ctes(sql)
+        for source in re.findall(r"\b(?:FROM|JOIN)\s+([^\s()]+)", sql, re.I):
+            if source != '"$database"."$table"' and source not in ctes:
+                problems.append(f"{where}: reads {source}, not \"$database\".\"$table\"")
+        for key in ("database", "table"):
+            if key in t and t[key] != f"${key}":
+                problems.append(f"{where}: target {key} is {t[key]!r}, not ${key}")
+        for name in SEED_NAMES:
+            if name in json.dumps(t):
+                problems.append(f"{where}: hard-codes {name}")
+        if (t.get("datasource") or {}).get("uid") != "${timestream}":
+            problems.append(f"{where}: datasource must be the $timestream variable")
+    ds = variables(dash).get("timestream", {})
+    if ds.get("type") != "datasource" or ds.get("query") != TIMESTREAM:
+        problems.append(f"no datasource variable 'timestream' of type {TIMESTREAM}")
+    if not any(r.get("id") == TIMESTREAM for r in dash.get("__requires", [])):
+        problems.append(f"__requires does not name {TIMESTREAM}")
+    return problems
+
+
+def variable_problems(dash: dict) -> list[str]:
+    vs = variables(dash)
+    problems = []
+    for name, default in (("database", SEED_NAMES[0]), ("table", SEED_NAMES[1])):
+        v = vs.get(name)
+        if v is None:
+            problems.append(f"no dashboard variable ${name}")
+        elif v.get("query") != default:
+            problems.append(f"${name} should default to the seed name {default}")
+    for name in ("file_key", "name_prefix", "cloudwatch"):
+        if name not in vs:
+            problems.append(f"no dashboard variable ${name}")
+    return problems
+
+
+def _seed_queries(dash: dict) -> list[tuple[str, str]]:
+    return [(p.get("title", ""), t.get("rawQuery", "")) for p, t in targets(dash, TIMESTREAM)]
+
+
+SEED_PANELS = {
+    "files sorted per instrument bucket": lambda sql: re.search(r"GROUP BY destination_bucket\b", sql)
+    and "source_bucket <> destination_bucket" in sql,
+    "processing by level": lambda sql: "regexp_extract(new_file_key" in sql and "source_bucket = destination_bucket" in sql,
+    "latest moves": lambda sql: re.search(r"ORDER BY time DESC\s+LIMIT \d+", sql),
+    "a file's trail by $file_key": lambda sql: "file_key = '$file_key'" in sql and "new_file_key = '$file_key'" in sql,
+}
+
+
+def seed_query_problems(dash: dict) -> list[str]:
+    """The seed-layout queries existing dashboards rely on are all there, on measure 'timestamp'."""
+    queries = _seed_queries(dash)
+    problems = []
+    for what, matches in SEED_PANELS.items():
+        if not any(matches(sql) for _, sql in queries):
+            problems.append(f"no Timestream query for {what}")
+    for title, sql in queries:
+        if "measure_name = 'timestamp'" not in sql:
+            problems.append(f"panel {title!r}: seed-layout queries select measure_name = 'timestamp'")
+        if "$__timeFilter" not in sql:
+            problems.append(f"panel {title!r}: no $__timeFilter (unbounded scans cost money)")
+    return problems
+
+
+def filetrail_panel_problems(dash: dict) -> list[str]:
+    """DLQ depth and age, records written, duplicates absorbed, dead-lettered (and by reason)."""
+    metrics = [(t.get("namespace"), t.get("metricName"), json.dumps(t.get("dimensions", {}))) for _, t in targets(dash, "cloudwatch")]
+    problems = []
+    for dlq in ("recorder-dlq", "target-dlq", "sorter-dlq", "processor-dlq"):
+        if not any(m[:2] == ("AWS/SQS", "ApproximateNumberOfMessagesVisible") and dlq in m[2] for m in metrics):
+            problems.append(f"no DLQ depth series for {dlq}")
+    if not any(m[:2] == ("AWS/SQS", "ApproximateAgeOfOldestMessage") and "-events" in m[2] for m in metrics):
+        problems.append("no oldest-message age of the events queue")
+    for emf in ("written", "duplicate", "dead_lettered"):
+        if not any(m[:2] == ("filetrail", emf) and "recorder" in m[2] for m in metrics):
+            problems.append(f"no filetrail/{emf} panel for the recorder")
+    logs = [t for _, t in targets(dash, "cloudwatch") if t.get("queryMode") == "Logs"]
+    if not any("reason" in t.get("expression", "") and any("recorder" in g for g in t.get("logGroupNames", [])) for t in logs):
+        problems.append("no dead-lettered-by-reason Logs Insights query over the recorder's log group")
+    return problems
+
+
+CHECKS = {
+    "timestream_queries": timestream_query_problems,
+    "variables": variable_problems,
+    "seed_queries": seed_query_problems,
+    "filetrail_panels": filetrail_panel_problems,
+}
+
+
+def test_dashboard_is_json_with_panels() -> None:
+    dash = load()
+    assert dash["uid"] and dash["title"]
+    assert len(list(panels(dash))) >= 10
+    ids = [p["id"] for p in panels(dash)]
+    assert len(ids) == len(set(ids)), "panel ids must be unique"
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_dashboard_check_holds(name: str) -> None:
+    problems = CHECKS[name](load())
+    assert problems == [], "\n".join(problems)
+
+
+def _first_timestream_target(dash: dict, title_part: str) -> dict:
+    for p, t in targets(dash, TIMESTREAM):
+        if title_part.lower() in p.get("title", "").lower():
+            return t
+    raise AssertionError(f"no Timestream panel titled like {title_part!r}")
+
+
+def _hardcode_table(dash: dict) -> None:
+    t = _first_timestream_target(dash, "latest")
+    t["rawQuery"] = t["rawQuery"].replace('"$database"."$table"', '"sdc_aws_logs"."sdc_aws_s3_bucket_log_table"')
+
+
+def _second_table(dash: dict) -> None:
+    t = _first_timestream_target(dash, "sorted")
+    t["rawQuery"] += '\nUNION ALL SELECT * FROM "other_db"."other_table"'
+
+
+def _drop_trail(dash: dict) -> None:
+    dash["panels"] = [p for p in dash["panels"] if "trail" not in p.get("title", "").lower()]
+
+
+def _no_measure_filter(dash: dict) -> None:
+    t = _first_timestream_target(dash, "level")
+    t["rawQuery"] = t["rawQuery"].replace("AND measure_name = 'timestamp'", "")
+
+
+def _no_table_variable(dash: dict) -> None:
+    dash["templating"]["list"] = [v for v in dash["templating"]["list"] if v["name"] != "table"]
+
+
+def _no_duplicate_panel(dash: dict) -> None:
+    dash["panels"] = [p for p in dash["panels"] if "duplicate" not in p.get("title", "").lower()]
+
+
+def _wrong_datasource(dash: dict) -> None:
+    for p in dash["panels"]:
+        for t in p.get("targets", []):
+            if (t.get("datasource") or {}).get("type") == TIMESTREAM:
+                t["datasource"] = {"type": "influxdb", "uid": "x"}
+
+
+DASHBOARD_MUTATIONS: list[tuple[str, Any]] = [
+    ("timestream_queries", _hardcode_table),
+    ("timestream_queries", _second_table),
+    ("timestream_queries", _wrong_datasource),
+    ("seed_queries", _drop_trail),
+    ("seed_queries", _no_measure_filter),
+    ("variables", _no_table_variable),
+    ("filetrail_panels", _no_duplicate_panel),
+]
+
+
+@pytest.mark.parametrize("check,mutate", DASHBOARD_MUTATIONS, ids=lambda x: getattr(x, "__name__", x))
+def test_dashboard_mutation_is_caught(check: str, mutate: Any) -> None:
+    dash = copy.deepcopy(load())
+    assert CHECKS[check](dash) == []
+    mutate(dash)
+    assert CHECKS[check](dash), f"{check} did not notice {mutate.__name__}"
+
+
+def test_every_dashboard_check_has_a_mutation() -> None:
+    assert {c for c, _ in DASHBOARD_MUTATIONS} == set(CHECKS)

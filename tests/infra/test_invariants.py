@@ -1,0 +1,40 @@
+"""Every wiring invariant holds on the real infra/ tree."""
+
+from __future__ import annotations
+
+import pytest
+
+from invariants import CHECKS
+from tfmodel import Infra, as_list
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_invariant_holds(infra: Infra, name: str) -> None:
+    problems = CHECKS[name](infra)
+    assert problems == [], f"invariant {name} is broken:\n  " + "\n  ".join(problems)
+
+
+def test_model_sees_the_whole_deployment(infra: Infra) -> None:
+    """Guards against checks passing vacuously because the model found nothing to check."""
+    assert set(infra.modules) == {"modules/filetrail", "modules/filetrail-stages", "examples/complete"}
+    functions = sorted(name for _, name, _ in infra.all_resources("aws_lambda_function"))
+    assert functions == ["processor", "recorder", "sorter"]
+    assert len(list(infra.all_resources("aws_lambda_event_source_mapping"))) == 1
+    assert len(list(infra.all_resources("aws_timestreamwrite_table"))) == 1
+    assert len(list(infra.all_resources("aws_cloudwatch_event_target"))) == 2
+    assert len(list(infra.all_resources("aws_sqs_queue_policy"))) == 3
+    assert len(list(infra.all_resources("aws_cloudwatch_event_bus_policy"))) == 1
+    assert len(list(infra.all_resources("aws_cloudwatch_metric_alarm"))) == 7
+    # Four role policies, three trust policies' shared documents, three queue and one bus policy.
+    assert len(list(infra.policy_documents())) >= 9
+
+
+def test_describe_endpoints_is_the_only_star(infra: Infra) -> None:
+    """The one '*' resource exists, and it is DescribeEndpoints alone."""
+    stars = [
+        (mod.rel, name, st.get("actions"))
+        for mod, name, doc in infra.policy_documents()
+        for st in doc.get("statement", [])
+        if "*" in as_list(st.get("resources"))
+    ]
+    assert stars == [("modules/filetrail", "recorder", ["timestream:DescribeEndpoints"])]

@@ -1,0 +1,271 @@
+"""Each invariant's check notices when the invariant is broken.
+
+Every mutation edits one file of a scratch copy of infra/ (the pattern must match exactly once,
+so a mutation that no longer applies fails loudly instead of testing nothing), reloads the copy,
+and expects the named check to report at least one problem. Every check has at least one
+mutation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from invariants import CHECKS
+from tfmodel import Infra
+
+
+@dataclass(frozen=True)
+class Mutation:
+    check: str
+    file: str
+    pattern: str
+    replacement: str
+    why: str
+    regex: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.check}:{self.why}"
+
+    def apply(self, root: Path) -> None:
+        path = root / self.file
+        text = path.read_text()
+        pattern = self.pattern if self.regex else re.escape(self.pattern)
+        replacement = self.replacement if self.regex else self.replacement.replace("\\", "\\\\")
+        new, n = re.subn(pattern, replacement, text)
+        assert n == 1, f"mutation {self.id!r} must match exactly once in {self.file}, matched {n} times"
+        path.write_text(new)
+
+
+CORE = "modules/filetrail"
+STAGES = "modules/filetrail-stages"
+EXAMPLE = "examples/complete"
+
+MUTATIONS = [
+    # Files and versions
+    Mutation("every_file_parses", f"{CORE}/bus.tf", 'resource "aws_cloudwatch_event_bus" "this" {', 'resource "aws_cloudwatch_event_bus" "this" {{', "syntax error"),
+    Mutation("versions_pinned", f"{STAGES}/versions.tf", 'version = "~> 6.0"', 'version = ">= 5.0"', "provider unpinned"),
+    Mutation("versions_pinned", f"{EXAMPLE}/versions.tf", 'required_version = ">= 1.6.0, < 2.0.0"', 'required_version = ">= 1.0"', "terraform unpinned"),
+    # Packaging
+    Mutation("lambda_packaging", f"{CORE}/recorder.tf", 'log_format            = "JSON"', 'log_format            = "Text"', "text logs"),
+    Mutation("lambda_packaging", f"{STAGES}/processor.tf", "source_code_hash = filebase64sha256(var.processor_zip_path)", "", "no source_code_hash"),
+    Mutation("lambda_packaging", f"{STAGES}/sorter.tf", 'runtime          = "provided.al2023"', 'runtime          = "provided.al2"', "old runtime"),
+    Mutation("lambda_packaging", f"{CORE}/variables.tf", 'default     = "arm64"', 'default     = "x86_64"', "x86 by default"),
+    Mutation(
+        "infra_never_builds_rust",
+        f"{CORE}/main.tf",
+        'data "aws_partition" "current" {}',
+        'data "aws_partition" "current" {}\n\nresource "terraform_data" "build" {\n  provisioner "local-exec" {\n    command = "cargo lambda build --release --arm64 --output-format zip"\n  }\n}\n',
+        "terraform builds the zip",
+    ),
+    Mutation(
+        "infra_never_builds_rust",
+        f"{EXAMPLE}/main.tf",
+        'recorder  = "${var.lambda_zip_dir}/filetrail-recorder/bootstrap.zip"',
+        'recorder  = "${path.module}/build/recorder.zip"',
+        "zip not from cargo-lambda",
+    ),
+    # EventBridge
+    Mutation("rule_matches_file_moved", f"{CORE}/main.tf", '"detail-type" = ["FileMoved"]', '"detail-type" = ["FileCopied"]', "wrong detail-type"),
+    Mutation("rule_matches_file_moved", f"{CORE}/main.tf", "source        = var.event_sources", 'source        = ["sdc.sorter"]', "sources not configurable"),
+    Mutation(
+        "target_has_dlq_and_retry_policy",
+        f"{CORE}/bus.tf",
+        r"\n  dead_letter_config \{\n    arn = aws_sqs_queue\.target_dlq\.arn\n  \}\n",
+        "\n",
+        "target without DLQ",
+        regex=True,
+    ),
+    Mutation(
+        "target_has_dlq_and_retry_policy",
+        f"{STAGES}/sorter.tf",
+        r"\n  retry_policy \{\n    maximum_retry_attempts       = 3\n    maximum_event_age_in_seconds = 600\n  \}\n",
+        "\n",
+        "sweep target without retry policy",
+        regex=True,
+    ),
+    Mutation(
+        "target_has_dlq_and_retry_policy",
+        f"{CORE}/variables.tf",
+        "var.target_maximum_retry_attempts >= 1 &&",
+        "var.target_maximum_retry_attempts >= 0 &&",
+        "zero retries allowed",
+    ),
+    Mutation("bus_policy_only_publishers", f"{CORE}/bus.tf", "identifiers = var.publisher_role_arns", 'identifiers = ["*"]', "anyone may publish"),
+    Mutation("bus_policy_only_publishers", f"{CORE}/bus.tf", 'test     = "StringNotEquals"', 'test     = "StringEquals"', "no deny of others"),
+    Mutation(
+        "bus_policy_only_publishers",
+        f"{EXAMPLE}/main.tf",
+        "[module.stages.sorter_role_arn, module.stages.processor_role_arn]",
+        "[module.stages.sorter_role_arn, module.stages.processor_role_arn, module.filetrail.recorder_role_arn]",
+        "recorder may publish",
+    ),
+    Mutation("bus_policy_only_publishers", f"{CORE}/variables.tf", '"^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/.+$"', '".*"', "publishers unvalidated"),
+    # SQS and the mapping
+    Mutation("mapping_reports_batch_item_failures", f"{CORE}/recorder.tf", 'function_response_types = ["ReportBatchItemFailures"]', "function_response_types = []", "no partial batch response"),
+    Mutation("mapping_reports_batch_item_failures", f"{CORE}/recorder.tf", "    maximum_concurrency = var.maximum_concurrency\n", "", "no maximum concurrency"),
+    Mutation("mapping_reports_batch_item_failures", f"{CORE}/recorder.tf", "batch_size                         = var.batch_size", "batch_size                         = 10", "batch size hard-coded"),
+    Mutation(
+        "visibility_timeout_covers_recorder",
+        f"{CORE}/queues.tf",
+        "local.events_queue_visibility_timeout_seconds >= 6 * var.recorder_timeout_seconds",
+        "local.events_queue_visibility_timeout_seconds >= 2 * var.recorder_timeout_seconds",
+        "precondition too weak",
+    ),
+    Mutation("visibility_timeout_covers_recorder", f"{CORE}/main.tf", "6 * var.recorder_timeout_seconds)", "2 * var.recorder_timeout_seconds)", "default too small"),
+    Mutation(
+        "visibility_timeout_covers_recorder",
+        f"{CORE}/queues.tf",
+        r"\n  lifecycle \{\n    precondition \{\n      condition     = local\.events_queue_visibility_timeout_seconds[^\n]*\n[^\n]*\n    \}\n  \}\n",
+        "\n",
+        "no precondition",
+        regex=True,
+    ),
+    Mutation("redrive_to_recorder_dlq", f"{CORE}/queues.tf", "maxReceiveCount     = var.max_receive_count", "maxReceiveCount     = 3", "three receives"),
+    Mutation("redrive_to_recorder_dlq", f"{CORE}/variables.tf", "var.max_receive_count >= 5 &&", "var.max_receive_count >= 1 &&", "validation allows 1"),
+    Mutation("redrive_to_recorder_dlq", f"{CORE}/queues.tf", "deadLetterTargetArn = aws_sqs_queue.recorder_dlq.arn", 'deadLetterTargetArn = "arn:aws:sqs:us-east-1:123456789012:elsewhere"', "redrive elsewhere"),
+    Mutation("queues_encrypted", f"{STAGES}/sorter.tf", "sqs_managed_sse_enabled   = true", "sqs_managed_sse_enabled   = false", "unencrypted DLQ"),
+    Mutation(
+        "queue_policies_only_rules",
+        f"{STAGES}/sorter.tf",
+        'variable = "aws:SourceArn"\n      values   = [aws_cloudwatch_event_rule.sweep.arn]',
+        'variable = "aws:SourceAccount"\n      values   = ["123456789012"]',
+        "any rule of the account",
+    ),
+    Mutation(
+        "queue_policies_only_rules",
+        f"{CORE}/queues.tf",
+        'sid       = "OnlyTheFileMovedRuleSends"\n    effect    = "Allow"\n    actions   = ["sqs:SendMessage"]',
+        'sid       = "OnlyTheFileMovedRuleSends"\n    effect    = "Allow"\n    actions   = ["sqs:SendMessage", "sqs:ReceiveMessage"]',
+        "rule may receive",
+    ),
+    Mutation(
+        "queue_policies_only_rules",
+        f"{CORE}/queues.tf",
+        r'resource "aws_sqs_queue_policy" "events" \{[^}]*\}\n',
+        "",
+        "events queue without policy",
+        regex=True,
+    ),
+    Mutation(
+        "queue_policies_only_rules",
+        f"{CORE}/queues.tf",
+        r'(sid       = "OnlyTheFileMovedRuleDeadLetters"[\s\S]*?identifiers = )\["events\.amazonaws\.com"\]',
+        r'\1["*"]',
+        "anyone may dead-letter",
+        regex=True,
+    ),
+    # Timestream
+    Mutation("magnetic_store_writes", f"{CORE}/timestream.tf", "enable_magnetic_store_writes = true", "enable_magnetic_store_writes = false", "magnetic writes off"),
+    Mutation("magnetic_store_writes", f"{CORE}/timestream.tf", "bucket_name       = aws_s3_bucket.rejected_data.bucket\n", "", "no rejected-data bucket"),
+    Mutation(
+        "magnetic_store_writes",
+        f"{CORE}/timestream.tf",
+        "magnetic_store_retention_period_in_days = var.magnetic_store_retention_days",
+        "magnetic_store_retention_period_in_days = 1",
+        "retention hard-coded",
+    ),
+    # IAM
+    Mutation(
+        "no_wildcard_actions",
+        f"{STAGES}/processor.tf",
+        '"s3:GetObject",\n      "s3:PutObject",\n      "s3:AbortMultipartUpload",',
+        '"s3:*",',
+        "s3:*",
+    ),
+    Mutation("no_wildcard_actions", f"{CORE}/recorder.tf", 'actions   = ["timestream:WriteRecords"]', 'actions   = ["timestream:Write*"]', "timestream:Write*"),
+    Mutation("no_wildcard_resources", f"{CORE}/recorder.tf", "resources = [aws_timestreamwrite_table.this.arn]", 'resources = ["*"]', "WriteRecords on *"),
+    Mutation(
+        "no_wildcard_resources",
+        f"{CORE}/recorder.tf",
+        'actions   = ["timestream:DescribeEndpoints"]',
+        'actions   = ["timestream:DescribeEndpoints", "timestream:WriteRecords"]',
+        "more than DescribeEndpoints on *",
+    ),
+    Mutation("no_wildcard_resources", f"{STAGES}/sorter.tf", "resources = [local.incoming_bucket_arn]", 'resources = ["arn:aws:s3:::*"]', "every bucket"),
+    Mutation("one_role_per_function", f"{STAGES}/processor.tf", "role             = aws_iam_role.processor.arn", "role             = aws_iam_role.sorter.arn", "shared role"),
+    Mutation(
+        "one_role_per_function",
+        f"{CORE}/recorder.tf",
+        'resource "aws_iam_role_policy" "recorder" {',
+        'resource "aws_iam_role_policy_attachment" "basic" {\n  role       = aws_iam_role.recorder.name\n  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"\n}\n\nresource "aws_iam_role_policy" "recorder" {',
+        "managed policy",
+    ),
+    Mutation(
+        "one_role_per_function",
+        f"{CORE}/recorder.tf",
+        'identifiers = ["lambda.amazonaws.com"]',
+        'identifiers = ["lambda.amazonaws.com", "ec2.amazonaws.com"]',
+        "EC2 may assume",
+    ),
+    # Alarms
+    Mutation(
+        "alarms_cover_dlqs_age_and_errors",
+        f"{CORE}/alarms.tf",
+        "dimensions          = { QueueName = aws_sqs_queue.target_dlq.name }",
+        "dimensions          = { QueueName = aws_sqs_queue.events.name }",
+        "target DLQ unwatched",
+    ),
+    Mutation(
+        "alarms_cover_dlqs_age_and_errors",
+        f"{STAGES}/alarms.tf",
+        "dimensions          = { QueueName = aws_sqs_queue.processor_dlq.name }",
+        "dimensions          = { QueueName = aws_sqs_queue.sorter_dlq.name }",
+        "processor DLQ unwatched",
+    ),
+    Mutation("alarms_cover_dlqs_age_and_errors", f"{CORE}/alarms.tf", 'metric_name         = "ApproximateAgeOfOldestMessage"', 'metric_name         = "NumberOfMessagesSent"', "no age alarm"),
+    Mutation("alarms_cover_dlqs_age_and_errors", f"{CORE}/alarms.tf", 'metric_name         = "Errors"', 'metric_name         = "Throttles"', "no errors alarm"),
+    Mutation(
+        "alarms_cover_dlqs_age_and_errors",
+        f"{CORE}/alarms.tf",
+        r'("recorder_errors"[\s\S]*?alarm_actions\s*=\s*)\[var\.alarm_topic_arn\]',
+        r"\1[]",
+        "errors alarm notifies nobody",
+        regex=True,
+    ),
+    Mutation(
+        "alarms_cover_dlqs_age_and_errors",
+        f"{EXAMPLE}/main.tf",
+        "alarm_topic_arn           = aws_sns_topic.alarms.arn",
+        'alarm_topic_arn           = "arn:aws:sns:us-east-1:123456789012:somewhere"',
+        "stages alarms to a foreign topic",
+    ),
+    # Hygiene
+    Mutation("checkov_skips_justified", f"{EXAMPLE}/main.tf", r"(#checkov:skip=CKV_AWS_26:)[^\n]*", r"\1todo", "unjustified skip", regex=True),
+    Mutation(
+        "variables_typed_and_documented",
+        f"{STAGES}/variables.tf",
+        'variable "tags" {',
+        'variable "undocumented" {\n  type        = string\n  description = "Not in the README."\n  default     = ""\n}\n\nvariable "tags" {',
+        "input missing from README",
+    ),
+    Mutation(
+        "variables_typed_and_documented",
+        f"{CORE}/outputs.tf",
+        '  description = "ARN of the bus."\n',
+        "",
+        "output without description",
+    ),
+]
+
+
+def test_every_check_has_a_mutation() -> None:
+    assert set(CHECKS) - {m.check for m in MUTATIONS} == set()
+    assert {m.check for m in MUTATIONS} - set(CHECKS) == set()
+
+
+def test_unmutated_copy_passes(infra_copy: Path) -> None:
+    copy = Infra.load(infra_copy)
+    failing = {name: problems for name, check in CHECKS.items() if (problems := check(copy))}
+    assert failing == {}
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda m: m.id)
+def test_mutation_breaks_its_invariant(infra_copy: Path, mutation: Mutation) -> None:
+    mutation.apply(infra_copy)
+    problems = CHECKS[mutation.check](Infra.load(infra_copy))
+    assert problems, f"check {mutation.check} did not notice: {mutation.why}"

@@ -149,6 +149,57 @@ def check_lambda_packaging(infra: Infra) -> list[str]:
     return problems
 
 
+# What each binary reads from its environment (crates/*/src/config.rs); the bus and source
+# variables are the publisher's.
+FUNCTION_ENVIRONMENT = {
+    "recorder": {
+        "FILETRAIL_TIMESTREAM_DATABASE",
+        "FILETRAIL_TIMESTREAM_TABLE",
+        "FILETRAIL_RECORD_LAYOUT",
+        "FILETRAIL_DEAD_LETTER_QUEUE_URL",
+    },
+    "sorter": {
+        "FILETRAIL_EVENT_BUS",
+        "FILETRAIL_EVENT_SOURCE",
+        "FILETRAIL_INCOMING_BUCKET",
+        "FILETRAIL_MISSION",
+        "FILETRAIL_INSTRUMENTS",
+        "FILETRAIL_BUCKET_PREFIX",
+    },
+    "processor": {
+        "FILETRAIL_EVENT_BUS",
+        "FILETRAIL_EVENT_SOURCE",
+        "FILETRAIL_PROCESS_COMMAND",
+        "FILETRAIL_MISSION",
+        "FILETRAIL_INSTRUMENTS",
+    },
+}
+
+
+@invariant
+def check_function_environment(infra: Infra) -> list[str]:
+    """Each function gets exactly the variables its binary reads, and the recorder dead-letters
+    into the same queue the events queue redrives to."""
+    problems = []
+    for mod, name, fn in infra.all_resources("aws_lambda_function"):
+        where = _where(mod, "aws_lambda_function", name)
+        env = first(fn, "environment").get("variables") or {}
+        expected = FUNCTION_ENVIRONMENT.get(name)
+        if expected is None:
+            problems.append(f"{where}: unknown function; add its environment to FUNCTION_ENVIRONMENT")
+        elif set(env) != expected:
+            problems.append(f"{where}: environment {sorted(env)} != {sorted(expected)}")
+    for mod, name, esm in infra.all_resources("aws_lambda_event_source_mapping"):
+        queue, func = _mapping_wiring(mod, esm)
+        q = mod.resource("aws_sqs_queue", queue or "") or {}
+        f = mod.resource("aws_lambda_function", func or "") or {}
+        m = re.search(r"deadLetterTargetArn\s*=\s*aws_sqs_queue\.([A-Za-z0-9_]+)\.arn", text_of(q.get("redrive_policy")))
+        url = single_ref((first(f, "environment").get("variables") or {}).get("FILETRAIL_DEAD_LETTER_QUEUE_URL"))
+        if not (m and url and url[0] == "aws_sqs_queue" and url[1] == m.group(1) and url[2] in {"url", "id"}):
+            problems.append(f"{mod.rel}: the recorder's FILETRAIL_DEAD_LETTER_QUEUE_URL must be the events queue's redrive target")
+    return problems
+
+
 @invariant
 def check_infra_never_builds_rust(infra: Infra) -> list[str]:
     """No provisioner, build resource or archive step: infra/ consumes the cargo-lambda zips."""

@@ -55,6 +55,14 @@ MUTATIONS = [
     Mutation("lambda_packaging", f"{STAGES}/processor.tf", "source_code_hash = filebase64sha256(var.processor_zip_path)", "", "no source_code_hash"),
     Mutation("lambda_packaging", f"{STAGES}/sorter.tf", 'runtime          = "provided.al2023"', 'runtime          = "provided.al2"', "old runtime"),
     Mutation("lambda_packaging", f"{CORE}/variables.tf", 'default     = "arm64"', 'default     = "x86_64"', "x86 by default"),
+    Mutation("function_environment", f"{STAGES}/processor.tf", "      FILETRAIL_MISSION         = var.mission\n", "", "processor without mission"),
+    Mutation(
+        "function_environment",
+        f"{CORE}/recorder.tf",
+        "FILETRAIL_DEAD_LETTER_QUEUE_URL = aws_sqs_queue.recorder_dlq.url",
+        "FILETRAIL_DEAD_LETTER_QUEUE_URL = aws_sqs_queue.target_dlq.url",
+        "recorder dead-letters into the target DLQ",
+    ),
     Mutation(
         "infra_never_builds_rust",
         f"{CORE}/main.tf",
@@ -170,13 +178,7 @@ MUTATIONS = [
         "retention hard-coded",
     ),
     # IAM
-    Mutation(
-        "no_wildcard_actions",
-        f"{STAGES}/processor.tf",
-        '"s3:GetObject",\n      "s3:PutObject",\n      "s3:AbortMultipartUpload",',
-        '"s3:*",',
-        "s3:*",
-    ),
+    Mutation("no_wildcard_actions", f"{STAGES}/processor.tf", 'actions   = ["s3:GetObject", "s3:PutObject"]', 'actions   = ["s3:*"]', "s3:*"),
     Mutation("no_wildcard_actions", f"{CORE}/recorder.tf", 'actions   = ["timestream:WriteRecords"]', 'actions   = ["timestream:Write*"]', "timestream:Write*"),
     Mutation("no_wildcard_resources", f"{CORE}/recorder.tf", "resources = [aws_timestreamwrite_table.this.arn]", 'resources = ["*"]', "WriteRecords on *"),
     Mutation(

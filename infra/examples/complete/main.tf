@@ -67,6 +67,7 @@ module "stages" {
   sorter_zip_path           = local.zip.sorter
   processor_zip_path        = local.zip.processor
   processor_process_command = var.processor_process_command
+  processor_layer_arns      = var.processor_layer_arns
   architecture              = var.architecture
   alarm_topic_arn           = aws_sns_topic.alarms.arn
 }

@@ -94,8 +94,14 @@ variable "lambda_zip_dir" {
 
 variable "processor_process_command" {
   type        = string
-  description = "FILETRAIL_PROCESS_COMMAND: the processing command inside the processor's package."
-  default     = "/var/task/process"
+  description = "FILETRAIL_PROCESS_COMMAND: the mission's processing command; layers land under /opt."
+  default     = "/opt/bin/process"
+}
+
+variable "processor_layer_arns" {
+  type        = list(string)
+  description = "Lambda layer versions holding the processing command (see the README's Deploy section for a layer made from the example command)."
+  default     = []
 }
 
 variable "extra_publisher_role_arns" {

@@ -12,17 +12,12 @@ resource "aws_iam_role" "processor" {
 }
 
 data "aws_iam_policy_document" "processor" {
-  # Download the input, upload products (multipart for large ones), recognise an
-  # already-uploaded product on retry.
+  # HeadObject and the download are s3:GetObject; each product is one PutObject; HeadObject
+  # recognises an already-uploaded product on retry.
   statement {
-    sid    = "ReadAndWriteInstrumentObjects"
-    effect = "Allow"
-    actions = [
-      "s3:GetObject",
-      "s3:PutObject",
-      "s3:AbortMultipartUpload",
-      "s3:ListMultipartUploadParts",
-    ]
+    sid       = "ReadAndWriteInstrumentObjects"
+    effect    = "Allow"
+    actions   = ["s3:GetObject", "s3:PutObject"]
     resources = local.instrument_object_arns
   }
 
@@ -109,8 +104,13 @@ resource "aws_lambda_function" "processor" {
       FILETRAIL_EVENT_BUS       = var.event_bus_name
       FILETRAIL_EVENT_SOURCE    = var.processor_event_source
       FILETRAIL_PROCESS_COMMAND = var.processor_process_command
+      FILETRAIL_MISSION         = var.mission
+      FILETRAIL_INSTRUMENTS     = join(",", var.instruments)
     }
   }
+
+  # Where a mission ships its processing command (layers land under /opt).
+  layers = var.processor_layer_arns
 
   # An S3 notification whose invocation still fails after Lambda's retries lands here, to be
   # re-driven once the cause is fixed.

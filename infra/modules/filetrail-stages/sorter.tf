@@ -11,11 +11,12 @@ resource "aws_iam_role" "sorter" {
 }
 
 data "aws_iam_policy_document" "sorter" {
-  # Read the file, verify it, delete it once the copy is verified.
+  # HeadObject (with checksums) and the copy's source read are s3:GetObject; the source is
+  # deleted (If-Match its ETag) once the copy is verified.
   statement {
     sid       = "ReadAndDeleteIncomingObjects"
     effect    = "Allow"
-    actions   = ["s3:GetObject", "s3:GetObjectAttributes", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:DeleteObject"]
     resources = ["${local.incoming_bucket_arn}/*"]
   }
 
@@ -27,18 +28,13 @@ data "aws_iam_policy_document" "sorter" {
     resources = [local.incoming_bucket_arn]
   }
 
-  # Copy (single or multipart: UploadPartCopy is s3:PutObject here and s3:GetObject on the
-  # source), verify the copy, recognise an already-moved file on retry.
+  # CopyObject, or CreateMultipartUpload / UploadPartCopy / CompleteMultipartUpload over 5 GB
+  # (all s3:PutObject here), AbortMultipartUpload when a part fails; HeadObject (s3:GetObject)
+  # verifies the copy and recognises an already-moved file on retry.
   statement {
-    sid    = "WriteInstrumentObjects"
-    effect = "Allow"
-    actions = [
-      "s3:PutObject",
-      "s3:GetObject",
-      "s3:GetObjectAttributes",
-      "s3:AbortMultipartUpload",
-      "s3:ListMultipartUploadParts",
-    ]
+    sid       = "WriteInstrumentObjects"
+    effect    = "Allow"
+    actions   = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]
     resources = local.instrument_object_arns
   }
 

@@ -145,11 +145,22 @@ variable "processor_zip_path" {
 
 variable "processor_process_command" {
   type        = string
-  description = "FILETRAIL_PROCESS_COMMAND: path, inside the function package, of the command that turns an input file into products."
+  description = "FILETRAIL_PROCESS_COMMAND: absolute path of the command that turns an input file into products, e.g. /opt/bin/process from a layer in processor_layer_arns. The processor refuses to start unless it is an executable file."
 
   validation {
-    condition     = length(trimspace(var.processor_process_command)) > 0
-    error_message = "processor_process_command must name the processing command."
+    condition     = startswith(var.processor_process_command, "/")
+    error_message = "processor_process_command must be an absolute path (/opt/... for a layer, /var/task/... inside the package)."
+  }
+}
+
+variable "processor_layer_arns" {
+  type        = list(string)
+  description = "Lambda layer versions added to the processor, e.g. the one holding the mission's processing command (it lands under /opt)."
+  default     = []
+
+  validation {
+    condition     = length(var.processor_layer_arns) <= 5 && alltrue([for a in var.processor_layer_arns : can(regex("^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", a))])
+    error_message = "processor_layer_arns must be at most 5 Lambda layer version ARNs."
   }
 }
 

@@ -66,8 +66,8 @@ MUTATIONS = [
     Mutation(
         "infra_never_builds_rust",
         f"{CORE}/main.tf",
-        'data "aws_partition" "current" {}',
-        'data "aws_partition" "current" {}\n\nresource "terraform_data" "build" {\n  provisioner "local-exec" {\n    command = "cargo lambda build --release --arm64 --output-format zip"\n  }\n}\n',
+        'data "aws_region" "current" {}',
+        'data "aws_region" "current" {}\n\nresource "terraform_data" "build" {\n  provisioner "local-exec" {\n    command = "cargo lambda build --release --arm64 --output-format zip"\n  }\n}\n',
         "terraform builds the zip",
     ),
     Mutation(

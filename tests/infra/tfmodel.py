@@ -11,6 +11,7 @@ blocks are indexed per directory (one Terraform module per directory). Values ar
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -123,6 +124,13 @@ def as_list(v: Any) -> list:
     return v if isinstance(v, list) else [v]
 
 
+@functools.lru_cache(maxsize=256)
+def _parse(text: str) -> dict:
+    """Parse and normalise one file. Cached by content: a mutated copy of infra/ re-parses only
+    the file that changed. Callers must not modify the result."""
+    return normalise(hcl2.loads(text))
+
+
 @dataclass
 class Module:
     """One directory of `.tf` files."""
@@ -187,11 +195,10 @@ class Infra:
             text = tf.read_text()
             mod.texts[tf.name] = text
             try:
-                raw = hcl2.loads(text)
+                doc = _parse(text)
             except Exception as e:  # noqa: BLE001 - any parser failure is a finding
                 errors.append(f"{tf.relative_to(root)}: does not parse as HCL: {type(e).__name__}: {e}")
                 continue
-            doc = normalise(raw)
             for entry in doc.get("resource", []):
                 for rtype, named in entry.items():
                     for name, body in named.items():

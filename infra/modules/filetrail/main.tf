@@ -9,8 +9,6 @@ data "aws_caller_identity" "current" {}
 
 data "aws_region" "current" {}
 
-data "aws_partition" "current" {}
-
 locals {
   recorder_function_name = "${var.name_prefix}-recorder"
 

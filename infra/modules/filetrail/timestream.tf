@@ -48,6 +48,13 @@ resource "aws_s3_bucket" "rejected_data" {
   #checkov:skip=CKV2_AWS_62:Nothing consumes new reports automatically; operators read them after a rejection alarm or a replay.
   bucket = local.rejected_data_bucket_name
   tags   = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.rejected_data_bucket_name) <= 63
+      error_message = "The rejected-data bucket name is longer than 63 characters; set rejected_data_bucket_name or a shorter name_prefix."
+    }
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "rejected_data" {

@@ -1,5 +1,6 @@
 terraform {
-  # Preconditions, optional object attributes and `moved` all exist from 1.6 on; 2.x may break them.
+  # The floor the project supports (the syntax used - preconditions, startswith - is older);
+  # a 2.x release may break it.
   required_version = ">= 1.6.0, < 2.0.0"
 
   required_providers {

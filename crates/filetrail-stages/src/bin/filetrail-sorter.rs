@@ -1,0 +1,26 @@
+//! The `filetrail-sorter` Lambda: builds its clients from the environment and runs the sorter.
+
+use filetrail_aws::Env;
+use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
+use filetrail_stages::{Sorter, SorterConfig, s3_client};
+use lambda_runtime::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON, text otherwise.
+    lambda_runtime::tracing::init_default_subscriber();
+    let env = Env::process();
+    let config = SorterConfig::from_env(&env)?;
+    let publishing = PublisherConfig::from_env(&env)?;
+    let sdk = filetrail_aws::load_sdk_config().await;
+    let bus = EventBridge::new(
+        aws_sdk_eventbridge::Client::new(&sdk),
+        publishing.bus.clone(),
+    );
+    tracing::info!(incoming_bucket = %config.incoming_bucket, rules = %config.rules,
+        bucket_prefix = %config.bucket_prefix, bus = %publishing.bus, source = %publishing.source,
+        "sorter starting");
+    let sorter = Sorter::new(s3_client(&sdk), Publisher::new(bus, publishing), config);
+    let sorter = &sorter;
+    lambda_runtime::run(service_fn(move |event| sorter.invoke(event))).await
+}

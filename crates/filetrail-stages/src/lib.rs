@@ -1,0 +1,53 @@
+//! The pipeline stages whose moves filetrail records.
+//!
+//! - [`Sorter`]: files landing in the incoming bucket are moved to
+//!   `{prefix}{mission}-{instrument}` at `{level}/{YYYY}/{MM}/{DD}/{file name}` (copy, verify,
+//!   publish one `FileMoved`, delete the source). Triggered by S3 notifications, S3 →
+//!   EventBridge `Object Created` events, or a sweep (any event without records).
+//! - [`Processor`]: level-0 files in an instrument bucket are turned into products by a
+//!   [`Process`] step ([`ExternalCommand`] runs a configured program); each product is stored
+//!   under its level's prefix in the same bucket and announced with a `FileMoved`.
+//! - [`NameRules`]: the science file name grammar ([`filename`]).
+//!
+//! Both stages are at-least-once and idempotent: an event's `occurred_at` is the written
+//! object's `Last-Modified`, so a retry rebuilds the same event and `event_id`.
+
+pub mod config;
+pub mod copy;
+mod error;
+pub mod filename;
+pub mod limits;
+mod process;
+mod processor;
+mod sorter;
+mod store;
+pub mod trigger;
+
+use std::time::{Duration, Instant, SystemTime};
+
+pub use config::{ProcessorConfig, SorterConfig};
+pub use copy::CopySettings;
+pub use error::{InvocationError, Report, StageError};
+pub use filename::{Instrument, NameError, NameRules, ScienceFile};
+pub use process::{ExternalCommand, Process, ProcessError};
+pub use processor::{PROCESSOR_FUNCTION, PROCESSOR_STAGE, ProcessCounts, Processor};
+pub use sorter::{SORTER_FUNCTION, SORTER_STAGE, SortCounts, Sorter};
+pub use store::{Copied, Deleted, DownloadError, Page, S3Error, Store, s3_client};
+pub use trigger::{ObjectRef, Trigger, TriggerError, parse_trigger};
+
+/// Time a sweep keeps free before the Lambda deadline (at most half the time left): it starts
+/// no page after that. The first page always runs.
+pub const SWEEP_SAFETY_MARGIN: Duration = Duration::from_secs(30);
+
+/// The instant a sweep stops starting new pages, from the invocation's deadline; `None` when
+/// the context carries no deadline (tests, local runs).
+pub fn work_deadline(context: &lambda_runtime::Context) -> Option<Instant> {
+    if context.deadline == 0 {
+        return None;
+    }
+    let left = context
+        .deadline()
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    Some(Instant::now() + left.saturating_sub(SWEEP_SAFETY_MARGIN.min(left / 2)))
+}

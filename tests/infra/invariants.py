@@ -246,6 +246,19 @@ def check_rule_matches_file_moved(infra: Infra) -> list[str]:
             problems.append(f"{_where(mod, 'aws_cloudwatch_event_rule', name)}: pattern must match detail-type [\"FileMoved\"]")
         if not re.search(r"\bsource\s*=\s*var\.event_sources\b", pattern):
             problems.append(f"{_where(mod, 'aws_cloudwatch_event_rule', name)}: pattern must match source = var.event_sources")
+    # Callers route what their stages publish: each stage's source is among the rule's sources.
+    for mod in infra.modules.values():
+        sources_call = next((c for c in mod.calls.values() if "event_sources" in c), None)
+        if sources_call is None:
+            continue
+        routed = text_of(mod.resolve(sources_call["event_sources"]))
+        for call_name, call in mod.calls.items():
+            for key in ("sorter_event_source", "processor_event_source"):
+                if key in call:
+                    value = call[key]
+                    token = value if isinstance(value, str) else text_of(value)
+                    if token not in routed:
+                        problems.append(f"{mod.rel}: module.{call_name}.{key} ({token}) is not in the rule's event_sources ({routed})")
     return problems
 
 

@@ -81,6 +81,13 @@ MUTATIONS = [
     Mutation("rule_matches_file_moved", f"{CORE}/main.tf", '"detail-type" = ["FileMoved"]', '"detail-type" = ["FileCopied"]', "wrong detail-type"),
     Mutation("rule_matches_file_moved", f"{CORE}/main.tf", "source        = var.event_sources", 'source        = ["sdc.sorter"]', "sources not configurable"),
     Mutation(
+        "rule_matches_file_moved",
+        f"{EXAMPLE}/main.tf",
+        "concat([local.sorter_event_source, local.processor_event_source], var.extra_event_sources)",
+        "concat([local.sorter_event_source], var.extra_event_sources)",
+        "processor events not routed",
+    ),
+    Mutation(
         "target_has_dlq_and_retry_policy",
         f"{CORE}/bus.tf",
         r"\n  dead_letter_config \{\n    arn = aws_sqs_queue\.target_dlq\.arn\n  \}\n",

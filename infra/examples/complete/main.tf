@@ -18,6 +18,11 @@ locals {
   incoming_bucket_name    = module.stages.incoming_bucket_name
   instrument_bucket_names = module.stages.instrument_bucket_names
   all_bucket_names        = merge({ incoming = local.incoming_bucket_name }, local.instrument_bucket_names)
+
+  # The rule routes only these sources to the recorder: both stages, plus any other publisher.
+  sorter_event_source    = "sdc.sorter"
+  processor_event_source = "sdc.processor"
+  event_sources          = concat([local.sorter_event_source, local.processor_event_source], var.extra_event_sources)
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -44,7 +49,7 @@ module "filetrail" {
   source = "../../modules/filetrail"
 
   name_prefix              = var.name_prefix
-  event_sources            = ["sdc.sorter", "sdc.processor"]
+  event_sources            = local.event_sources
   publisher_role_arns      = concat([module.stages.sorter_role_arn, module.stages.processor_role_arn], var.extra_publisher_role_arns)
   recorder_zip_path        = local.zip.recorder
   architecture             = var.architecture
@@ -59,8 +64,8 @@ module "stages" {
   name_prefix               = var.name_prefix
   event_bus_name            = module.filetrail.event_bus_name
   event_bus_arn             = module.filetrail.event_bus_arn
-  sorter_event_source       = "sdc.sorter"
-  processor_event_source    = "sdc.processor"
+  sorter_event_source       = local.sorter_event_source
+  processor_event_source    = local.processor_event_source
   mission                   = var.mission
   instruments               = var.instruments
   bucket_prefix             = var.bucket_prefix

@@ -10,8 +10,8 @@ async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON, text otherwise.
     lambda_runtime::tracing::init_default_subscriber();
     let env = Env::process();
-    let config = SorterConfig::from_env(&env)?;
-    let publishing = PublisherConfig::from_env(&env)?;
+    let config = SorterConfig::from_env(&env).inspect_err(config_error)?;
+    let publishing = PublisherConfig::from_env(&env).inspect_err(config_error)?;
     let sdk = filetrail_aws::load_sdk_config().await;
     let bus = EventBridge::new(
         aws_sdk_eventbridge::Client::new(&sdk),
@@ -23,4 +23,9 @@ async fn main() -> Result<(), Error> {
     let sorter = Sorter::new(s3_client(&sdk), Publisher::new(bus, publishing), config);
     let sorter = &sorter;
     lambda_runtime::run(service_fn(move |event| sorter.invoke(event))).await
+}
+
+/// Log a start-up configuration error with the variable it names.
+fn config_error(e: &filetrail_aws::ConfigError) {
+    tracing::error!(variable = %e.var, problem = %e.problem, "invalid configuration; the function cannot start");
 }

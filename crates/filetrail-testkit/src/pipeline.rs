@@ -104,17 +104,53 @@ pub async fn drain(
             .send()
             .await
             .unwrap_or_else(|e| panic!("receive: {e:?}"));
-        for m in resp.messages() {
-            if let Some(h) = m.receipt_handle() {
-                sqs.delete_message()
-                    .queue_url(url)
-                    .receipt_handle(h)
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| panic!("delete: {e:?}"));
-            }
-            out.push(m.clone());
+        let entries: Vec<aws_sdk_sqs::types::DeleteMessageBatchRequestEntry> = resp
+            .messages()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle()?)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if !entries.is_empty() {
+            sqs.delete_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("delete: {e:?}"));
         }
+        out.extend(resp.messages().iter().cloned());
     }
     out
+}
+
+/// Visible messages in a queue (`ApproximateNumberOfMessages`, exact on the emulator), polled
+/// until it reaches `expected` or `timeout` passes.
+pub async fn depth(sqs: &aws_sdk_sqs::Client, url: &str, expected: u64, timeout: Duration) -> u64 {
+    let start = Instant::now();
+    loop {
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("queue attributes: {e:?}"));
+        let n = attrs
+            .attributes()
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            })
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if n >= expected || start.elapsed() >= timeout {
+            return n;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -1,0 +1,13 @@
+//! The `filetrail` CLI as a library: one module per subcommand, each taking its clients as
+//! arguments so tests drive the same code the binary runs.
+//!
+//! - [`replay`]: re-deliver dead-lettered events to a queue or a bus.
+//! - [`publish`]: publish events from flags or JSON lines.
+//! - [`history`]: a file's trail through the pipeline.
+//! - [`dlq`]: what waits in a DLQ, by reason.
+
+pub mod dlq;
+pub mod history;
+pub mod publish;
+pub mod replay;
+pub mod sqs;

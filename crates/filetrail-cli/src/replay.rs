@@ -1,0 +1,241 @@
+//! `filetrail replay`: re-deliver dead-lettered events, deleting each only once delivered.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use filetrail_contract::{BodyShape, FileMoved, OccurredAt};
+use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
+use serde::Serialize;
+
+use crate::sqs::{self, DeadLetterMessage, EMPTY_RECEIVES_TO_STOP};
+
+/// Where replayed events go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Send the original body to this SQS queue (e.g. the recorder's queue).
+    Queue(String),
+    /// Re-publish the original detail to this bus (EventBridge assigns a new envelope id).
+    Bus(String),
+}
+
+/// Which messages to replay; the others are left in the DLQ.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    /// Only messages whose DLQ reason contains this text (case-insensitive).
+    pub reason: Option<String>,
+    /// Only events whose envelope `source` is this.
+    pub source: Option<String>,
+    /// Only events whose `file_key` matches this glob (`*`, `?`).
+    pub key_pattern: Option<String>,
+}
+
+/// Everything `replay` needs to know.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayOptions {
+    /// The DLQ URL.
+    pub from: String,
+    /// Where to re-deliver.
+    pub target: Target,
+    /// List what would be replayed, consume nothing.
+    pub dry_run: bool,
+    /// Stop after this many replayed messages.
+    pub max: Option<usize>,
+    /// At most this many re-deliveries per second.
+    pub rate: Option<f64>,
+    /// Which messages to replay.
+    pub filters: Filters,
+    /// How long a message being handled stays hidden in the DLQ, in seconds.
+    pub visibility_timeout_s: i32,
+    /// `Source` for bare bodies re-published to a bus (envelopes keep theirs).
+    pub default_source: String,
+}
+
+/// What a replay did, by reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReplaySummary {
+    /// Whether this was a dry run (nothing consumed).
+    pub dry_run: bool,
+    /// Messages re-delivered and deleted (dry run: that would be).
+    pub replayed: usize,
+    /// Messages left in the DLQ (invalid, or filtered out).
+    pub skipped: usize,
+    /// Messages whose re-delivery or deletion failed (they stay in the DLQ).
+    pub failed: usize,
+    /// `replayed` by DLQ reason.
+    pub replayed_by_reason: BTreeMap<String, usize>,
+    /// `skipped` by why they were left.
+    pub skipped_by_reason: BTreeMap<String, usize>,
+    /// `failed` by error.
+    pub failed_by_reason: BTreeMap<String, usize>,
+}
+
+enum Decision {
+    Replay(Box<FileMoved>, Option<String>),
+    Skip(String),
+}
+
+fn decide(m: &DeadLetterMessage, f: &Filters) -> Decision {
+    let inbound = match &m.parsed {
+        Ok(i) => i,
+        Err(e) => return Decision::Skip(format!("invalid event: {e}")),
+    };
+    let source = match &inbound.shape {
+        BodyShape::Envelope { source, .. } => Some(source.clone()),
+        BodyShape::Bare => None,
+    };
+    if let Some(r) = &f.reason
+        && !m.reason().to_lowercase().contains(&r.to_lowercase())
+    {
+        return Decision::Skip("filtered out: reason".into());
+    }
+    if let Some(s) = &f.source
+        && source.as_deref() != Some(s.as_str())
+    {
+        return Decision::Skip("filtered out: source".into());
+    }
+    if let Some(p) = &f.key_pattern
+        && !glob_match(p, &inbound.event.file_key)
+    {
+        return Decision::Skip("filtered out: file key".into());
+    }
+    Decision::Replay(Box::new(inbound.event.clone()), source)
+}
+
+/// Whether `text` matches `pattern`, where `*` is any run of characters and `?` one character.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Re-deliver the DLQ's messages to `target`. A message is deleted from the DLQ only after its
+/// re-delivery is confirmed; killed at any point, a later run picks up whatever is left (a
+/// message delivered but not yet deleted is delivered again, and the recorder absorbs it).
+pub async fn replay(
+    sqs_client: &aws_sdk_sqs::Client,
+    eventbridge: &aws_sdk_eventbridge::Client,
+    options: &ReplayOptions,
+    progress: &dyn Fn(&ReplaySummary),
+) -> Result<ReplaySummary, filetrail_aws::Classified> {
+    let mut summary = ReplaySummary {
+        dry_run: options.dry_run,
+        ..ReplaySummary::default()
+    };
+    let mut left: Vec<String> = Vec::new();
+    let mut publishers: HashMap<String, Publisher<EventBridge>> = HashMap::new();
+    let started = Instant::now();
+    let mut empty = 0;
+    let full = |s: &ReplaySummary| options.max.is_some_and(|m| s.replayed >= m);
+    while empty < EMPTY_RECEIVES_TO_STOP && !full(&summary) {
+        let messages =
+            sqs::receive(sqs_client, &options.from, options.visibility_timeout_s).await?;
+        if messages.is_empty() {
+            empty += 1;
+            continue;
+        }
+        empty = 0;
+        let now = OccurredAt::now();
+        for m in &messages {
+            let d = DeadLetterMessage::from_message(m, now);
+            if full(&summary) {
+                left.push(d.receipt_handle);
+                continue;
+            }
+            let (event, source) = match decide(&d, &options.filters) {
+                Decision::Skip(why) => {
+                    summary.skipped += 1;
+                    *summary.skipped_by_reason.entry(why).or_default() += 1;
+                    left.push(d.receipt_handle);
+                    continue;
+                }
+                Decision::Replay(event, source) => (event, source),
+            };
+            if options.dry_run {
+                summary.replayed += 1;
+                *summary.replayed_by_reason.entry(d.reason()).or_default() += 1;
+                left.push(d.receipt_handle);
+                continue;
+            }
+            if let Some(rate) = options.rate.filter(|r| *r > 0.0) {
+                let due = started
+                    + Duration::from_secs_f64((summary.replayed + summary.failed) as f64 / rate);
+                tokio::time::sleep_until(due.into()).await;
+            }
+            let delivered = match &options.target {
+                Target::Queue(url) => sqs_client
+                    .send_message()
+                    .queue_url(url)
+                    .message_body(&d.body)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("SendMessage: {}", filetrail_aws::classify(&e).code)),
+                Target::Bus(bus) => {
+                    let source = source.unwrap_or_else(|| options.default_source.clone());
+                    let publisher = publishers.entry(source.clone()).or_insert_with(|| {
+                        let config = PublisherConfig {
+                            bus: bus.clone(),
+                            source,
+                            deadline: Duration::from_secs(10),
+                        };
+                        Publisher::new(EventBridge::new(eventbridge.clone(), bus.clone()), config)
+                    });
+                    publisher
+                        .publish_one(&event)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("PutEvents: {e}"))
+                }
+            };
+            let outcome = match delivered {
+                Err(e) => Err(e),
+                Ok(()) => sqs_client
+                    .delete_message()
+                    .queue_url(&options.from)
+                    .receipt_handle(&d.receipt_handle)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        format!(
+                            "delivered, but DeleteMessage failed ({}); it will be delivered again",
+                            filetrail_aws::classify(&e).code
+                        )
+                    }),
+            };
+            match outcome {
+                Ok(()) => {
+                    summary.replayed += 1;
+                    *summary.replayed_by_reason.entry(d.reason()).or_default() += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(message_id = %d.message_id, error = %e, "replay failed");
+                    summary.failed += 1;
+                    *summary.failed_by_reason.entry(e).or_default() += 1;
+                    left.push(d.receipt_handle);
+                }
+            }
+            progress(&summary);
+        }
+        progress(&summary);
+    }
+    // What was only looked at becomes visible again now rather than after the timeout.
+    sqs::release(sqs_client, &options.from, &left).await;
+    Ok(summary)
+}

@@ -1,0 +1,261 @@
+//! `filetrail replay` on the emulator, run as the real binary.
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::Duration;
+
+use filetrail_cli::replay::glob_match;
+use filetrail_contract::{OccurredAt, attr, parse_body_str};
+use filetrail_testkit::{emulator, pipeline, unique_name};
+use serde_json::Value;
+
+use super::{drain_all, filetrail, filled_dlq};
+
+async fn run_json(args: &[&str]) -> (bool, Value) {
+    let out = filetrail()
+        .arg("--json")
+        .args(args)
+        .output()
+        .await
+        .expect("run filetrail");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "JSON summary ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), json)
+}
+
+fn event_ids(messages: &[aws_sdk_sqs::types::Message]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| {
+            parse_body_str(m.body().expect("body"), OccurredAt::now())
+                .expect("valid event")
+                .event
+                .event_id
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn dry_run_changes_nothing_then_replay_moves_the_190_valid_and_leaves_the_10() {
+    let sdk = emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (dlq, events) = filled_dlq(&sqs, "rp", [70, 60, 60]).await;
+    let target = pipeline::create_queue(&sqs, &unique_name("rp-target")).await;
+
+    let (ok, dry) = run_json(&["replay", "--from", &dlq, "--to-queue", &target, "--dry-run"]).await;
+    assert!(ok);
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["replayed"], 190, "{dry}");
+    assert_eq!(dry["skipped"], 10, "{dry}");
+    assert_eq!(
+        dry["replayed_by_reason"]["eventbridge: SQS_QUEUE_DOES_NOT_EXIST"],
+        70
+    );
+    assert_eq!(
+        dry["replayed_by_reason"]["redrive: receive count exceeded"],
+        60
+    );
+    assert_eq!(
+        dry["skipped"],
+        dry["skipped_by_reason"]
+            .as_object()
+            .expect("map")
+            .values()
+            .map(|v| v.as_u64().expect("n"))
+            .sum::<u64>()
+    );
+    let recorder_reason = dry["replayed_by_reason"]
+        .as_object()
+        .expect("map")
+        .keys()
+        .find(|k| k.starts_with("recorder: Timestream rejected"))
+        .cloned();
+    assert_eq!(
+        dry["replayed_by_reason"][recorder_reason.expect("recorder reason")],
+        60
+    );
+    // Nothing consumed: the target is empty and the DLQ still holds all 200.
+    assert!(
+        pipeline::drain(&sqs, &target, 1, Duration::from_secs(1))
+            .await
+            .is_empty()
+    );
+    let (_, status) = run_json(&["dlq", "--queue", &dlq]).await;
+    assert_eq!(status["scanned"], 200, "{status}");
+
+    let (ok, summary) = run_json(&["replay", "--from", &dlq, "--to-queue", &target]).await;
+    assert!(ok, "{summary}");
+    assert_eq!(
+        (
+            summary["replayed"].as_u64(),
+            summary["skipped"].as_u64(),
+            summary["failed"].as_u64()
+        ),
+        (Some(190), Some(10), Some(0))
+    );
+
+    let delivered = drain_all(&sqs, &target, 190).await;
+    let got: BTreeSet<String> = event_ids(&delivered).into_iter().collect();
+    let want: BTreeSet<String> = events.iter().map(|e| e.event_id.clone()).collect();
+    assert_eq!(delivered.len(), 190);
+    assert_eq!(got, want, "every valid event, once");
+
+    let left = drain_all(&sqs, &dlq, 10).await;
+    assert_eq!(left.len(), 10, "the invalid ones stay");
+    let recorder_letters = left
+        .iter()
+        .filter(|m| {
+            m.message_attributes()
+                .is_some_and(|a| a.contains_key(attr::FILETRAIL_REASON))
+        })
+        .count();
+    assert_eq!(recorder_letters, 5, "with their reasons");
+}
+
+#[tokio::test]
+async fn a_replay_killed_half_way_and_run_again_loses_nothing() {
+    let sdk = emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (dlq, events) = filled_dlq(&sqs, "kill", [70, 60, 60]).await;
+    let target = pipeline::create_queue(&sqs, &unique_name("kill-target")).await;
+
+    let mut child = filetrail()
+        .args([
+            "replay",
+            "--from",
+            &dlq,
+            "--to-queue",
+            &target,
+            "--rate",
+            "60",
+            "--visibility-timeout",
+            "2",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // SIGKILL: no cleanup, no release of in-flight messages.
+    child.start_kill().expect("kill");
+    child.wait().await.expect("wait");
+    let first = pipeline::drain(&sqs, &target, usize::MAX, Duration::from_secs(1)).await;
+    assert!(
+        !first.is_empty() && first.len() < 190,
+        "killed half-way: {} delivered",
+        first.len()
+    );
+
+    // Messages it held become visible again after their timeout; the second run finds them.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (ok, summary) = run_json(&["replay", "--from", &dlq, "--to-queue", &target]).await;
+    assert!(ok, "{summary}");
+
+    let second = drain_all(&sqs, &target, 190 - first.len()).await;
+    let got: HashSet<String> = event_ids(&first)
+        .into_iter()
+        .chain(event_ids(&second))
+        .collect();
+    let want: HashSet<String> = events.iter().map(|e| e.event_id.clone()).collect();
+    assert_eq!(got, want, "every valid event at least once");
+    let left = drain_all(&sqs, &dlq, 10).await;
+    assert_eq!(left.len(), 10, "only the invalid ones are left");
+}
+
+#[tokio::test]
+async fn replay_to_the_bus_keeps_the_event_id_with_a_new_envelope() {
+    let sdk = emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let eb = aws_sdk_eventbridge::Client::new(&sdk);
+    let route = pipeline::bus_to_queue(&eb, &sqs, "rp-bus").await;
+    let (dlq, events) = filled_dlq(&sqs, "bus", [3, 2, 2]).await;
+
+    let (ok, summary) = run_json(&[
+        "replay",
+        "--from",
+        &dlq,
+        "--to-bus",
+        &route.bus,
+        "--source",
+        "sdc.sorter",
+    ])
+    .await;
+    assert!(ok, "{summary}");
+    // The redrive copies came from sdc.processor: filtered out, left in the DLQ.
+    assert_eq!(summary["replayed"], 5, "{summary}");
+    assert_eq!(
+        summary["skipped_by_reason"]["filtered out: source"], 2,
+        "{summary}"
+    );
+
+    let arrived = drain_all(&sqs, &route.queue_url, 5).await;
+    assert_eq!(arrived.len(), 5);
+    let replayed: HashSet<String> = event_ids(&arrived).into_iter().collect();
+    let from_sorter: HashSet<String> = events
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(3..5).contains(i))
+        .map(|(_, e)| e.event_id.clone())
+        .collect();
+    assert_eq!(replayed, from_sorter);
+    for m in &arrived {
+        let body: Value = serde_json::from_str(m.body().expect("body")).expect("json");
+        assert_eq!(body["source"], "sdc.sorter");
+        assert!(
+            !body["id"].as_str().expect("id").starts_with("env-"),
+            "EventBridge assigned a new envelope id"
+        );
+    }
+}
+
+#[tokio::test]
+async fn max_and_key_filters_limit_what_is_replayed() {
+    let sdk = emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (dlq, _) = filled_dlq(&sqs, "flt", [10, 0, 0]).await;
+    let target = pipeline::create_queue(&sqs, &unique_name("flt-target")).await;
+    let (ok, s) = run_json(&[
+        "replay",
+        "--from",
+        &dlq,
+        "--to-queue",
+        &target,
+        "--max",
+        "4",
+        "--key",
+        "flt/*",
+    ])
+    .await;
+    assert!(ok);
+    assert_eq!(s["replayed"], 4, "{s}");
+    assert_eq!(drain_all(&sqs, &target, 4).await.len(), 4);
+    let (_, s2) = run_json(&[
+        "replay",
+        "--from",
+        &dlq,
+        "--to-queue",
+        &target,
+        "--key",
+        "nothing-matches-*",
+    ])
+    .await;
+    assert_eq!(s2["replayed"], 0);
+    assert_eq!(s2["skipped_by_reason"]["filtered out: file key"], 6, "{s2}");
+}
+
+#[test]
+fn glob_patterns() {
+    assert!(glob_match(
+        "hermes_*_l0_*.bin",
+        "hermes_eea_l0_2024001-000001_v01.bin"
+    ));
+    assert!(glob_match("*", ""));
+    assert!(glob_match("a?c", "abc"));
+    assert!(!glob_match("a?c", "abbc"));
+    assert!(!glob_match("*.cdf", "x.bin"));
+    assert!(glob_match("l0/*/x", "l0/2024/01/x"));
+}

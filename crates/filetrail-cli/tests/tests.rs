@@ -1,0 +1,185 @@
+//! Integration tests of the CLI (one binary).
+
+mod dlq;
+mod history;
+mod publish;
+mod replay;
+
+use std::time::Duration;
+
+use aws_sdk_sqs::types::MessageAttributeValue;
+use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
+use filetrail_recorder::{DeadLetter, DeadLetterClass, DeadLetters, SqsDeadLetters};
+use filetrail_testkit::{endpoint, pipeline, unique_name};
+
+/// A valid event, distinct per `i` and per call of `tag`.
+pub fn event(tag: &str, i: usize) -> FileMoved {
+    let now = OccurredAt::now().millis();
+    FileMoved::from_move(Move {
+        action_type: ActionType::Put,
+        source_bucket: Some("hermes-incoming".into()),
+        file_key: format!("{tag}/hermes_eea_l0_2024001-{i:06}_v01.bin"),
+        destination_bucket: Some(["hermes-eea", "hermes-merit"][i % 2].into()),
+        new_file_key: Some(format!("l0/2024/01/01/{tag}-{i}.bin")),
+        occurred_at: OccurredAt::from_millis(now - 3_600_000 + i64::try_from(i).unwrap_or(0)),
+    })
+}
+
+/// The envelope EventBridge would deliver for `e`, from `source`.
+pub fn envelope(e: &FileMoved, source: &str) -> String {
+    serde_json::json!({
+        "version": "0", "id": unique_name("env"), "detail-type": "FileMoved", "source": source,
+        "account": "111122223333", "time": e.occurred_at.to_string(), "region": "us-east-1",
+        "resources": [], "detail": e,
+    })
+    .to_string()
+}
+
+fn attr(v: &str) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(v)
+        .build()
+        .expect("attribute")
+}
+
+/// A DLQ holding `valid_per_form` valid events in each of the three forms plus 10 invalid
+/// messages: EventBridge target-DLQ messages, real redrive copies (moved by the emulator's
+/// redrive policy) and the recorder's own dead letters. Returns the URL and the valid events.
+pub async fn filled_dlq(
+    sqs: &aws_sdk_sqs::Client,
+    tag: &str,
+    per_form: [usize; 3],
+) -> (String, Vec<FileMoved>) {
+    let dlq = pipeline::create_queue(sqs, &unique_name(&format!("{tag}-dlq"))).await;
+    let dlq_arn = pipeline::queue_arn(sqs, &dlq).await;
+    let mut events = Vec::new();
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        event(tag, n)
+    };
+
+    // 1. EventBridge target-DLQ form: the envelope as body, the four attributes.
+    for _ in 0..per_form[0] {
+        let e = next();
+        send_target_dlq(sqs, &dlq, &envelope(&e, "sdc.sorter")).await;
+        events.push(e);
+    }
+    // 2. Redrive copies: through a source queue whose redrive policy moves them after 1 receive.
+    let source = sqs
+        .create_queue()
+        .queue_name(unique_name(&format!("{tag}-src")))
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"1"}}"#),
+        )
+        .send()
+        .await
+        .expect("source queue")
+        .queue_url
+        .expect("url");
+    for _ in 0..per_form[1] {
+        let e = next();
+        sqs.send_message()
+            .queue_url(&source)
+            .message_body(envelope(&e, "sdc.processor"))
+            .send()
+            .await
+            .expect("send");
+        events.push(e);
+    }
+    // The emulator's redrive, like SQS's, moves a message on the receive after its last allowed one.
+    let mut empty = 0;
+    while empty < 2 {
+        let got = sqs
+            .receive_message()
+            .queue_url(&source)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .expect("receive");
+        empty = if got.messages().is_empty() {
+            empty + 1
+        } else {
+            0
+        };
+    }
+    // 3. The recorder's own dead letters (written by the recorder's real DLQ code).
+    let recorder_dlq = SqsDeadLetters::new(sqs.clone(), &dlq);
+    let mut letters: Vec<DeadLetter> = (0..per_form[2])
+        .map(|i| {
+            let e = next();
+            let letter = DeadLetter {
+                message_id: format!("rec-{i}"),
+                body: envelope(&e, "sdc.sorter"),
+                reason: "Timestream rejected the record (outside the table's time window): The record timestamp is outside the time range of the memory store.".into(),
+                class: DeadLetterClass::Rejected,
+            };
+            events.push(e);
+            letter
+        })
+        .collect();
+    // Ten that are still invalid: five recorder dead letters, five target-DLQ messages.
+    for i in 0..5 {
+        letters.push(DeadLetter {
+            message_id: format!("bad-{i}"),
+            body: format!("{{\"detail-type\":\"FileMoved\",\"detail\":{{\"schema_version\":1,\"file_key\":\"\",\"n\":{i}}}}}"),
+            reason: "detail.file_key: must not be empty".into(),
+            class: DeadLetterClass::Invalid,
+        });
+    }
+    for r in recorder_dlq.send(&letters).await {
+        r.expect("dead-lettered");
+    }
+    for i in 0..5 {
+        send_target_dlq(sqs, &dlq, &format!("not an event {i}")).await;
+    }
+    (dlq, events)
+}
+
+async fn send_target_dlq(sqs: &aws_sdk_sqs::Client, dlq: &str, body: &str) {
+    sqs.send_message()
+        .queue_url(dlq)
+        .message_body(body)
+        .message_attributes(
+            "RULE_ARN",
+            attr("arn:aws:events:us-east-1:111122223333:rule/filetrail/file-moved"),
+        )
+        .message_attributes(
+            "TARGET_ARN",
+            attr("arn:aws:sqs:us-east-1:111122223333:filetrail-events"),
+        )
+        .message_attributes("ERROR_CODE", attr("SQS_QUEUE_DOES_NOT_EXIST"))
+        .message_attributes(
+            "ERROR_MESSAGE",
+            attr("Failed to send the message to the SQS queue, queue does not exist."),
+        )
+        .send()
+        .await
+        .expect("send target-DLQ message");
+}
+
+/// The `filetrail` binary, set up for the emulator.
+pub fn filetrail() -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_filetrail"));
+    cmd.env("AWS_ENDPOINT_URL", endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Visible messages in a queue, read and deleted.
+pub async fn drain_all(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    expected: usize,
+) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut got = pipeline::drain(sqs, url, expected, Duration::from_secs(90)).await;
+    // Anything beyond `expected` shows up within one more empty round.
+    got.extend(pipeline::drain(sqs, url, usize::MAX, Duration::from_secs(2)).await);
+    got
+}

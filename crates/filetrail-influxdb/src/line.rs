@@ -1,0 +1,340 @@
+//! InfluxDB line protocol: one `FileMoved` as one point, escaped so every InfluxDB reads it
+//! back exactly.
+//!
+//! A point is `measurement,tags fields time`:
+//!
+//! ```text
+//! file_moved,action_type=PUT,destination_bucket=hermes-eea,event_id=5f0c…,file_key=a\ b.bin,new_file_key=l0/a\ b.bin,source_bucket=hermes-incoming timestamp=1714564800.123,stage="sdc.sorter",size=1048576i 1714564800123
+//! ```
+//!
+//! - tags: the seed layout's dimensions (`action_type`, `source_bucket`, `destination_bucket`,
+//!   `file_key`, `new_file_key`, [`NOT_AVAILABLE`] for a missing value) and `event_id`, in
+//!   sorted key order;
+//! - fields: `timestamp` (the seed measure: `occurred_at` in epoch seconds, a float) and the
+//!   optional `stage`, `size` (integer), `etag`, `version_id`, `trace_id`;
+//! - time: `occurred_at` in epoch milliseconds (written with `precision=ms`).
+//!
+//! The point is a pure function of the event and its identity (measurement, tags, time)
+//! contains `event_id`: a re-sent event overwrites its own point with identical values, and
+//! two events never share a point.
+//!
+//! # Escaping
+//!
+//! Line protocol escapes `,`, `=` and space in tag values with a backslash, and `"` and `\` in
+//! string field values. Three things it cannot carry the same way on every InfluxDB:
+//! a newline (it ends the line), a tab (InfluxDB 3 splits on it), and a backslash in a tag
+//! value (InfluxDB 1.x and 2.x keep `\\` as two backslashes and refuse a value ending in `\`;
+//! InfluxDB 3 reads `\\` as one). So tag values first go through [`tag_text`]: `%`, `\` and
+//! the control characters U+0000–U+001F and U+007F are percent-encoded (`%25`, `%5C`, `%0A`,
+//! …, upper-case hex); every other character, all of Unicode included, is kept as it is.
+//! Only S3 keys can contain these characters (bucket names, `action_type` and `event_id`
+//! cannot), so ordinary keys are stored verbatim and dashboards see them unchanged;
+//! [`text_from_tag`] reverses it. String fields keep control characters raw inside their
+//! quotes, which every InfluxDB line splitter honours.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+use filetrail_contract::FileMoved;
+
+/// The value of a tag the event leaves empty (as the seed pipeline writes it).
+pub const NOT_AVAILABLE: &str = "N/A";
+/// The default measurement name.
+pub const DEFAULT_MEASUREMENT: &str = "file_moved";
+/// The field holding the seed measure, `occurred_at` in epoch seconds.
+pub const SEED_FIELD: &str = "timestamp";
+/// InfluxDB 1.x/2.x refuse a series key (measurement plus tags, escaped) longer than this.
+pub const MAX_SERIES_KEY_BYTES: usize = 65_535;
+
+/// Tag names, in the sorted order they are written.
+pub const TAG_NAMES: [&str; 6] = [
+    "action_type",
+    "destination_bucket",
+    "event_id",
+    "file_key",
+    "new_file_key",
+    "source_bucket",
+];
+
+fn needs_percent(c: char) -> bool {
+    c == '%' || c == '\\' || c.is_ascii_control()
+}
+
+/// The text stored in a tag for `s`: `%`, `\` and ASCII control characters percent-encoded,
+/// everything else unchanged (see the module documentation).
+pub fn tag_text(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_percent) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if needs_percent(c) {
+            let _ = write!(out, "%{:02X}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The original text of a tag written by [`tag_text`]. `%XX` sequences are decoded; a `%`
+/// not followed by two hex digits (a tag some other writer stored) is kept as it is.
+pub fn text_from_tag(tag: &str) -> String {
+    if !tag.contains('%') {
+        return tag.to_owned();
+    }
+    let b = tag.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let hex = |c: u8| char::from(c).to_digit(16);
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn escape_into(out: &mut String, s: &str, special: &[char]) {
+    for c in s.chars() {
+        if special.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+/// Append a measurement name, escaping `,` and space.
+pub fn push_measurement(out: &mut String, name: &str) {
+    escape_into(out, name, &[',', ' ']);
+}
+
+/// Append a tag key or value (already passed through [`tag_text`]), escaping `,`, `=` and space.
+pub fn push_tag(out: &mut String, s: &str) {
+    escape_into(out, s, &[',', '=', ' ']);
+}
+
+/// Append a string field value in double quotes, escaping `"` and `\`.
+pub fn push_string_field(out: &mut String, s: &str) {
+    out.push('"');
+    escape_into(out, s, &['"', '\\']);
+    out.push('"');
+}
+
+/// Epoch milliseconds as decimal epoch seconds with exactly three decimals (`1714564800.123`).
+pub fn epoch_seconds(ms: i64) -> String {
+    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
+}
+
+/// The line-protocol point for `event` in `measurement` (no trailing newline), or why it can
+/// never be stored.
+pub fn point(measurement: &str, event: &FileMoved) -> Result<String, String> {
+    let na = |v: &Option<String>| v.clone().unwrap_or_else(|| NOT_AVAILABLE.to_owned());
+    let values = [
+        event.action_type.as_str().to_owned(),
+        na(&event.destination_bucket),
+        event.event_id.clone(),
+        event.file_key.clone(),
+        na(&event.new_file_key),
+        na(&event.source_bucket),
+    ];
+    let mut line = String::with_capacity(256 + event.file_key.len() * 2);
+    push_measurement(&mut line, measurement);
+    for (name, value) in TAG_NAMES.iter().zip(&values) {
+        line.push(',');
+        push_tag(&mut line, name);
+        line.push('=');
+        push_tag(&mut line, &tag_text(value));
+    }
+    if line.len() > MAX_SERIES_KEY_BYTES {
+        return Err(format!(
+            "the point's series key is {} bytes; InfluxDB's limit is {MAX_SERIES_KEY_BYTES} bytes",
+            line.len()
+        ));
+    }
+    let ms = event.occurred_at.millis();
+    line.push(' ');
+    line.push_str(SEED_FIELD);
+    line.push('=');
+    line.push_str(&epoch_seconds(ms));
+    for (name, value) in [
+        ("stage", &event.stage),
+        ("etag", &event.etag),
+        ("version_id", &event.version_id),
+        ("trace_id", &event.trace_id),
+    ] {
+        if let Some(v) = value {
+            line.push(',');
+            line.push_str(name);
+            line.push('=');
+            push_string_field(&mut line, v);
+        }
+    }
+    if let Some(size) = event.size {
+        let size = i64::try_from(size).map_err(|_| {
+            format!(
+                "size {size} is beyond InfluxDB's integer range (at most {})",
+                i64::MAX
+            )
+        })?;
+        let _ = write!(line, ",size={size}i");
+    }
+    let _ = write!(line, " {ms}");
+    Ok(line)
+}
+
+/// A field value of a parsed point.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    /// A float (`1.5`).
+    Float(f64),
+    /// An integer (`42i`).
+    Integer(i64),
+    /// A string (`"text"`).
+    String(String),
+    /// A boolean (`true`).
+    Boolean(bool),
+}
+
+/// One point read back from line protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedPoint {
+    /// The measurement, unescaped.
+    pub measurement: String,
+    /// Tag key and value pairs in line order, unescaped (still in [`tag_text`] form).
+    pub tags: Vec<(String, String)>,
+    /// Field key and value pairs in line order.
+    pub fields: Vec<(String, FieldValue)>,
+    /// The timestamp as written.
+    pub time: Option<i64>,
+}
+
+impl ParsedPoint {
+    /// The value of tag `name`, decoded with [`text_from_tag`].
+    pub fn tag(&self, name: &str) -> Option<String> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| text_from_tag(v))
+    }
+
+    /// The value of field `name`.
+    pub fn field(&self, name: &str) -> Option<&FieldValue> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+}
+
+/// Read one line the way InfluxDB does (`\` escapes `,`, `=` and space in keys and tag values;
+/// `\"` and `\\` in string fields; any other backslash is literal). Used by tests to prove
+/// that what [`point`] writes reads back as the event.
+pub fn parse_point(line: &str) -> Result<ParsedPoint, String> {
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    // An unquoted token up to one of `stops` (unescaped), unescaping `escapable`.
+    let token = |i: &mut usize, stops: &[char], escapable: &[char]| -> String {
+        let mut out = String::new();
+        while *i < chars.len() {
+            let c = chars[*i];
+            if c == '\\' && *i + 1 < chars.len() && escapable.contains(&chars[*i + 1]) {
+                out.push(chars[*i + 1]);
+                *i += 2;
+                continue;
+            }
+            if stops.contains(&c) {
+                break;
+            }
+            out.push(c);
+            *i += 1;
+        }
+        out
+    };
+    let measurement = token(&mut i, &[',', ' '], &[',', ' ']);
+    if measurement.is_empty() {
+        return Err("missing measurement".into());
+    }
+    let mut tags = Vec::new();
+    while i < chars.len() && chars[i] == ',' {
+        i += 1;
+        let k = token(&mut i, &['=', ',', ' '], &[',', '=', ' ']);
+        if i >= chars.len() || chars[i] != '=' {
+            return Err(format!("tag {k:?} has no '='"));
+        }
+        i += 1;
+        let v = token(&mut i, &[',', ' '], &[',', '=', ' ']);
+        if k.is_empty() || v.is_empty() {
+            return Err("empty tag key or value".into());
+        }
+        tags.push((k, v));
+    }
+    if i >= chars.len() || chars[i] != ' ' {
+        return Err("missing fields".into());
+    }
+    i += 1;
+    let mut fields = Vec::new();
+    loop {
+        let k = token(&mut i, &['=', ',', ' '], &[',', '=', ' ']);
+        if i >= chars.len() || chars[i] != '=' {
+            return Err(format!("field {k:?} has no '='"));
+        }
+        i += 1;
+        let value = if chars.get(i) == Some(&'"') {
+            i += 1;
+            let mut s = String::new();
+            loop {
+                match chars.get(i) {
+                    None => return Err("unterminated string field".into()),
+                    Some('"') => {
+                        i += 1;
+                        break;
+                    }
+                    Some('\\') if matches!(chars.get(i + 1), Some('"' | '\\')) => {
+                        s.push(chars[i + 1]);
+                        i += 2;
+                    }
+                    Some(&c) => {
+                        s.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            FieldValue::String(s)
+        } else {
+            let raw = token(&mut i, &[',', ' '], &[]);
+            if let Some(n) = raw.strip_suffix('i') {
+                FieldValue::Integer(n.parse().map_err(|_| format!("bad integer {raw:?}"))?)
+            } else if let Ok(b) = raw.parse::<bool>() {
+                FieldValue::Boolean(b)
+            } else {
+                FieldValue::Float(raw.parse().map_err(|_| format!("bad float {raw:?}"))?)
+            }
+        };
+        fields.push((k, value));
+        match chars.get(i) {
+            Some(',') => i += 1,
+            _ => break,
+        }
+    }
+    let time = if chars.get(i) == Some(&' ') {
+        let t: String = chars[i + 1..].iter().collect();
+        Some(t.parse().map_err(|_| format!("bad timestamp {t:?}"))?)
+    } else if i < chars.len() {
+        return Err("trailing content".into());
+    } else {
+        None
+    };
+    Ok(ParsedPoint {
+        measurement,
+        tags,
+        fields,
+        time,
+    })
+}

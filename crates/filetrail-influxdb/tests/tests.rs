@@ -1,0 +1,70 @@
+//! Integration tests of the InfluxDB client (one binary).
+
+mod answer;
+mod config;
+mod line;
+mod replay;
+mod secret;
+mod server;
+
+use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
+use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, TokenSource};
+
+/// The variable `scripts/with-influxdb.sh` (run by `make test`) exports.
+pub const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";
+
+/// The test InfluxDB's URL, or a panic telling how to run these tests.
+pub fn server_url() -> String {
+    let url = std::env::var(URL_VAR).unwrap_or_else(|_| {
+        panic!(
+            "{URL_VAR} is not set: this integration test writes to a real InfluxDB. Run it through \
+             `make test` (or `scripts/with-influxdb.sh cargo nextest run -p filetrail-influxdb`)."
+        )
+    });
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    if std::net::TcpStream::connect(addr).is_err() {
+        panic!(
+            "the InfluxDB at {url} does not answer: start it with `make test` / scripts/with-influxdb.sh"
+        );
+    }
+    url
+}
+
+/// A v1 configuration for `database` on `url`.
+pub fn v1(url: &str, database: &str) -> InfluxDbConfig {
+    InfluxDbConfig {
+        url: url.to_owned(),
+        target: Target::V1 {
+            database: database.to_owned(),
+            retention_policy: None,
+        },
+        token: TokenSource::None,
+        measurement: "file_moved".into(),
+    }
+}
+
+/// A client on a fresh database of the test InfluxDB.
+pub async fn fresh_database() -> InfluxDb {
+    let db = filetrail_testkit::unique_name("ft").replace('-', "_");
+    let client = InfluxDb::new(&v1(&server_url(), &db), None).expect("client");
+    client
+        .query(&format!("CREATE DATABASE \"{db}\""))
+        .await
+        .expect("create database");
+    client
+}
+
+/// A valid event with these keys, distinct for each `i`.
+pub fn event_with(i: i64, file_key: &str, new_file_key: Option<&str>) -> FileMoved {
+    let mut e = FileMoved::from_move(Move {
+        action_type: ActionType::Put,
+        source_bucket: Some("hermes-incoming".into()),
+        file_key: file_key.to_owned(),
+        destination_bucket: Some("hermes-eea".into()),
+        new_file_key: new_file_key.map(str::to_owned),
+        occurred_at: OccurredAt::from_millis(1_714_564_800_123 + i),
+    });
+    e.stage = Some("sdc.sorter".into());
+    e.size = Some(1_048_576);
+    e
+}

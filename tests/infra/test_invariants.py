@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from invariants import CHECKS
-from tfmodel import Infra, as_list
+from tfmodel import Infra, as_list, text_of
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
@@ -38,3 +41,14 @@ def test_describe_endpoints_is_the_only_star(infra: Infra) -> None:
         if "*" in as_list(st.get("resources"))
     ]
     assert stars == [("modules/filetrail", "recorder", ["timestream:DescribeEndpoints"])]
+
+
+def test_example_deploys_what_make_package_builds(infra: Infra) -> None:
+    """The zips the example deploys are exactly the binaries `make package` builds."""
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    m = re.search(r"^LAMBDA_BINS\s*:?=\s*(.+)$", makefile, re.M)
+    assert m, "Makefile has no LAMBDA_BINS"
+    built = set(m.group(1).split())
+    zips = infra.modules["examples/complete"].locals["zip"]
+    deployed = {re.search(r"(filetrail-[a-z]+)/bootstrap\.zip$", text_of(v)).group(1) for v in zips.values()}
+    assert deployed == built

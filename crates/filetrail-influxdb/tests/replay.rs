@@ -28,7 +28,10 @@ pub struct Server {
     pub seen: Arc<Mutex<Vec<Seen>>>,
 }
 
-pub async fn serve(answers: Vec<(u16, Vec<(&'static str, &'static str)>, &'static str)>) -> Server {
+/// A scripted answer: status, headers, body.
+pub type Answer = (u16, Vec<(&'static str, &'static str)>, &'static str);
+
+pub async fn serve(answers: Vec<Answer>) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

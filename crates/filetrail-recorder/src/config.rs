@@ -3,9 +3,12 @@
 use std::time::Duration;
 
 use filetrail_aws::{ConfigError, Env};
+use filetrail_influxdb::InfluxDbConfig;
 
 use crate::Layout;
 
+/// Which store the recorder writes to: `timestream` (default) or `influxdb`.
+pub const ENV_SINK: &str = "FILETRAIL_SINK";
 /// Timestream database name.
 pub const ENV_DATABASE: &str = "FILETRAIL_TIMESTREAM_DATABASE";
 /// Timestream table name.
@@ -30,9 +33,20 @@ pub const MAX_WRITE_CONCURRENCY: usize = 32;
 /// Default time kept free before the Lambda deadline.
 pub const DEFAULT_SAFETY_MARGIN: Duration = Duration::from_millis(1500);
 
+/// The store the recorder writes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkConfig {
+    /// Timestream for LiveAnalytics: the database, table and layout of [`RecorderConfig`].
+    Timestream,
+    /// InfluxDB (Timestream for InfluxDB) through line protocol.
+    InfluxDb(InfluxDbConfig),
+}
+
 /// Everything the recorder reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecorderConfig {
+    /// The store (`FILETRAIL_SINK`).
+    pub sink: SinkConfig,
     /// Timestream database.
     pub database: String,
     /// Timestream table.
@@ -66,6 +80,16 @@ impl RecorderConfig {
                 ))
             }
         };
+        let sink = match env.get(ENV_SINK).as_deref().map(str::trim) {
+            None | Some("timestream") => SinkConfig::Timestream,
+            Some("influxdb") => SinkConfig::InfluxDb(InfluxDbConfig::from_env(env)?),
+            Some(other) => {
+                return Err(ConfigError::new(
+                    ENV_SINK,
+                    format!("expected \"timestream\" or \"influxdb\"; got {other:?}"),
+                ));
+            }
+        };
         let layout = match env.get(ENV_LAYOUT).as_deref().map(str::trim) {
             None | Some("seed") => Layout::Seed,
             Some("multi") => Layout::Multi,
@@ -96,6 +120,7 @@ impl RecorderConfig {
             "a whole number of milliseconds",
         )?;
         Ok(Self {
+            sink,
             database: name(ENV_DATABASE, DEFAULT_DATABASE)?,
             table: name(ENV_TABLE, DEFAULT_TABLE)?,
             layout,

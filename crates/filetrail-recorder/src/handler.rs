@@ -318,6 +318,8 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
                 .await;
 
             let mut wait = false;
+            // The least delay the store asked for (Retry-After) before the next round.
+            let mut min_wait = Duration::ZERO;
             for (call, result) in results {
                 match result {
                     Ok(Ok(outcomes)) => {
@@ -334,6 +336,21 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
                                 WriteOutcome::Retry(reason) => {
                                     wait = true;
                                     self.retry(&mut groups[g], reason);
+                                }
+                                WriteOutcome::RetryAfter { reason, after } => {
+                                    wait = true;
+                                    min_wait = min_wait.max(after);
+                                    self.retry(&mut groups[g], reason);
+                                }
+                                WriteOutcome::Isolate(reason) => {
+                                    if call.len() > 1 {
+                                        groups[g].solo = true;
+                                    } else {
+                                        groups[g].fate = Some(Fate::DeadLetter {
+                                            reason,
+                                            class: DeadLetterClass::Rejected,
+                                        });
+                                    }
                                 }
                             }
                         }
@@ -357,7 +374,19 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
             }
             if wait {
                 match backoff.next_delay() {
+                    Some(delay) if Instant::now() + delay.max(min_wait) >= deadline => {
+                        requeue(
+                            groups,
+                            &still,
+                            &format!(
+                                "the store asked to wait {} ms (Retry-After), past the invocation deadline",
+                                min_wait.as_millis()
+                            ),
+                        );
+                        return retried;
+                    }
                     Some(delay) => {
+                        let delay = delay.max(min_wait);
                         tracing::info!(
                             records = still.len(),
                             delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),

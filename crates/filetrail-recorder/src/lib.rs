@@ -2,23 +2,25 @@
 //!
 //! [`Recorder::handle`] takes one SQS event and returns the partial batch response. It parses
 //! every message with the contract crate, writes each distinct event once through a [`Sink`]
-//! (Timestream: [`TimestreamSink`]), retries what may pass with backoff until the Lambda
+//! (Timestream: [`TimestreamSink`]; InfluxDB line protocol: [`InfluxDbSink`]), retries what may pass with backoff until the Lambda
 //! deadline, dead-letters what never will with its reason ([`DeadLetters`]), and names in
 //! `batchItemFailures` only what SQS must redeliver.
 
 pub mod config;
 mod dead_letter;
 mod handler;
+mod influxdb;
 mod layout;
 mod sink;
 mod timestream;
 
-pub use config::RecorderConfig;
+pub use config::{RecorderConfig, SinkConfig};
 pub use dead_letter::{
     DeadLetter, DeadLetterClass, DeadLetters, MAX_ENTRIES_PER_SEND, NoDeadLetterQueue,
     SqsDeadLetters, short_reason,
 };
 pub use handler::{Counts, HandlerError, Recorder, Settings, work_deadline};
+pub use influxdb::{CODE_CONFIGURATION, CODE_UNAVAILABLE, InfluxDbSink};
 pub use layout::{Layout, MULTI_MEASURE_NAME, NOT_AVAILABLE, SEED_MEASURE_NAME, epoch_seconds};
 pub use sink::{Sink, WriteOutcome};
 pub use timestream::{

@@ -3,8 +3,8 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use filetrail_aws::Env;
 use filetrail_recorder::{
-    FUNCTION_NAME, NoDeadLetterQueue, Recorder, RecorderConfig, Settings, SqsDeadLetters,
-    TimestreamSink, TimestreamWriter, timestream_client, work_deadline,
+    FUNCTION_NAME, InfluxDbSink, NoDeadLetterQueue, Recorder, RecorderConfig, Settings, Sink,
+    SinkConfig, SqsDeadLetters, TimestreamSink, TimestreamWriter, timestream_client, work_deadline,
 };
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tracing::Instrument;
@@ -13,32 +13,50 @@ use tracing::Instrument;
 async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON, text otherwise.
     lambda_runtime::tracing::init_default_subscriber();
-    let config = RecorderConfig::from_env(&Env::process())?;
+    let config = RecorderConfig::from_env(&Env::process()).inspect_err(|e| {
+        tracing::error!(variable = %e.var, error = %e, "invalid configuration; the recorder cannot start");
+    })?;
     let sdk = filetrail_aws::load_sdk_config().await;
-    let writer = TimestreamWriter::new(
-        timestream_client(&sdk).await?,
-        &config.database,
-        &config.table,
-    );
-    let sink = TimestreamSink::new(writer, config.layout);
+    match &config.sink {
+        SinkConfig::Timestream => {
+            tracing::info!(sink = "timestream", database = %config.database, table = %config.table,
+                layout = config.layout.name(), dead_letter_queue = ?config.dead_letter_queue_url, "recorder starting");
+            let writer = TimestreamWriter::new(
+                timestream_client(&sdk).await?,
+                &config.database,
+                &config.table,
+            );
+            start(TimestreamSink::new(writer, config.layout), &config, &sdk).await
+        }
+        SinkConfig::InfluxDb(influx) => {
+            tracing::info!(sink = "influxdb", url = %influx.url, target = ?influx.target, measurement = %influx.measurement,
+                dead_letter_queue = ?config.dead_letter_queue_url, "recorder starting");
+            start(InfluxDbSink::connect(influx, &sdk).await?, &config, &sdk).await
+        }
+    }
+}
+
+async fn start<S: Sink>(
+    sink: S,
+    config: &RecorderConfig,
+    sdk: &aws_config::SdkConfig,
+) -> Result<(), Error> {
     let settings = Settings {
         concurrency: config.write_concurrency,
         ..Settings::default()
     };
-    tracing::info!(database = %config.database, table = %config.table, layout = config.layout.name(),
-        dead_letter_queue = ?config.dead_letter_queue_url, "recorder starting");
     match &config.dead_letter_queue_url {
         Some(url) => {
-            let dlq = SqsDeadLetters::new(aws_sdk_sqs::Client::new(&sdk), url);
-            run(Recorder::new(sink, dlq, settings), &config).await
+            let dlq = SqsDeadLetters::new(aws_sdk_sqs::Client::new(sdk), url);
+            run(Recorder::new(sink, dlq, settings), config).await
         }
-        None => run(Recorder::new(sink, NoDeadLetterQueue, settings), &config).await,
+        None => run(Recorder::new(sink, NoDeadLetterQueue, settings), config).await,
     }
 }
 
 async fn run<S, D>(recorder: Recorder<S, D>, config: &RecorderConfig) -> Result<(), Error>
 where
-    S: filetrail_recorder::Sink,
+    S: Sink,
     D: filetrail_recorder::DeadLetters,
 {
     let recorder = &recorder;

@@ -1,6 +1,7 @@
 //! The sink seam: what the recorder needs from a time-series store.
 
 use std::future::Future;
+use std::time::Duration;
 
 use filetrail_aws::Classified;
 use filetrail_contract::FileMoved;
@@ -16,6 +17,18 @@ pub enum WriteOutcome {
     Retry(String),
     /// Refused for good: dead-letter it with this reason.
     Reject(String),
+    /// Refused for a reason that may pass, and the store asked to wait at least `after` before
+    /// the next try (HTTP `Retry-After`): retried no sooner, or handed back to SQS when that
+    /// is past the invocation deadline.
+    RetryAfter {
+        /// Why it was refused.
+        reason: String,
+        /// The least delay before the next try.
+        after: Duration,
+    },
+    /// The store refused the call because of some record without saying which: send this
+    /// record again in a call of its own; refused there, it is dead-lettered with the reason.
+    Isolate(String),
 }
 
 /// A store the recorder writes prepared records to, in batches.

@@ -60,3 +60,40 @@ fn bad_values_name_their_variable() {
         assert!(e.to_string().starts_with(&format!("{var}: ")), "{e}");
     }
 }
+
+#[test]
+fn the_sink_is_timestream_unless_filetrail_sink_says_influxdb() {
+    use filetrail_influxdb::Target;
+    use filetrail_recorder::SinkConfig;
+    assert_eq!(from(&[]).expect("defaults").sink, SinkConfig::Timestream);
+    assert_eq!(
+        from(&[("FILETRAIL_SINK", "timestream")]).expect("ok").sink,
+        SinkConfig::Timestream
+    );
+    let c = from(&[
+        ("FILETRAIL_SINK", "influxdb"),
+        ("FILETRAIL_INFLUXDB_URL", "https://influx.example:8086"),
+        ("FILETRAIL_INFLUXDB_DATABASE", "filetrail"),
+    ])
+    .expect("influxdb");
+    match c.sink {
+        SinkConfig::InfluxDb(i) => assert_eq!(
+            i.target,
+            Target::V1 {
+                database: "filetrail".into(),
+                retention_policy: None
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+    for (pairs, var) in [
+        (vec![("FILETRAIL_SINK", "influx")], "FILETRAIL_SINK"),
+        (
+            vec![("FILETRAIL_SINK", "influxdb")],
+            "FILETRAIL_INFLUXDB_URL",
+        ),
+    ] {
+        let e = from(&pairs).expect_err(var);
+        assert_eq!(e.var, var, "{e}");
+    }
+}

@@ -3,6 +3,7 @@
 mod config;
 mod emulator;
 mod handler;
+mod influxdb;
 mod lambda;
 mod layout;
 mod rejections;

@@ -13,7 +13,7 @@ CARGO_LAMBDA_VERSION := 1.9.2
 LAMBDA_ARCH ?= --arm64
 LAMBDA_BINS := filetrail-recorder filetrail-sorter filetrail-processor
 
-.PHONY: help venv tools test lint fmt bench clean
+.PHONY: help venv tools demo test lint fmt bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -29,6 +29,10 @@ tools: ## cargo tools the checks need (installed when missing)
 	@command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
 	@command -v cargo-deny >/dev/null || cargo install --locked cargo-deny
 	@command -v cargo-audit >/dev/null || cargo install --locked cargo-audit
+
+demo: venv ## the whole pipeline on the local emulator: sort, process, record, trails, counts
+	cargo build --bins --quiet
+	scripts/with-emulator.sh target/debug/filetrail-demo
 
 test: venv tools ## every test, unit and integration, against the emulator
 	scripts/with-emulator.sh cargo nextest run --workspace --all-targets --no-fail-fast

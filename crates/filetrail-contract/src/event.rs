@@ -172,10 +172,17 @@ impl FileMoved {
                     reason: inner.to_string(),
                 }
             } else {
-                ContractError::field(
-                    if path == "." { "detail".into() } else { path },
-                    strip_position(&inner),
-                )
+                let problem = strip_position(&inner);
+                // A missing field is reported at the object; name the field itself.
+                let missing = problem
+                    .strip_prefix("missing field `")
+                    .and_then(|r| r.split('`').next());
+                let field = match missing {
+                    Some(name) if path == "." => name.to_owned(),
+                    _ if path == "." => "detail".into(),
+                    _ => path,
+                };
+                ContractError::field(field, problem)
             }
         })?;
         Ok(event)

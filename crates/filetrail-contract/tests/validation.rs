@@ -149,7 +149,7 @@ fn schema_version_and_unknown_fields() {
     assert!(e.to_string().contains("unknown field"), "{e}");
     let e = rejected("file_key", |v| v["file_key"] = json!(42));
     assert!(e.to_string().contains("expected a string"), "{e}");
-    let e = rejected("detail", |v| {
+    let e = rejected("file_key", |v| {
         v.as_object_mut().expect("object").remove("file_key");
     });
     assert!(e.to_string().contains("missing field `file_key`"), "{e}");

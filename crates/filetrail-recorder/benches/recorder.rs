@@ -1,7 +1,8 @@
 //! Recorder figures for BENCHMARKS.md: `cargo bench -p filetrail-recorder --bench recorder`.
 //!
 //! - handler CPU per event over a 10,000-message batch, HTTP answered in-process;
-//! - WriteRecords calls per 1,000 events and request bytes per event, per layout;
+//! - write calls per 1,000 events and request bytes per event, per Timestream layout and for the
+//!   InfluxDB sink (line protocol, gzip; its HTTP seam answers 204 in-process);
 //! - peak memory (VmHWM) of this process, which handles the 10,000-message batch;
 //! - release binary start to its first Runtime API `next` request.
 #![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
@@ -13,9 +14,12 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_smithy_http_client::test_util::infallible_client_fn;
 use aws_smithy_types::body::SdkBody;
+use bytes::Bytes;
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
+use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, Token, TokenSource, Transport};
 use filetrail_recorder::{
-    Layout, NoDeadLetterQueue, Recorder, Settings, TimestreamSink, TimestreamWriter,
+    InfluxDbSink, Layout, NoDeadLetterQueue, Recorder, Settings, Sink, TimestreamSink,
+    TimestreamWriter,
 };
 use filetrail_testkit::runtime_api::RuntimeApi;
 
@@ -101,6 +105,69 @@ struct Wire {
     bytes: AtomicUsize,
 }
 
+/// The InfluxDB sink's HTTP seam answered in-process: counts the request and its (gzip) body
+/// bytes and answers 204, as InfluxDB does for a written batch.
+struct NoContent(Arc<Wire>);
+
+impl Transport for NoContent {
+    async fn send(&self, request: http::Request<Bytes>) -> Result<http::Response<Bytes>, String> {
+        self.0.calls.fetch_add(1, Ordering::Relaxed);
+        self.0
+            .bytes
+            .fetch_add(request.body().len(), Ordering::Relaxed);
+        Ok(http::Response::builder()
+            .status(204)
+            .body(Bytes::new())
+            .unwrap())
+    }
+}
+
+fn influxdb_recorder(wire: Arc<Wire>) -> Recorder<InfluxDbSink<NoContent>, NoDeadLetterQueue> {
+    let config = InfluxDbConfig {
+        url: "https://influxdb.example:8086".into(),
+        target: Target::V1 {
+            database: "filetrail".into(),
+            retention_policy: None,
+        },
+        token: TokenSource::None,
+        measurement: "file_moved".into(),
+    };
+    let db = InfluxDb::with_transport(&config, Some(Token::new("bench-token")), NoContent(wire));
+    Recorder::new(
+        InfluxDbSink::new(db),
+        NoDeadLetterQueue,
+        Settings::default(),
+    )
+}
+
+/// Handle `ROUNDS` batches of `BATCH` messages: (CPU, wall time, peak memory in MB).
+fn measure<S: Sink>(
+    rt: &tokio::runtime::Runtime,
+    recorder: &Recorder<S, NoDeadLetterQueue>,
+) -> (Duration, Duration, f64) {
+    let mut peak: f64 = 0.0;
+    let (mut cpu, mut wall) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..ROUNDS {
+        let json = sqs_event_json();
+        reset_peak();
+        let (c0, w0) = (cpu_time(), Instant::now());
+        // As lambda_runtime does: deserialize the event, drop the raw bytes, run the handler.
+        // Both steps are counted.
+        let event: SqsEvent = serde_json::from_str(&json).unwrap();
+        drop(json);
+        let (response, counts) = rt
+            .block_on(recorder.handle(&event, Instant::now() + Duration::from_secs(60)))
+            .unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(counts.written, BATCH as u64);
+        cpu += cpu_time() - c0;
+        wall += w0.elapsed();
+        drop(event);
+        peak = peak.max(peak_rss_mb());
+    }
+    (cpu, wall, peak)
+}
+
 async fn recorder(
     layout: Layout,
     wire: Arc<Wire>,
@@ -168,43 +235,31 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    println!("| figure | seed | multi |\n| --- | --- | --- |");
+    println!("| figure | seed | multi | influxdb |\n| --- | --- | --- | --- |");
     let mut rows: Vec<(String, Vec<String>)> = vec![
         (
             "handler CPU per event, 10,000-message batch (µs)".into(),
             vec![],
         ),
         ("handler wall time per event (µs)".into(), vec![]),
-        ("WriteRecords calls per 1,000 events".into(), vec![]),
-        ("request bytes sent to Timestream per event".into(), vec![]),
+        ("write calls per 1,000 events".into(), vec![]),
+        ("request bytes sent per event".into(), vec![]),
+        (
+            "peak memory (VmHWM) from raw event to response, 10,000 messages, whole process (MB)"
+                .into(),
+            vec![],
+        ),
     ];
-    let mut peaks = Vec::new();
-    for layout in [Layout::Seed, Layout::Multi] {
-        let mut peak: f64 = 0.0;
+    for sink in ["seed", "multi", "influxdb"] {
         let wire = Arc::new(Wire {
             calls: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
         });
-        let recorder = rt.block_on(recorder(layout, wire.clone()));
-        let (mut cpu, mut wall) = (Duration::ZERO, Duration::ZERO);
-        for _ in 0..ROUNDS {
-            let json = sqs_event_json();
-            reset_peak();
-            let (c0, w0) = (cpu_time(), Instant::now());
-            // As lambda_runtime does: deserialize the event, drop the raw bytes, run the handler.
-            // Both steps are counted.
-            let event: SqsEvent = serde_json::from_str(&json).unwrap();
-            drop(json);
-            let (response, counts) = rt
-                .block_on(recorder.handle(&event, Instant::now() + Duration::from_secs(60)))
-                .unwrap();
-            assert!(response.batch_item_failures.is_empty());
-            assert_eq!(counts.written, BATCH as u64);
-            cpu += cpu_time() - c0;
-            wall += w0.elapsed();
-            drop(event);
-            peak = peak.max(peak_rss_mb());
-        }
+        let (cpu, wall, peak) = match sink {
+            "seed" => measure(&rt, &rt.block_on(recorder(Layout::Seed, wire.clone()))),
+            "multi" => measure(&rt, &rt.block_on(recorder(Layout::Multi, wire.clone()))),
+            _ => measure(&rt, &influxdb_recorder(wire.clone())),
+        };
         let events = (BATCH * ROUNDS) as f64;
         let calls = wire.calls.load(Ordering::Relaxed) as f64;
         rows[0]
@@ -218,18 +273,14 @@ fn main() {
             "{:.0}",
             wire.bytes.load(Ordering::Relaxed) as f64 / events
         ));
-        peaks.push(format!("{peak:.1}"));
+        rows[4].1.push(format!("{peak:.1}"));
     }
     for (name, values) in rows {
-        println!("| {name} | {} | {} |", values[0], values[1]);
+        println!("| {name} | {} |", values.join(" | "));
     }
-    println!(
-        "| peak memory (VmHWM) from raw event to response, 10,000 messages, whole process (MB) | {} | {} |",
-        peaks[0], peaks[1]
-    );
     let start = rt.block_on(start_to_first_next());
     println!(
-        "| release binary start to first Runtime API `next` (ms, median of 20) | {:.1} | |",
+        "| release binary start to first Runtime API `next` (ms, median of 20) | {:.1} | | |",
         start.as_secs_f64() * 1e3
     );
 }

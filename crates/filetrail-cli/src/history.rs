@@ -183,6 +183,36 @@ pub async fn timestream_query_client(
     Ok(client)
 }
 
+/// History from InfluxDB (Timestream for InfluxDB), through InfluxQL on its v1 `/query` API.
+#[derive(Debug)]
+pub struct InfluxHistory<T>(pub filetrail_influxdb::InfluxDb<T>);
+
+impl From<filetrail_influxdb::HistoryRow> for Move {
+    fn from(r: filetrail_influxdb::HistoryRow) -> Self {
+        let na = |v: Option<String>| v.unwrap_or_else(|| NOT_AVAILABLE.to_owned());
+        Self {
+            time: r.time.to_string(),
+            action_type: r.action_type.as_str().to_owned(),
+            file_key: r.file_key,
+            new_file_key: na(r.new_file_key),
+            source_bucket: na(r.source_bucket),
+            destination_bucket: na(r.destination_bucket),
+            event_id: r.event_id,
+        }
+    }
+}
+
+impl<T: filetrail_influxdb::Transport> HistorySource for InfluxHistory<T> {
+    async fn moves_of(&self, key: &str) -> Result<Vec<Move>, String> {
+        let rows = self
+            .0
+            .history(key)
+            .await
+            .map_err(|e| format!("InfluxDB query failed: {e}"))?;
+        Ok(rows.into_iter().map(Move::from).collect())
+    }
+}
+
 /// The trail as an aligned text table.
 pub fn table(moves: &[Move]) -> String {
     let header = ["time", "action", "from", "to", "event_id"];

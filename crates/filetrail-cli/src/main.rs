@@ -129,6 +129,10 @@ struct HistoryArgs {
     /// Record layout of the table.
     #[arg(long, value_enum, default_value = "seed")]
     layout: Layout,
+    /// Where the recorder writes: `timestream`, or `influxdb` (configured by the recorder's
+    /// FILETRAIL_INFLUXDB_* variables).
+    #[arg(long, env = "FILETRAIL_SINK", default_value = "timestream", value_parser = ["timestream", "influxdb"])]
+    sink: String,
 }
 
 #[derive(Args)]
@@ -269,13 +273,27 @@ async fn run(cli: Cli) -> Result<bool> {
             Ok(summary.ok())
         }
         Command::History(a) => {
-            let client = history::timestream_query_client(&sdk)
+            let moves = if a.sink == "influxdb" {
+                let config =
+                    filetrail_influxdb::InfluxDbConfig::from_env(&filetrail_aws::Env::process())?;
+                let token = config
+                    .token(&sdk)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("InfluxDB token: {e}"))?;
+                let client = filetrail_influxdb::InfluxDb::new(&config, token)
+                    .map_err(|e| anyhow::anyhow!("InfluxDB client: {e}"))?;
+                history::trail(&history::InfluxHistory(client), &a.file_key).await
+            } else {
+                let client = history::timestream_query_client(&sdk)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("Timestream query client: {e}"))?;
+                history::trail(
+                    &TimestreamHistory::new(client, &a.database, &a.table, a.layout),
+                    &a.file_key,
+                )
                 .await
-                .map_err(|e| anyhow::anyhow!("Timestream query client: {e}"))?;
-            let source = TimestreamHistory::new(client, &a.database, &a.table, a.layout);
-            let moves = history::trail(&source, &a.file_key)
-                .await
-                .map_err(anyhow::Error::msg)?;
+            }
+            .map_err(anyhow::Error::msg)?;
             if cli.json {
                 print_json(&moves)?;
             } else if moves.is_empty() {

@@ -2,6 +2,7 @@
 
 mod dlq;
 mod history;
+mod influx_history;
 mod publish;
 mod replay;
 

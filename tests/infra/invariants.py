@@ -7,6 +7,10 @@ breaks each invariant in a copy of infra/ and asserts its check notices.
 The checks follow the wiring rather than trusting names where they can: "the events queue" is
 whatever queue an event source mapping reads, "the recorder" whatever function it invokes,
 "a DLQ" whatever queue a redrive policy, a rule target or a function names as dead-letter queue.
+
+Where the configuration depends on inputs (the core module's `sink`), checks evaluate it under
+each scenario of `SCENARIOS` with `tfmodel.Scenario`: what exists, which dynamic blocks expand,
+which branch a conditional takes. A condition the model cannot decide is a finding, not a guess.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from tfmodel import Expr, Infra, Module, as_list, blocks, first, refs, single_ref, text_of
+from tfmodel import Expr, Infra, Module, Opaque, Scenario, Undecidable, all_blocks, as_list, blocks, first, refs, single_ref, text_of
 
 Check = Callable[[Infra], list[str]]
 CHECKS: dict[str, Check] = {}
@@ -30,7 +34,64 @@ def _where(mod: Module, kind: str, name: str) -> str:
 
 
 def _statements(doc: dict) -> list[dict]:
-    return blocks(doc, "statement")
+    """Every statement a policy document can produce: static ones and dynamic ones."""
+    return all_blocks(doc, "statement")
+
+
+# An ARN of one Secrets Manager secret, to evaluate the configuration with a caller's secret.
+SAMPLE_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:filetrail/influxdb-token-AbCdEf"
+
+
+def _scenarios(mod: Module) -> list[Scenario]:
+    """The input combinations that change what a module deploys: its defaults and, where it has
+    a `sink`, the InfluxDB sink (with the module's own token secret or the caller's, and with the
+    Timestream table kept)."""
+    out = [Scenario(mod)]
+    if "sink" in mod.variables:
+        out.append(Scenario(mod, sink="influxdb"))
+        if "create_timestream" in mod.variables:
+            out.append(Scenario(mod, sink="influxdb", create_timestream=True))
+        if "influxdb_token_secret_arn" in mod.variables:
+            out.append(Scenario(mod, sink="influxdb", influxdb_token_secret_arn=SAMPLE_SECRET_ARN))
+    return out
+
+
+def _sink(sc: Scenario) -> str:
+    """The sink of a scenario ("timestream" for modules without one)."""
+    if "sink" not in sc.mod.variables:
+        return "timestream"
+    v = sc.var("sink")
+    return v if isinstance(v, str) else "?"
+
+
+def _recorders(mod: Module) -> list[str]:
+    """The functions event source mappings feed (the recorder)."""
+    return [f for esm in mod.of_type("aws_lambda_event_source_mapping").values() if (f := _mapping_wiring(mod, esm)[1])]
+
+
+def _role_documents(mod: Module, function: str) -> list[tuple[str, dict]]:
+    """The policy documents of the inline policies of a function's role."""
+    fn = mod.resource("aws_lambda_function", function) or {}
+    r = single_ref(fn.get("role"))
+    if not r or r[0] != "aws_iam_role":
+        return []
+    docs = []
+    for p in mod.of_type("aws_iam_role_policy").values():
+        pr = single_ref(p.get("role"))
+        if pr and pr[0] == "aws_iam_role" and pr[1] == r[1]:
+            found = mod.policy_document(p.get("policy"))
+            if found:
+                docs.append(found)
+    return docs
+
+
+def _environment(sc: Scenario, fn: dict) -> dict | None:
+    """A function's environment variables in a scenario (None when they cannot be evaluated)."""
+    try:
+        env = sc.value(first(fn, "environment").get("variables") or {})
+    except Undecidable:
+        return None
+    return env if isinstance(env, dict) else None
 
 
 def _effect(st: dict) -> str:
@@ -150,14 +211,29 @@ def check_lambda_packaging(infra: Infra) -> list[str]:
 
 
 # What each binary reads from its environment (crates/*/src/config.rs); the bus and source
-# variables are the publisher's.
-FUNCTION_ENVIRONMENT = {
-    "recorder": {
+# variables are the publisher's. The recorder's depend on its sink (FILETRAIL_SINK, default
+# timestream; crates/filetrail-influxdb/src/config.rs for the InfluxDB ones: the v2 write API,
+# and the token's secret, never the token).
+RECORDER_ENVIRONMENT = {
+    "timestream": {
         "FILETRAIL_TIMESTREAM_DATABASE",
         "FILETRAIL_TIMESTREAM_TABLE",
         "FILETRAIL_RECORD_LAYOUT",
         "FILETRAIL_DEAD_LETTER_QUEUE_URL",
     },
+    "influxdb": {
+        "FILETRAIL_SINK",
+        "FILETRAIL_INFLUXDB_URL",
+        "FILETRAIL_INFLUXDB_ORG",
+        "FILETRAIL_INFLUXDB_BUCKET",
+        "FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN",
+        "FILETRAIL_INFLUXDB_MEASUREMENT",
+        "FILETRAIL_DEAD_LETTER_QUEUE_URL",
+    },
+}
+
+FUNCTION_ENVIRONMENT: dict[str, Any] = {
+    "recorder": RECORDER_ENVIRONMENT,
     "sorter": {
         "FILETRAIL_EVENT_BUS",
         "FILETRAIL_EVENT_SOURCE",
@@ -178,25 +254,37 @@ FUNCTION_ENVIRONMENT = {
 
 @invariant
 def check_function_environment(infra: Infra) -> list[str]:
-    """Each function gets exactly the variables its binary reads, and the recorder dead-letters
-    into the same queue the events queue redrives to."""
+    """Each function gets exactly the variables its binary reads (the recorder: those of its
+    sink, in every scenario, with FILETRAIL_SINK naming the sink when it is not the default),
+    and the recorder dead-letters into the same queue the events queue redrives to."""
     problems = []
     for mod, name, fn in infra.all_resources("aws_lambda_function"):
         where = _where(mod, "aws_lambda_function", name)
-        env = first(fn, "environment").get("variables") or {}
-        expected = FUNCTION_ENVIRONMENT.get(name)
-        if expected is None:
+        expected_by_sink = FUNCTION_ENVIRONMENT.get(name)
+        if expected_by_sink is None:
             problems.append(f"{where}: unknown function; add its environment to FUNCTION_ENVIRONMENT")
-        elif set(env) != expected:
-            problems.append(f"{where}: environment {sorted(env)} != {sorted(expected)}")
+            continue
+        for sc in _scenarios(mod):
+            env = _environment(sc, fn)
+            sink = _sink(sc)
+            expected = expected_by_sink.get(sink) if isinstance(expected_by_sink, dict) else expected_by_sink
+            if env is None:
+                problems.append(f"{where}: cannot evaluate the environment with {sc}")
+            elif expected is None:
+                problems.append(f"{where}: no expected environment for sink {sink!r}")
+            elif set(env) != expected:
+                problems.append(f"{where}: environment with {sc} is {sorted(env)}, not {sorted(expected)}")
+            elif "FILETRAIL_SINK" in env and env["FILETRAIL_SINK"] != sink:
+                problems.append(f"{where}: FILETRAIL_SINK is {text_of(env['FILETRAIL_SINK'])!r} with {sc}, not the literal {sink!r}")
     for mod, name, esm in infra.all_resources("aws_lambda_event_source_mapping"):
         queue, func = _mapping_wiring(mod, esm)
         q = mod.resource("aws_sqs_queue", queue or "") or {}
         f = mod.resource("aws_lambda_function", func or "") or {}
         m = re.search(r"deadLetterTargetArn\s*=\s*aws_sqs_queue\.([A-Za-z0-9_]+)\.arn", text_of(q.get("redrive_policy")))
-        url = single_ref((first(f, "environment").get("variables") or {}).get("FILETRAIL_DEAD_LETTER_QUEUE_URL"))
-        if not (m and url and url[0] == "aws_sqs_queue" and url[1] == m.group(1) and url[2] in {"url", "id"}):
-            problems.append(f"{mod.rel}: the recorder's FILETRAIL_DEAD_LETTER_QUEUE_URL must be the events queue's redrive target")
+        for sc in _scenarios(mod):
+            url = single_ref((_environment(sc, f) or {}).get("FILETRAIL_DEAD_LETTER_QUEUE_URL"))
+            if not (m and url and url[0] == "aws_sqs_queue" and url[1] == m.group(1) and url[2] in {"url", "id"}):
+                problems.append(f"{mod.rel}: the recorder's FILETRAIL_DEAD_LETTER_QUEUE_URL must be the events queue's redrive target (with {sc})")
     return problems
 
 
@@ -582,9 +670,27 @@ def _is_wildcard_resource(value: Any) -> bool:
     return isinstance(value, str) and "${" not in value and "*" in value
 
 
+# The only actions ever granted on "*", each set alone in its statement, because AWS supports no
+# resource-level permission for them and the function cannot work without them:
+# - Timestream endpoint discovery;
+# - the two Describe calls Lambda makes with a VPC function's role to attach it to the VPC
+#   (AWS: DescribeNetworkInterfaces "only works if it's allowed on all resources"), allowed only
+#   in scenarios where that function has a vpc_config. Creating, deleting and re-addressing
+#   network interfaces are never on "*" (they take interface, subnet and security group ARNs).
+STAR_ACTIONS = {
+    "endpoint discovery": frozenset({"timestream:DescribeEndpoints"}),
+    "VPC attachment": frozenset({"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}),
+}
+
+
+def _functions_using(mod: Module, doc_name: str) -> list[str]:
+    return [f for f in mod.of_type("aws_lambda_function") if any(n == doc_name for n, _ in _role_documents(mod, f))]
+
+
 @invariant
 def check_no_wildcard_resources(infra: Infra) -> list[str]:
-    """No '*' resource, except for timestream:DescribeEndpoints alone in its statement."""
+    """No '*' resource, except for the STAR_ACTIONS sets, each alone in its statement; the VPC
+    one only where the function has a vpc_config."""
     problems = []
     for mod, name, doc in infra.policy_documents():
         for st in _statements(doc):
@@ -593,11 +699,28 @@ def check_no_wildcard_resources(infra: Infra) -> list[str]:
             if _effect(st) != "Allow":
                 continue
             wild = [text_of(r) for r in as_list(st.get("resources")) if _is_wildcard_resource(r)]
-            if wild and as_list(st.get("actions")) != ["timestream:DescribeEndpoints"]:
+            if not wild:
+                continue
+            actions = {text_of(a) for a in as_list(st.get("actions"))}
+            reason = next((why for why, allowed in STAR_ACTIONS.items() if actions and actions <= allowed), None)
+            if reason is None:
                 problems.append(
-                    f"{mod.rel}: policy document {name} statement {st.get('sid')} grants {as_list(st.get('actions'))} on {wild}; "
-                    "only timestream:DescribeEndpoints (alone in its statement) may use '*'"
+                    f"{mod.rel}: policy document {name} statement {st.get('sid')} grants {sorted(actions)} on {wild}; "
+                    f"only {' or '.join(str(sorted(a)) for a in STAR_ACTIONS.values())} (alone in their statement) may use '*'"
                 )
+            elif reason == "VPC attachment":
+                functions = _functions_using(mod, name)
+                if not functions:
+                    problems.append(f"{mod.rel}: policy document {name} grants {sorted(actions)} on '*' but no function uses it")
+                for sc in _scenarios(mod):
+                    if not any(st is x for x in sc.blocks(doc, "statement")):
+                        continue
+                    for f in functions:
+                        if not sc.blocks(mod.resource("aws_lambda_function", f), "vpc_config"):
+                            problems.append(
+                                f"{mod.rel}: policy document {name} statement {st.get('sid')} grants {sorted(actions)} on '*' "
+                                f"with {sc}, where function {f} has no vpc_config"
+                            )
     for mod, rtype, name, text in _inline_json_policies(infra):
         if re.search(r'"?Resource"?\s*[=:]\s*\[?\s*"\*"', text):
             problems.append(f"{_where(mod, rtype, name)}: inline policy grants a '*' resource")

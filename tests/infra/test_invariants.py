@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from invariants import CHECKS
-from tfmodel import Infra, as_list, text_of
+from tfmodel import Infra, all_blocks, as_list, text_of
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
@@ -32,15 +32,19 @@ def test_model_sees_the_whole_deployment(infra: Infra) -> None:
     assert len(list(infra.policy_documents())) >= 9
 
 
-def test_describe_endpoints_is_the_only_star(infra: Infra) -> None:
-    """The one '*' resource exists, and it is DescribeEndpoints alone."""
-    stars = [
-        (mod.rel, name, st.get("actions"))
+def test_describe_calls_are_the_only_stars(infra: Infra) -> None:
+    """The '*' resources exist, and they are DescribeEndpoints (Timestream sink) and the two
+    EC2 Describe calls of the VPC attachment (InfluxDB sink), each alone in its statement."""
+    stars = sorted(
+        (mod.rel, name, tuple(st.get("actions")))
         for mod, name, doc in infra.policy_documents()
-        for st in doc.get("statement", [])
+        for st in all_blocks(doc, "statement")
         if "*" in as_list(st.get("resources"))
+    )
+    assert stars == [
+        ("modules/filetrail", "recorder", ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")),
+        ("modules/filetrail", "recorder", ("timestream:DescribeEndpoints",)),
     ]
-    assert stars == [("modules/filetrail", "recorder", ["timestream:DescribeEndpoints"])]
 
 
 def test_example_deploys_what_make_package_builds(infra: Infra) -> None:

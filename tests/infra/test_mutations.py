@@ -176,7 +176,7 @@ MUTATIONS = [
     ),
     # Timestream
     Mutation("magnetic_store_writes", f"{CORE}/timestream.tf", "enable_magnetic_store_writes = true", "enable_magnetic_store_writes = false", "magnetic writes off"),
-    Mutation("magnetic_store_writes", f"{CORE}/timestream.tf", "bucket_name       = aws_s3_bucket.rejected_data.bucket\n", "", "no rejected-data bucket"),
+    Mutation("magnetic_store_writes", f"{CORE}/timestream.tf", "bucket_name       = aws_s3_bucket.rejected_data[0].bucket\n", "", "no rejected-data bucket"),
     Mutation(
         "magnetic_store_writes",
         f"{CORE}/timestream.tf",
@@ -187,7 +187,7 @@ MUTATIONS = [
     # IAM
     Mutation("no_wildcard_actions", f"{STAGES}/processor.tf", 'actions   = ["s3:GetObject", "s3:PutObject"]', 'actions   = ["s3:*"]', "s3:*"),
     Mutation("no_wildcard_actions", f"{CORE}/recorder.tf", 'actions   = ["timestream:WriteRecords"]', 'actions   = ["timestream:Write*"]', "timestream:Write*"),
-    Mutation("no_wildcard_resources", f"{CORE}/recorder.tf", "resources = [aws_timestreamwrite_table.this.arn]", 'resources = ["*"]', "WriteRecords on *"),
+    Mutation("no_wildcard_resources", f"{CORE}/recorder.tf", "resources = [aws_timestreamwrite_table.this[0].arn]", 'resources = ["*"]', "WriteRecords on *"),
     Mutation(
         "no_wildcard_resources",
         f"{CORE}/recorder.tf",
@@ -196,6 +196,21 @@ MUTATIONS = [
         "more than DescribeEndpoints on *",
     ),
     Mutation("no_wildcard_resources", f"{STAGES}/sorter.tf", "resources = [local.incoming_bucket_arn]", 'resources = ["arn:aws:s3:::*"]', "every bucket"),
+    Mutation(
+        "no_wildcard_resources",
+        f"{CORE}/recorder.tf",
+        'actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]',
+        'actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:CreateNetworkInterface"]',
+        "creating network interfaces on *",
+    ),
+    Mutation(
+        "no_wildcard_resources",
+        f"{CORE}/recorder.tf",
+        r'(dynamic "statement" \{\n    for_each = )local\.influxdb_sink \? \[1\] : \[\](\n    content \{\n      sid       = "DescribeVpcNetworkInterfaces")',
+        r"\1[1]\2",
+        "EC2 describe on * without a VPC",
+        regex=True,
+    ),
     Mutation("one_role_per_function", f"{STAGES}/processor.tf", "role             = aws_iam_role.processor.arn", "role             = aws_iam_role.sorter.arn", "shared role"),
     Mutation(
         "one_role_per_function",

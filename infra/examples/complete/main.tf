@@ -1,5 +1,6 @@
 # A complete filetrail deployment for one mission: the buckets and their notifications, the
-# alarm topic, the filetrail core (bus -> queue -> recorder -> Timestream) and the two stages.
+# alarm topic, the filetrail core (bus -> queue -> recorder -> Timestream, or a Timestream for
+# InfluxDB instance in your VPC with sink = "influxdb") and the two stages.
 #
 #   make package                                  # builds target/lambda/*/bootstrap.zip
 #   terraform -chdir=infra/examples/complete init
@@ -56,6 +57,14 @@ module "filetrail" {
   timestream_database_name = var.timestream_database_name
   timestream_table_name    = var.timestream_table_name
   alarm_topic_arn          = aws_sns_topic.alarms.arn
+
+  # Timestream for InfluxDB instead (sink = "influxdb"; see influxdb.tf and the README).
+  sink                               = var.sink
+  recorder_enabled                   = var.recorder_enabled
+  influxdb_vpc_id                    = var.influxdb_vpc_id
+  influxdb_subnet_ids                = var.influxdb_subnet_ids
+  influxdb_client_security_group_ids = var.influxdb_client_security_group_ids
+  influxdb_token_secret_arn          = var.influxdb_token_secret_arn
 }
 
 module "stages" {

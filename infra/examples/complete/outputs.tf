@@ -57,3 +57,18 @@ output "alarm_topic_arn" {
   description = "SNS topic of every alarm."
   value       = aws_sns_topic.alarms.arn
 }
+
+output "influxdb_url" {
+  description = "InfluxDB API URL (FILETRAIL_INFLUXDB_URL for `filetrail history`); null with sink = timestream."
+  value       = module.filetrail.influxdb_url
+}
+
+output "influxdb_auth_parameters_secret_arn" {
+  description = "Secret with the InfluxDB admin username and password (the token step); null with sink = timestream."
+  value       = module.filetrail.influxdb_auth_parameters_secret_arn
+}
+
+output "influxdb_token_secret_arn" {
+  description = "Secret the recorder reads its InfluxDB API token from; null with sink = timestream."
+  value       = module.filetrail.influxdb_token_secret_arn
+}

@@ -1,6 +1,6 @@
 variable "region" {
   type        = string
-  description = "AWS region to deploy to (one where Timestream for LiveAnalytics is available to the account)."
+  description = "AWS region to deploy to (with sink = timestream, one where Timestream for LiveAnalytics is available to the account)."
   default     = "us-east-1"
 
   validation {
@@ -120,4 +120,46 @@ variable "alarm_email" {
   type        = string
   description = "Address subscribed to the alarm topic (confirm the e-mail AWS sends). null = no subscription."
   default     = null
+}
+
+variable "sink" {
+  type        = string
+  description = "Where the recorder writes: timestream (Timestream for LiveAnalytics) or influxdb (a Timestream for InfluxDB instance in influxdb_vpc_id, for accounts without LiveAnalytics)."
+  default     = "timestream"
+}
+
+variable "recorder_enabled" {
+  type        = bool
+  description = "Whether the recorder consumes the events queue. With influxdb, apply first with false, put the API token into the token secret, then apply with true (README)."
+  default     = true
+}
+
+variable "influxdb_vpc_id" {
+  type        = string
+  description = "VPC of the InfluxDB instance and the recorder (sink = influxdb)."
+  default     = null
+}
+
+variable "influxdb_subnet_ids" {
+  type        = list(string)
+  description = "1-3 private subnets of influxdb_vpc_id, in different AZs (sink = influxdb)."
+  default     = []
+}
+
+variable "influxdb_client_security_group_ids" {
+  type        = list(string)
+  description = "Security groups (operator host, Grafana) that may reach InfluxDB on port 8086 besides the recorder."
+  default     = []
+}
+
+variable "influxdb_token_secret_arn" {
+  type        = string
+  description = "Existing Secrets Manager secret with the recorder's InfluxDB API token. null = the module creates an empty one to fill after the first apply."
+  default     = null
+}
+
+variable "create_vpc_endpoints" {
+  type        = bool
+  description = "With sink = influxdb: create Secrets Manager and SQS interface endpoints (private DNS) in influxdb_subnet_ids. Leave false when the subnets have a NAT gateway or the VPC already has these endpoints."
+  default     = false
 }

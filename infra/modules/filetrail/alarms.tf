@@ -77,11 +77,11 @@ resource "aws_cloudwatch_metric_alarm" "recorder_errors" {
 }
 
 # The recorder's own EMF count of messages it handed back to SQS for redelivery
-# (batchItemFailures: Timestream throttling or outage). They are not lost, but three 5-minute
-# periods in a row with such messages mean the table is not taking writes.
+# (batchItemFailures: store throttling or outage). They are not lost, but three 5-minute
+# periods in a row with such messages mean the store is not taking writes.
 resource "aws_cloudwatch_metric_alarm" "recorder_failed_records" {
   alarm_name          = "${var.name_prefix}-recorder-failed-records"
-  alarm_description   = "${aws_lambda_function.recorder.function_name} keeps handing records back to SQS (EMF metric filetrail/failed): Timestream is throttling or unavailable."
+  alarm_description   = "${aws_lambda_function.recorder.function_name} keeps handing records back to SQS (EMF metric filetrail/failed): ${local.store_name} is throttling or unavailable."
   namespace           = "filetrail"
   metric_name         = "failed"
   dimensions          = { function = aws_lambda_function.recorder.function_name }

@@ -1,5 +1,6 @@
-# filetrail core: EventBridge bus -> rule -> SQS queue -> recorder Lambda -> Timestream, with
-# the dead-letter queues, least-privilege role and alarms around it. The stages that publish
+# filetrail core: EventBridge bus -> rule -> SQS queue -> recorder Lambda -> Timestream (or,
+# with sink = "influxdb", a Timestream for InfluxDB instance in the caller's VPC), with the
+# dead-letter queues, least-privilege role and alarms around it. The stages that publish
 # FileMoved events live elsewhere (modules/filetrail-stages, or a mission's own code); they only
 # need their role ARN in var.publisher_role_arns.
 #
@@ -11,6 +12,13 @@ data "aws_region" "current" {}
 
 locals {
   recorder_function_name = "${var.name_prefix}-recorder"
+
+  # The sink decides what exists: with "timestream" (the default) the plan is the one from before
+  # the InfluxDB path; with "influxdb" the recorder lives in the VPC and never gets timestream:*.
+  timestream_sink   = var.sink == "timestream"
+  influxdb_sink     = var.sink == "influxdb"
+  create_timestream = coalesce(var.create_timestream, local.timestream_sink)
+  store_name        = local.timestream_sink ? "Timestream" : "InfluxDB"
 
   # The pattern the rule routes and the archive keeps: FileMoved from the configured sources.
   file_moved_pattern = jsonencode({

@@ -68,24 +68,69 @@ output "recorder_log_group_name" {
   value       = aws_cloudwatch_log_group.recorder.name
 }
 
+output "sink" {
+  description = "The store the recorder writes to: timestream or influxdb."
+  value       = var.sink
+}
+
 output "timestream_database_name" {
-  description = "Timestream database (Grafana's $database)."
-  value       = aws_timestreamwrite_database.this.database_name
+  description = "Timestream database (Grafana's $database); null without Timestream."
+  value       = one(aws_timestreamwrite_database.this[*].database_name)
 }
 
 output "timestream_table_name" {
-  description = "Timestream table (Grafana's $table)."
-  value       = aws_timestreamwrite_table.this.table_name
+  description = "Timestream table (Grafana's $table); null without Timestream."
+  value       = one(aws_timestreamwrite_table.this[*].table_name)
 }
 
 output "timestream_table_arn" {
-  description = "ARN of the Timestream table."
-  value       = aws_timestreamwrite_table.this.arn
+  description = "ARN of the Timestream table; null without Timestream."
+  value       = one(aws_timestreamwrite_table.this[*].arn)
 }
 
 output "rejected_data_bucket" {
-  description = "Bucket receiving Timestream's magnetic-store rejection reports."
-  value       = aws_s3_bucket.rejected_data.bucket
+  description = "Bucket receiving Timestream's magnetic-store rejection reports; null without Timestream."
+  value       = one(aws_s3_bucket.rejected_data[*].bucket)
+}
+
+output "influxdb_url" {
+  description = "InfluxDB API base URL (FILETRAIL_INFLUXDB_URL of the recorder and of `filetrail history`); null with sink = timestream."
+  value       = local.influxdb_url
+}
+
+output "influxdb_instance_arn" {
+  description = "ARN of the Timestream for InfluxDB instance; null with sink = timestream."
+  value       = one(aws_timestreaminfluxdb_db_instance.this[*].arn)
+}
+
+output "influxdb_organization" {
+  description = "InfluxDB organization the recorder writes to (FILETRAIL_INFLUXDB_ORG); null with sink = timestream."
+  value       = one(aws_timestreaminfluxdb_db_instance.this[*].organization)
+}
+
+output "influxdb_bucket" {
+  description = "InfluxDB bucket the recorder writes to (FILETRAIL_INFLUXDB_BUCKET; the database of InfluxQL queries); null with sink = timestream."
+  value       = one(aws_timestreaminfluxdb_db_instance.this[*].bucket)
+}
+
+output "influxdb_auth_parameters_secret_arn" {
+  description = "Secret (created by Timestream for InfluxDB) holding the admin username, password, organization and bucket, for the token step; null with sink = timestream."
+  value       = one(aws_timestreaminfluxdb_db_instance.this[*].influx_auth_parameters_secret_arn)
+}
+
+output "influxdb_token_secret_arn" {
+  description = "Secret the recorder reads its InfluxDB API token from (put the token here after the first apply when the module created it); null with sink = timestream."
+  value       = local.influxdb_token_secret_arn
+}
+
+output "influxdb_security_group_id" {
+  description = "Security group of the InfluxDB instance (port 8086 from the recorder and influxdb_client_security_group_ids only); null with sink = timestream."
+  value       = one(aws_security_group.influxdb[*].id)
+}
+
+output "recorder_security_group_id" {
+  description = "Security group of the recorder's network interfaces (allow it 443 on your Secrets Manager and SQS interface endpoints); null with sink = timestream."
+  value       = one(aws_security_group.recorder[*].id)
 }
 
 output "alarm_names" {

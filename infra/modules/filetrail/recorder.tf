@@ -2,6 +2,30 @@
 # The recorder: one role, one log group, one function, one event source mapping.
 # ---------------------------------------------------------------------------------------------
 
+# What the recorder reads, per sink (crates/filetrail-recorder/src/config.rs and
+# crates/filetrail-influxdb/src/config.rs). The InfluxDB token is never here: only the ARN of the
+# secret that holds it, read once at start-up.
+locals {
+  recorder_environment_timestream = {
+    FILETRAIL_TIMESTREAM_DATABASE   = one(aws_timestreamwrite_database.this[*].database_name)
+    FILETRAIL_TIMESTREAM_TABLE      = one(aws_timestreamwrite_table.this[*].table_name)
+    FILETRAIL_RECORD_LAYOUT         = var.record_layout
+    FILETRAIL_DEAD_LETTER_QUEUE_URL = aws_sqs_queue.recorder_dlq.url
+  }
+
+  # v2 write API (org + bucket): the instance runs InfluxDB 2.x. `filetrail history` reads the
+  # same bucket through the v1 /query endpoint (InfluxDB 2.7's virtual DBRP mapping).
+  recorder_environment_influxdb = {
+    FILETRAIL_SINK                      = "influxdb"
+    FILETRAIL_INFLUXDB_URL              = local.influxdb_url
+    FILETRAIL_INFLUXDB_ORG              = one(aws_timestreaminfluxdb_db_instance.this[*].organization)
+    FILETRAIL_INFLUXDB_BUCKET           = one(aws_timestreaminfluxdb_db_instance.this[*].bucket)
+    FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN = local.influxdb_token_secret_arn
+    FILETRAIL_INFLUXDB_MEASUREMENT      = var.influxdb_measurement
+    FILETRAIL_DEAD_LETTER_QUEUE_URL     = aws_sqs_queue.recorder_dlq.url
+  }
+}
+
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
     sid     = "LambdaAssumes"
@@ -17,28 +41,39 @@ data "aws_iam_policy_document" "lambda_assume" {
 
 resource "aws_iam_role" "recorder" {
   name               = "${local.recorder_function_name}-role"
-  description        = "The filetrail recorder Lambda: SQS batches into Timestream."
+  description        = "The filetrail recorder Lambda: SQS batches into ${local.store_name}."
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
   tags               = var.tags
 }
 
 # Exactly the calls the recorder makes, on exactly the resources it touches. No managed policy:
-# AWSLambdaBasicExecutionRole would grant logs:CreateLogGroup on "*".
+# AWSLambdaBasicExecutionRole would grant logs:CreateLogGroup on "*", and
+# AWSLambdaVPCAccessExecutionRole every EC2 network-interface action on "*".
+#
+# The sink decides the sink statements (dynamic blocks expand in place, so with sink =
+# "timestream" the document is the one from before the InfluxDB path): Timestream's only with the
+# Timestream sink, the token secret and the VPC network interfaces only with the InfluxDB sink.
 data "aws_iam_policy_document" "recorder" {
-  statement {
-    sid       = "WriteRecords"
-    effect    = "Allow"
-    actions   = ["timestream:WriteRecords"]
-    resources = [aws_timestreamwrite_table.this.arn]
+  dynamic "statement" {
+    for_each = local.timestream_sink ? [1] : []
+    content {
+      sid       = "WriteRecords"
+      effect    = "Allow"
+      actions   = ["timestream:WriteRecords"]
+      resources = [aws_timestreamwrite_table.this[0].arn]
+    }
   }
 
-  # Endpoint discovery: DescribeEndpoints supports no resource-level permission, so it is the
-  # one action granted on "*" (alone in its statement).
-  statement {
-    sid       = "DiscoverTimestreamEndpoints"
-    effect    = "Allow"
-    actions   = ["timestream:DescribeEndpoints"]
-    resources = ["*"]
+  # Endpoint discovery: DescribeEndpoints supports no resource-level permission, so it is granted
+  # on "*" (alone in its statement).
+  dynamic "statement" {
+    for_each = local.timestream_sink ? [1] : []
+    content {
+      sid       = "DiscoverTimestreamEndpoints"
+      effect    = "Allow"
+      actions   = ["timestream:DescribeEndpoints"]
+      resources = ["*"]
+    }
   }
 
   # What the event source mapping does on the recorder's behalf.
@@ -67,6 +102,59 @@ data "aws_iam_policy_document" "recorder" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.recorder.arn}:*"]
   }
+
+  # The InfluxDB API token, read once at start-up: this one secret, nothing else.
+  dynamic "statement" {
+    for_each = local.influxdb_sink ? [1] : []
+    content {
+      sid       = "ReadInfluxDbToken"
+      effect    = "Allow"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [local.influxdb_token_secret_arn]
+    }
+  }
+
+  # What Lambda does with the function's role to attach it to the VPC (Hyperplane network
+  # interfaces). The two Describe actions support no resource-level permission (AWS: "only works
+  # if it's allowed on all resources"), so they are the InfluxDB path's "*", alone in their
+  # statement; they read, never change.
+  dynamic "statement" {
+    for_each = local.influxdb_sink ? [1] : []
+    content {
+      sid       = "DescribeVpcNetworkInterfaces"
+      effect    = "Allow"
+      actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+      resources = ["*"]
+    }
+  }
+
+  # Creating an interface is authorised on the interface, the subnet and the security group: only
+  # the given subnets and the recorder's own security group.
+  dynamic "statement" {
+    for_each = local.influxdb_sink ? [1] : []
+    content {
+      sid     = "CreateVpcNetworkInterfaces"
+      effect  = "Allow"
+      actions = ["ec2:CreateNetworkInterface"]
+      resources = concat(
+        [local.network_interfaces_arn, aws_security_group.recorder[0].arn],
+        [for s in var.influxdb_subnet_ids : "${local.ec2_arn_prefix}:subnet/${s}"],
+      )
+    }
+  }
+
+  # Deleting and re-addressing take the interface alone; Lambda's interfaces get ids at run time,
+  # so this is every network interface of the account in this region (AWS documents either one
+  # id or all of them), never another resource type or region.
+  dynamic "statement" {
+    for_each = local.influxdb_sink ? [1] : []
+    content {
+      sid       = "ManageVpcNetworkInterfaces"
+      effect    = "Allow"
+      actions   = ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+      resources = [local.network_interfaces_arn]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "recorder" {
@@ -85,13 +173,13 @@ resource "aws_cloudwatch_log_group" "recorder" {
 
 resource "aws_lambda_function" "recorder" {
   #checkov:skip=CKV_AWS_116:Invoked synchronously by the SQS event source mapping, where a function DLQ is never used; failures go back to SQS, whose redrive policy and the recorder's own dead-lettering reach the recorder DLQ.
-  #checkov:skip=CKV_AWS_117:Calls only public AWS endpoints (Timestream, SQS, Logs) and reaches no VPC resource; a VPC would add NAT or endpoints for nothing.
-  #checkov:skip=CKV_AWS_50:X-Ray's PutTraceSegments supports no resource-level permission, and this project grants "*" only to timestream:DescribeEndpoints; the Rust binary emits structured logs and EMF metrics instead.
+  #checkov:skip=CKV_AWS_117:With sink = timestream it calls only public AWS endpoints (Timestream, SQS, Logs), where a VPC would add NAT or endpoints for nothing; with sink = influxdb the dynamic vpc_config below puts it in the instance's VPC.
+  #checkov:skip=CKV_AWS_50:X-Ray's PutTraceSegments supports no resource-level permission, and this project grants "*" only to actions that have none and that the recorder cannot do without; the Rust binary emits structured logs and EMF metrics instead.
   #checkov:skip=CKV_AWS_115:Concurrency is bounded by the event source mapping's maximum_concurrency (var.maximum_concurrency); reserved concurrency would carve capacity out of the account pool and fails on accounts at the default quota.
-  #checkov:skip=CKV_AWS_173:The environment holds only resource names and a queue URL, no secrets; Lambda encrypts it at rest with its service key.
+  #checkov:skip=CKV_AWS_173:The environment holds only resource names, URLs and, with InfluxDB, the token secret's ARN (never the token); Lambda encrypts it at rest with its service key.
   #checkov:skip=CKV_AWS_272:The zip is built locally by cargo-lambda from this repository; no AWS Signer profile exists to sign it.
   function_name    = local.recorder_function_name
-  description      = "filetrail recorder: FileMoved events from SQS into Timestream, once each."
+  description      = "filetrail recorder: FileMoved events from SQS into ${local.store_name}, once each."
   role             = aws_iam_role.recorder.arn
   runtime          = "provided.al2023"
   handler          = "bootstrap"
@@ -102,11 +190,15 @@ resource "aws_lambda_function" "recorder" {
   memory_size      = var.recorder_memory_mb
 
   environment {
-    variables = {
-      FILETRAIL_TIMESTREAM_DATABASE   = aws_timestreamwrite_database.this.database_name
-      FILETRAIL_TIMESTREAM_TABLE      = aws_timestreamwrite_table.this.table_name
-      FILETRAIL_RECORD_LAYOUT         = var.record_layout
-      FILETRAIL_DEAD_LETTER_QUEUE_URL = aws_sqs_queue.recorder_dlq.url
+    variables = local.timestream_sink ? local.recorder_environment_timestream : local.recorder_environment_influxdb
+  }
+
+  # With InfluxDB the recorder runs in the instance's subnets, with a security group of its own.
+  dynamic "vpc_config" {
+    for_each = local.influxdb_sink ? [1] : []
+    content {
+      subnet_ids         = var.influxdb_subnet_ids
+      security_group_ids = [aws_security_group.recorder[0].id]
     }
   }
 
@@ -120,12 +212,20 @@ resource "aws_lambda_function" "recorder" {
 
   tags = var.tags
 
+  lifecycle {
+    precondition {
+      condition     = local.influxdb_sink || local.create_timestream
+      error_message = "The Timestream sink writes to the Timestream table: create_timestream must not be false when sink is timestream."
+    }
+  }
+
   depends_on = [aws_iam_role_policy.recorder]
 }
 
 resource "aws_lambda_event_source_mapping" "recorder" {
   event_source_arn                   = aws_sqs_queue.events.arn
   function_name                      = aws_lambda_function.recorder.arn
+  enabled                            = var.recorder_enabled
   batch_size                         = var.batch_size
   maximum_batching_window_in_seconds = var.batching_window_seconds
 

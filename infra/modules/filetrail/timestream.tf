@@ -4,16 +4,62 @@
 #
 # Existing seed deployments already have the database and table: import them instead of
 # creating new ones (see this module's README).
+#
+# All of it exists only with local.create_timestream (sink = "timestream", or create_timestream =
+# true to keep a table after switching to InfluxDB). The `moved` blocks carry state from before
+# the resources were counted to index [0], so an existing deployment plans no change.
 # ---------------------------------------------------------------------------------------------
+
+moved {
+  from = aws_timestreamwrite_database.this
+  to   = aws_timestreamwrite_database.this[0]
+}
+
+moved {
+  from = aws_timestreamwrite_table.this
+  to   = aws_timestreamwrite_table.this[0]
+}
+
+moved {
+  from = aws_s3_bucket.rejected_data
+  to   = aws_s3_bucket.rejected_data[0]
+}
+
+moved {
+  from = aws_s3_bucket_public_access_block.rejected_data
+  to   = aws_s3_bucket_public_access_block.rejected_data[0]
+}
+
+moved {
+  from = aws_s3_bucket_ownership_controls.rejected_data
+  to   = aws_s3_bucket_ownership_controls.rejected_data[0]
+}
+
+moved {
+  from = aws_s3_bucket_versioning.rejected_data
+  to   = aws_s3_bucket_versioning.rejected_data[0]
+}
+
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.rejected_data
+  to   = aws_s3_bucket_server_side_encryption_configuration.rejected_data[0]
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.rejected_data
+  to   = aws_s3_bucket_lifecycle_configuration.rejected_data[0]
+}
 
 resource "aws_timestreamwrite_database" "this" {
   #checkov:skip=CKV_AWS_160:Timestream always encrypts at rest (AWS-managed aws/timestream key); a CMK adds a key policy to maintain without narrowing access, which the recorder's role already limits to WriteRecords on this table.
+  count         = local.create_timestream ? 1 : 0
   database_name = var.timestream_database_name
   tags          = var.tags
 }
 
 resource "aws_timestreamwrite_table" "this" {
-  database_name = aws_timestreamwrite_database.this.database_name
+  count         = local.create_timestream ? 1 : 0
+  database_name = aws_timestreamwrite_database.this[0].database_name
   table_name    = var.timestream_table_name
 
   retention_properties {
@@ -27,7 +73,7 @@ resource "aws_timestreamwrite_table" "this" {
     # Magnetic-store writes are asynchronous: what Timestream rejects later is reported here.
     magnetic_store_rejected_data_location {
       s3_configuration {
-        bucket_name       = aws_s3_bucket.rejected_data.bucket
+        bucket_name       = aws_s3_bucket.rejected_data[0].bucket
         object_key_prefix = "${var.timestream_database_name}/${var.timestream_table_name}/"
         encryption_option = "SSE_S3"
       }
@@ -46,6 +92,7 @@ resource "aws_s3_bucket" "rejected_data" {
   #checkov:skip=CKV_AWS_144:Reports are diagnostics that expire after var.rejected_data_expiration_days; cross-region replication protects nothing worth its cost.
   #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) encrypts at rest, matching the table's encryption_option = SSE_S3; SSE-KMS would need Timestream key grants for no narrower access.
   #checkov:skip=CKV2_AWS_62:Nothing consumes new reports automatically; operators read them after a rejection alarm or a replay.
+  count  = local.create_timestream ? 1 : 0
   bucket = local.rejected_data_bucket_name
   tags   = var.tags
 
@@ -58,7 +105,8 @@ resource "aws_s3_bucket" "rejected_data" {
 }
 
 resource "aws_s3_bucket_public_access_block" "rejected_data" {
-  bucket                  = aws_s3_bucket.rejected_data.id
+  count                   = local.create_timestream ? 1 : 0
+  bucket                  = aws_s3_bucket.rejected_data[0].id
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
@@ -66,21 +114,24 @@ resource "aws_s3_bucket_public_access_block" "rejected_data" {
 }
 
 resource "aws_s3_bucket_ownership_controls" "rejected_data" {
-  bucket = aws_s3_bucket.rejected_data.id
+  count  = local.create_timestream ? 1 : 0
+  bucket = aws_s3_bucket.rejected_data[0].id
   rule {
     object_ownership = "BucketOwnerEnforced"
   }
 }
 
 resource "aws_s3_bucket_versioning" "rejected_data" {
-  bucket = aws_s3_bucket.rejected_data.id
+  count  = local.create_timestream ? 1 : 0
+  bucket = aws_s3_bucket.rejected_data[0].id
   versioning_configuration {
     status = "Enabled"
   }
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "rejected_data" {
-  bucket = aws_s3_bucket.rejected_data.id
+  count  = local.create_timestream ? 1 : 0
+  bucket = aws_s3_bucket.rejected_data[0].id
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm = "AES256"
@@ -89,7 +140,8 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "rejected_data" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "rejected_data" {
-  bucket = aws_s3_bucket.rejected_data.id
+  count  = local.create_timestream ? 1 : 0
+  bucket = aws_s3_bucket.rejected_data[0].id
 
   rule {
     id     = "expire-reports"

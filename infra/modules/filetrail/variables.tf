@@ -20,6 +20,27 @@ variable "tags" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Where the recorder writes
+# ---------------------------------------------------------------------------------------------
+
+variable "sink" {
+  type        = string
+  description = "Store the recorder writes to (FILETRAIL_SINK): `timestream` (Timestream for LiveAnalytics, the default) or `influxdb` (a Timestream for InfluxDB instance this module creates in your VPC; see the influxdb_* inputs)."
+  default     = "timestream"
+
+  validation {
+    condition     = contains(["timestream", "influxdb"], var.sink)
+    error_message = "sink must be timestream or influxdb."
+  }
+}
+
+variable "create_timestream" {
+  type        = bool
+  description = "Create (or keep) the Timestream database, table and rejected-data bucket. null = only when sink is timestream. Set true when switching an existing deployment to influxdb, or Terraform destroys the table and the records in it."
+  default     = null
+}
+
+# ---------------------------------------------------------------------------------------------
 # EventBridge: bus, archive, rule, target
 # ---------------------------------------------------------------------------------------------
 
@@ -209,6 +230,12 @@ variable "maximum_concurrency" {
   }
 }
 
+variable "recorder_enabled" {
+  type        = bool
+  description = "Whether the event source mapping feeds the recorder. false = events wait in the events queue (for the InfluxDB token step after the first apply, or maintenance); the oldest-message alarm tells when they wait too long."
+  default     = true
+}
+
 variable "log_retention_days" {
   type        = number
   description = "Retention of the recorder's log group."
@@ -299,6 +326,154 @@ variable "rejected_data_expiration_days" {
     condition     = var.rejected_data_expiration_days >= 1
     error_message = "rejected_data_expiration_days must be at least 1."
   }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Timestream for InfluxDB (sink = "influxdb")
+# ---------------------------------------------------------------------------------------------
+
+variable "influxdb_vpc_id" {
+  type        = string
+  description = "VPC of the InfluxDB instance and of the recorder (required when sink is influxdb)."
+  default     = null
+
+  validation {
+    condition     = var.influxdb_vpc_id == null ? true : can(regex("^vpc-[0-9a-f]+$", var.influxdb_vpc_id))
+    error_message = "influxdb_vpc_id must be a VPC id (vpc-...)."
+  }
+}
+
+variable "influxdb_subnet_ids" {
+  type        = list(string)
+  description = "Private subnets (1 to 3, in influxdb_vpc_id) of the InfluxDB instance and of the recorder's network interfaces; two in different AZs for WITH_MULTIAZ_STANDBY. The recorder reaches Secrets Manager and SQS over HTTPS from them: they need a NAT gateway or interface endpoints for both services."
+  default     = []
+
+  validation {
+    condition     = length(var.influxdb_subnet_ids) <= 3 && alltrue([for s in var.influxdb_subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
+    error_message = "influxdb_subnet_ids must list at most 3 subnet ids (subnet-...)."
+  }
+}
+
+variable "influxdb_client_security_group_ids" {
+  type        = list(string)
+  description = "Security groups whose members may also reach the instance on port 8086 besides the recorder: the operators' host for the token step and `filetrail history`, Grafana. Never a CIDR."
+  default     = []
+
+  validation {
+    condition     = alltrue([for g in var.influxdb_client_security_group_ids : can(regex("^sg-[0-9a-f]+$", g))])
+    error_message = "influxdb_client_security_group_ids must list security group ids (sg-...)."
+  }
+}
+
+variable "influxdb_token_secret_arn" {
+  type        = string
+  description = "Secrets Manager secret holding the recorder's InfluxDB API token (the bare token, or JSON {\"token\": \"...\"}). null = the module creates an empty secret {name_prefix}/influxdb-token for you to fill after the first apply (see README)."
+  default     = null
+
+  validation {
+    condition     = var.influxdb_token_secret_arn == null ? true : can(regex("^arn:aws[a-zA-Z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.influxdb_token_secret_arn))
+    error_message = "influxdb_token_secret_arn must be the full ARN of one Secrets Manager secret (no wildcards)."
+  }
+}
+
+variable "influxdb_instance_name" {
+  type        = string
+  description = "Name of the Timestream for InfluxDB instance (3-40 characters, a letter first, no double hyphens). null = {name_prefix}-influxdb."
+  default     = null
+}
+
+variable "influxdb_instance_type" {
+  type        = string
+  description = "Instance type of the InfluxDB instance (db.influx.medium ... db.influx.16xlarge)."
+  default     = "db.influx.medium"
+
+  validation {
+    condition     = can(regex("^db\\.influx\\.[0-9a-z]+$", var.influxdb_instance_type))
+    error_message = "influxdb_instance_type must be a db.influx.* instance type."
+  }
+}
+
+variable "influxdb_allocated_storage_gib" {
+  type        = number
+  description = "Storage of the InfluxDB instance in GiB (20-16384; at least 400 with InfluxIOIncludedT2/T3)."
+  default     = 20
+
+  validation {
+    condition     = var.influxdb_allocated_storage_gib >= 20 && var.influxdb_allocated_storage_gib <= 16384
+    error_message = "influxdb_allocated_storage_gib must be between 20 and 16384."
+  }
+}
+
+variable "influxdb_storage_type" {
+  type        = string
+  description = "Storage type of the InfluxDB instance: InfluxIOIncludedT1 (3,000 IOPS), T2 (12,000) or T3 (16,000)."
+  default     = "InfluxIOIncludedT1"
+
+  validation {
+    condition     = contains(["InfluxIOIncludedT1", "InfluxIOIncludedT2", "InfluxIOIncludedT3"], var.influxdb_storage_type)
+    error_message = "influxdb_storage_type must be InfluxIOIncludedT1, InfluxIOIncludedT2 or InfluxIOIncludedT3."
+  }
+}
+
+variable "influxdb_deployment_type" {
+  type        = string
+  description = "SINGLE_AZ, or WITH_MULTIAZ_STANDBY (needs two subnets in different AZs)."
+  default     = "SINGLE_AZ"
+
+  validation {
+    condition     = contains(["SINGLE_AZ", "WITH_MULTIAZ_STANDBY"], var.influxdb_deployment_type)
+    error_message = "influxdb_deployment_type must be SINGLE_AZ or WITH_MULTIAZ_STANDBY."
+  }
+}
+
+variable "influxdb_username" {
+  type        = string
+  description = "Initial admin user of the instance. Its generated password is in the secret of output influxdb_auth_parameters_secret_arn."
+  default     = "admin"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z]([a-zA-Z0-9]*(-[a-zA-Z0-9]+)*)?$", var.influxdb_username))
+    error_message = "influxdb_username must start with a letter and contain no double or trailing hyphen."
+  }
+}
+
+variable "influxdb_organization" {
+  type        = string
+  description = "Initial InfluxDB organization (FILETRAIL_INFLUXDB_ORG)."
+  default     = "filetrail"
+
+  validation {
+    condition     = length(var.influxdb_organization) >= 1 && length(var.influxdb_organization) <= 64
+    error_message = "influxdb_organization must be 1-64 characters."
+  }
+}
+
+variable "influxdb_bucket" {
+  type        = string
+  description = "Initial InfluxDB bucket the recorder writes to (FILETRAIL_INFLUXDB_BUCKET); InfluxQL reads it as database of the same name."
+  default     = "filetrail"
+
+  validation {
+    condition     = can(regex("^[^_\"][^\"]{1,63}$", var.influxdb_bucket))
+    error_message = "influxdb_bucket must be 2-64 characters, not starting with '_', without '\"'."
+  }
+}
+
+variable "influxdb_measurement" {
+  type        = string
+  description = "Measurement the recorder writes (FILETRAIL_INFLUXDB_MEASUREMENT)."
+  default     = "file_moved"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,127}$", var.influxdb_measurement))
+    error_message = "influxdb_measurement must be 1-128 of A-Z, a-z, 0-9, '_', '.', '-', not starting with '_'."
+  }
+}
+
+variable "influxdb_log_bucket_name" {
+  type        = string
+  description = "S3 bucket for the InfluxDB engine logs (its policy must let timestream-influxdb.amazonaws.com put objects). null = no log delivery."
+  default     = null
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -10,5 +10,11 @@ terraform {
       # `magnetic_store_write_properties` on the Timestream table, `region` on aws_region.
       version = "~> 6.0"
     }
+    random = {
+      source = "hashicorp/random"
+      # random_password for the InfluxDB admin (sink = "influxdb"); nothing is created with it
+      # otherwise, but `terraform init` installs it either way.
+      version = "~> 3.6"
+    }
   }
 }

@@ -883,3 +883,323 @@ def check_variables_typed_and_documented(infra: Infra) -> list[str]:
             if not re.search(rf"^\|\s*`{re.escape(name)}`\s*\|", text, re.M):
                 problems.append(f"{mod.rel}/README.md: no table row for `{name}`")
     return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# The InfluxDB sink (modules with a `sink` input)
+#
+# With sink = "influxdb" the recorder writes to a Timestream for InfluxDB instance in the
+# caller's VPC. These checks evaluate the configuration in the scenarios of `_scenarios`.
+# ---------------------------------------------------------------------------------------------
+
+# What only the InfluxDB path creates; none of it may exist with the default sink.
+INFLUXDB_PATH_TYPES = {
+    "aws_timestreaminfluxdb_db_instance",
+    "aws_security_group",
+    "aws_security_group_rule",
+    "aws_vpc_security_group_ingress_rule",
+    "aws_vpc_security_group_egress_rule",
+    "aws_secretsmanager_secret",
+    "aws_secretsmanager_secret_version",
+    "aws_vpc_endpoint",
+    "random_password",
+}
+
+
+def _sink_modules(infra: Infra) -> list[Module]:
+    """Modules whose recorder writes to the sink their `sink` input chooses."""
+    return [m for m in infra.modules.values() if "sink" in m.variables and _recorders(m)]
+
+
+def _influxdb_scenarios(mod: Module) -> list[Scenario]:
+    return [sc for sc in _scenarios(mod) if _sink(sc) == "influxdb"]
+
+
+def _ref_name(value: Any, rtype: str) -> str | None:
+    """`aws_x.name.attr` or `aws_x.name[0].attr` (or one(aws_x.name[*].attr)) -> name."""
+    m = re.fullmatch(rf"(?:one\()?{re.escape(rtype)}\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.[a-z_]+\)?", text_of(value).strip())
+    return m.group(1) if m else None
+
+
+def _recorder_statements(sc: Scenario, function: str) -> list[dict]:
+    return [st for _, doc in _role_documents(sc.mod, function) for st in sc.blocks(doc, "statement")]
+
+
+def _actions(st: dict) -> list[str]:
+    return [text_of(a) for a in as_list(st.get("actions"))]
+
+
+def _instance(sc: Scenario) -> tuple[str, dict] | None:
+    found = sc.resources("aws_timestreaminfluxdb_db_instance")
+    return next(iter(found.items())) if len(found) == 1 else None
+
+
+def _port(sc: Scenario, value: Any) -> Any:
+    try:
+        return sc.value(value)
+    except Undecidable:
+        return None
+
+
+def _sg_rules(sc: Scenario, group: str) -> dict[str, list[tuple[str, dict]]]:
+    """Rules of a security group of the module: {"ingress": [...], "egress": [...], "other": [...]}."""
+    out: dict[str, list[tuple[str, dict]]] = {"ingress": [], "egress": [], "other": []}
+    for rtype, kind in (("aws_vpc_security_group_ingress_rule", "ingress"), ("aws_vpc_security_group_egress_rule", "egress"), ("aws_security_group_rule", "other")):
+        for name, rule in sc.mod.of_type(rtype).items():
+            if _ref_name(rule.get("security_group_id"), "aws_security_group") == group:
+                out[kind].append((f"{rtype}.{name}", rule))
+    sg = sc.mod.resource("aws_security_group", group) or {}
+    for kind in ("ingress", "egress"):
+        if sg.get(kind) is not None:
+            out["other"].append((f"aws_security_group.{group} inline {kind}", sg))
+    return out
+
+
+@invariant
+def check_influxdb_sink_is_optional(infra: Infra) -> list[str]:
+    """`sink` defaults to timestream and accepts only the two sinks. With the default nothing of
+    the InfluxDB path exists, the recorder has no vpc_config and no secretsmanager:/ec2: action,
+    and every resource that gained a `count` for the sink has a `moved` block from its old
+    address, so an existing deployment plans no change. With influxdb the Timestream resources
+    exist only when create_timestream keeps them."""
+    problems = []
+    for mod in (m for m in infra.modules.values() if "sink" in m.variables):
+        var = mod.variables["sink"]
+        if var.get("default") != "timestream":
+            problems.append(f"{mod.rel}: variable sink must default to \"timestream\"")
+        if not any(re.fullmatch(r'contains\(\["timestream",\s*"influxdb"\],\s*var\.sink\)', v) for v in mod.var_validations("sink")):
+            problems.append(f'{mod.rel}: variable sink must be validated as contains(["timestream", "influxdb"], var.sink)')
+        default = Scenario(mod)
+        for (rtype, name), body in mod.resources.items():
+            n = default.instances(body)
+            if rtype in INFLUXDB_PATH_TYPES and n != 0:
+                problems.append(f"{_where(mod, rtype, name)}: exists with the default sink ({'undecidable' if n is None else n} instances); the InfluxDB path must be absent")
+            if "count" in body and n == 1 and (f"{rtype}.{name}", f"{rtype}.{name}[0]") not in mod.moved:
+                problems.append(f"{_where(mod, rtype, name)}: has a count but no `moved` block from {rtype}.{name} to {rtype}.{name}[0]; existing deployments would re-create it")
+        for f in _recorders(mod):
+            fn = mod.resource("aws_lambda_function", f) or {}
+            if default.blocks(fn, "vpc_config"):
+                problems.append(f"{_where(mod, 'aws_lambda_function', f)}: has a vpc_config with the default sink")
+            for st in _recorder_statements(default, f):
+                extra = [a for a in _actions(st) if a.startswith(("secretsmanager:", "ec2:"))]
+                if extra:
+                    problems.append(f"{mod.rel}: the recorder's statement {st.get('sid')} grants {extra} with the default sink")
+        for sc in _influxdb_scenarios(mod):
+            keep = "create_timestream" in sc.variables
+            for name in ("aws_timestreamwrite_database", "aws_timestreamwrite_table"):
+                for rname, body in mod.of_type(name).items():
+                    if (sc.instances(body) != 0) != keep:
+                        problems.append(f"{_where(mod, name, rname)}: with {sc} it must {'exist' if keep else 'not exist'}")
+    return problems
+
+
+@invariant
+def check_influxdb_recorder_in_vpc(infra: Infra) -> list[str]:
+    """With the InfluxDB sink the recorder has one vpc_config: the instance's subnets and one
+    security group of the module, its own (not the instance's), which admits nothing and sends
+    only to the instance's group on the InfluxDB port and to HTTPS."""
+    problems = []
+    for mod in _sink_modules(infra):
+        for sc in _influxdb_scenarios(mod):
+            inst = _instance(sc)
+            for f in _recorders(mod):
+                where = f"{_where(mod, 'aws_lambda_function', f)} with {sc}"
+                vpcs = sc.blocks(mod.resource("aws_lambda_function", f) or {}, "vpc_config")
+                if len(vpcs) != 1:
+                    problems.append(f"{where}: needs exactly one vpc_config, has {len(vpcs)}")
+                    continue
+                vpc = vpcs[0]
+                if inst is None or text_of(vpc.get("subnet_ids")) != text_of(inst[1].get("vpc_subnet_ids")):
+                    problems.append(f"{where}: vpc_config.subnet_ids {text_of(vpc.get('subnet_ids'))} must be the instance's vpc_subnet_ids")
+                groups = [_ref_name(g, "aws_security_group") for g in as_list(vpc.get("security_group_ids"))]
+                instance_groups = [_ref_name(g, "aws_security_group") for g in as_list((inst or ("", {}))[1].get("vpc_security_group_ids"))]
+                if len(groups) != 1 or groups[0] is None or not sc.exists("aws_security_group", groups[0]):
+                    problems.append(f"{where}: vpc_config.security_group_ids must be one security group of this module")
+                    continue
+                group = groups[0]
+                if group in instance_groups:
+                    problems.append(f"{where}: the recorder must have its own security group, not the instance's ({group})")
+                rules = _sg_rules(sc, group)
+                for rule_name, _ in rules["ingress"] + rules["other"]:
+                    problems.append(f"{where}: the recorder's security group must admit nothing and have only aws_vpc_security_group_egress_rule rules; found {rule_name}")
+                port = _port(sc, (inst or ("", {}))[1].get("port"))
+                for rule_name, rule in rules["egress"]:
+                    to_instance = _ref_name(rule.get("referenced_security_group_id"), "aws_security_group") in instance_groups
+                    p_from, p_to = _port(sc, rule.get("from_port")), _port(sc, rule.get("to_port"))
+                    ok = rule.get("ip_protocol") == "tcp" and p_from == p_to and (
+                        (to_instance and p_from == port and not rule.get("cidr_ipv4")) or (p_from == 443 and not rule.get("referenced_security_group_id"))
+                    )
+                    if not ok:
+                        problems.append(f"{where}: {rule_name} must be tcp to the instance's group on {port} or tcp 443, nothing else")
+                if not any(_ref_name(r.get("referenced_security_group_id"), "aws_security_group") in instance_groups for _, r in rules["egress"]):
+                    problems.append(f"{where}: the recorder's security group has no egress to the instance's group")
+    return problems
+
+
+@invariant
+def check_influxdb_instance_private(infra: Infra) -> list[str]:
+    """With the InfluxDB sink there is one instance: not publicly accessible, in the subnets the
+    caller gives (a validated variable), with only this module's security group; the recorder
+    writes to it over TLS (its endpoint, https) into its organization and bucket."""
+    problems = []
+    for mod in _sink_modules(infra):
+        for sc in _influxdb_scenarios(mod):
+            inst = _instance(sc)
+            if inst is None:
+                problems.append(f"{mod.rel}: with {sc} there must be exactly one aws_timestreaminfluxdb_db_instance")
+                continue
+            name, body = inst
+            where = f"{_where(mod, 'aws_timestreaminfluxdb_db_instance', name)} with {sc}"
+            if body.get("publicly_accessible") is not False:
+                problems.append(f"{where}: publicly_accessible must be the literal false")
+            subnets = _var_name(body.get("vpc_subnet_ids"))
+            if subnets is None or not any("subnet-" in v for v in mod.var_validations(subnets)):
+                problems.append(f"{where}: vpc_subnet_ids must be a variable validated as subnet ids (the caller's private subnets)")
+            groups = as_list(body.get("vpc_security_group_ids"))
+            names = [_ref_name(g, "aws_security_group") for g in groups]
+            if len(names) != 1 or names[0] is None or not sc.exists("aws_security_group", names[0]):
+                problems.append(f"{where}: vpc_security_group_ids must be exactly one security group of this module")
+            for f in _recorders(mod):
+                env = _environment(sc, mod.resource("aws_lambda_function", f) or {}) or {}
+                url = text_of(sc.value(env.get("FILETRAIL_INFLUXDB_URL")))
+                if not re.fullmatch(rf'"https://\$\{{aws_timestreaminfluxdb_db_instance\.{re.escape(name)}\[0\]\.endpoint\}}:\$\{{[^}}]+\}}"', url):
+                    problems.append(f"{where}: the recorder's FILETRAIL_INFLUXDB_URL ({url}) must be https://<this instance's endpoint>:<port>")
+                for key, attr in (("FILETRAIL_INFLUXDB_ORG", "organization"), ("FILETRAIL_INFLUXDB_BUCKET", "bucket")):
+                    v = text_of(env.get(key))
+                    if _ref_name(v, "aws_timestreaminfluxdb_db_instance") != name or not v.rstrip(")").endswith(f".{attr}"):
+                        problems.append(f"{where}: the recorder's {key} ({v}) must be this instance's {attr}")
+    return problems
+
+
+@invariant
+def check_influxdb_port_only_from_recorder(infra: Infra) -> list[str]:
+    """The instance's security group admits only tcp on the instance's port, only from security
+    groups: the recorder's, and those the caller names in a variable validated as group ids.
+    Never a CIDR or prefix list, never another port, no inline or legacy rules."""
+    problems = []
+    for mod in _sink_modules(infra):
+        for sc in _influxdb_scenarios(mod):
+            inst = _instance(sc)
+            if inst is None:
+                continue
+            iname, ibody = inst
+            port = _port(sc, ibody.get("port"))
+            if port != 8086:
+                problems.append(f"{mod.rel}: the instance's port must be 8086 (InfluxDB's), is {port!r}")
+            recorder_groups = {
+                _ref_name(g, "aws_security_group")
+                for f in _recorders(mod)
+                for vpc in sc.blocks(mod.resource("aws_lambda_function", f) or {}, "vpc_config")
+                for g in as_list(vpc.get("security_group_ids"))
+            }
+            for g in as_list(ibody.get("vpc_security_group_ids")):
+                group = _ref_name(g, "aws_security_group")
+                if group is None:
+                    continue
+                rules = _sg_rules(sc, group)
+                for rule_name, _ in rules["other"]:
+                    problems.append(f"{mod.rel}: security group {group} of the instance: {rule_name} (use aws_vpc_security_group_ingress_rule only)")
+                from_recorder = 0
+                for rule_name, rule in rules["ingress"]:
+                    where = f"{mod.rel}: {rule_name} (instance security group {group}) with {sc}"
+                    p_from, p_to = _port(sc, rule.get("from_port")), _port(sc, rule.get("to_port"))
+                    if rule.get("ip_protocol") != "tcp" or p_from != port or p_to != port:
+                        problems.append(f"{where}: must admit tcp {port} only, admits {rule.get('ip_protocol')} {p_from}-{p_to}")
+                    for key in ("cidr_ipv4", "cidr_ipv6", "prefix_list_id"):
+                        if rule.get(key) is not None:
+                            problems.append(f"{where}: admits {key} {text_of(rule.get(key))}; only security groups may reach the instance")
+                    source = rule.get("referenced_security_group_id")
+                    if _ref_name(source, "aws_security_group") in recorder_groups - {None}:
+                        from_recorder += 1
+                    elif text_of(source) == "each.value":
+                        fe = text_of(rule.get("for_each"))
+                        client_vars = set(re.findall(r"var\.([A-Za-z0-9_]+)", fe))
+                        if len(client_vars) != 1 or not all("sg-" in v for v in mod.var_validations(next(iter(client_vars)))):
+                            problems.append(f"{where}: its source groups must come from one variable validated as security group ids, not {fe}")
+                    else:
+                        problems.append(f"{where}: source {text_of(source)} is neither the recorder's security group nor a caller-named group")
+                if from_recorder != 1:
+                    problems.append(f"{mod.rel}: security group {group} of the instance must admit the recorder's security group exactly once (found {from_recorder}) with {sc}")
+    return problems
+
+
+@invariant
+def check_influxdb_token_from_secrets_manager(infra: Infra) -> list[str]:
+    """With the InfluxDB sink the recorder gets the ARN of one Secrets Manager secret, never the
+    token: FILETRAIL_INFLUXDB_TOKEN is not set, and FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN is the
+    caller's secret (a variable validated as a secret ARN) or a secret this module creates
+    without a value (no secret version: the token never passes through Terraform)."""
+    problems = []
+    for mod in _sink_modules(infra):
+        arn_vars = [v for v in mod.variables if v.endswith("token_secret_arn")]
+        for v in arn_vars:
+            if not any(":secretsmanager:" in c and ":secret:" in c for c in mod.var_validations(v)):
+                problems.append(f"{mod.rel}: variable {v} must be validated as a Secrets Manager secret ARN")
+        for name in mod.of_type("aws_secretsmanager_secret_version"):
+            problems.append(f"{_where(mod, 'aws_secretsmanager_secret_version', name)}: Terraform must not hold a secret's value")
+        for sc in _influxdb_scenarios(mod):
+            for f in _recorders(mod):
+                where = f"{_where(mod, 'aws_lambda_function', f)} with {sc}"
+                env = _environment(sc, mod.resource("aws_lambda_function", f) or {}) or {}
+                if "FILETRAIL_INFLUXDB_TOKEN" in env:
+                    problems.append(f"{where}: FILETRAIL_INFLUXDB_TOKEN puts the token in the environment; use FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN")
+                if "FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN" not in env:
+                    problems.append(f"{where}: no FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN")
+                    continue
+                try:
+                    arn = sc.value(env["FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN"])
+                except Undecidable as e:
+                    problems.append(f"{where}: cannot evaluate FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN: {e}")
+                    continue
+                given = [sc.variables[v] for v in arn_vars if v in sc.variables]
+                if given:
+                    if arn != given[0]:
+                        problems.append(f"{where}: FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN is {text_of(arn)}, not the caller's secret {given[0]}")
+                    continue
+                secret = _ref_name(arn.text if isinstance(arn, Opaque) else "", "aws_secretsmanager_secret")
+                if secret is None or not sc.exists("aws_secretsmanager_secret", secret) or not text_of(arn).rstrip(")").endswith(".arn"):
+                    problems.append(f"{where}: FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN ({text_of(arn)}) must be the ARN of a secret this module creates")
+    return problems
+
+
+@invariant
+def check_influxdb_secret_read_scoped(infra: Infra) -> list[str]:
+    """The recorder may read exactly the token's secret: one statement, the one action
+    secretsmanager:GetSecretValue, on exactly the ARN its environment names. No other
+    secretsmanager action, no other secret (the admin credentials stay unreadable)."""
+    problems = []
+    for mod in _sink_modules(infra):
+        for sc in _influxdb_scenarios(mod):
+            for f in _recorders(mod):
+                where = f"{mod.rel}: the recorder's policy with {sc}"
+                env = _environment(sc, mod.resource("aws_lambda_function", f) or {}) or {}
+                arn = text_of(env.get("FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN"))
+                reading = [st for st in _recorder_statements(sc, f) if any(a.startswith("secretsmanager:") for a in _actions(st))]
+                if len(reading) != 1:
+                    problems.append(f"{where}: needs exactly one statement with secretsmanager actions, has {len(reading)}")
+                for st in reading:
+                    if _effect(st) != "Allow" or _actions(st) != ["secretsmanager:GetSecretValue"]:
+                        problems.append(f"{where}: statement {st.get('sid')} must allow only secretsmanager:GetSecretValue, allows {_actions(st)}")
+                    resources = [text_of(r) for r in as_list(st.get("resources"))]
+                    if resources != [arn]:
+                        problems.append(f"{where}: statement {st.get('sid')} must name only the token's secret {arn}, names {resources}")
+    return problems
+
+
+@invariant
+def check_influxdb_sink_has_no_timestream_access(infra: Infra) -> list[str]:
+    """With the InfluxDB sink (even when the Timestream table is kept) the recorder's role has no
+    timestream: action and its environment no FILETRAIL_TIMESTREAM_ variable."""
+    problems = []
+    for mod in _sink_modules(infra):
+        for sc in _influxdb_scenarios(mod):
+            for f in _recorders(mod):
+                for st in _recorder_statements(sc, f):
+                    ts = [a for a in _actions(st) if a.startswith("timestream:")]
+                    if ts:
+                        problems.append(f"{mod.rel}: the recorder's statement {st.get('sid')} grants {ts} with {sc}")
+                env = _environment(sc, mod.resource("aws_lambda_function", f) or {}) or {}
+                for key in env:
+                    if key.startswith("FILETRAIL_TIMESTREAM_"):
+                        problems.append(f"{mod.rel}: the recorder gets {key} with {sc}")
+    return problems

@@ -24,6 +24,7 @@ def test_model_sees_the_whole_deployment(infra: Infra) -> None:
     assert functions == ["processor", "recorder", "sorter"]
     assert len(list(infra.all_resources("aws_lambda_event_source_mapping"))) == 1
     assert len(list(infra.all_resources("aws_timestreamwrite_table"))) == 1
+    assert len(list(infra.all_resources("aws_timestreaminfluxdb_db_instance"))) == 1
     assert len(list(infra.all_resources("aws_cloudwatch_event_target"))) == 2
     assert len(list(infra.all_resources("aws_sqs_queue_policy"))) == 3
     assert len(list(infra.all_resources("aws_cloudwatch_event_bus_policy"))) == 1

@@ -70,7 +70,7 @@ def normalise(value: Any) -> Any:
 
 def text_of(value: Any) -> str:
     """The source-ish text of a value, for pattern checks over expressions and templates."""
-    if isinstance(value, Expr):
+    if isinstance(value, (Expr, Opaque)):
         return value.text
     if isinstance(value, str):
         return value
@@ -405,6 +405,13 @@ class _Parser:
             if isinstance(v, Opaque) or isinstance(w, Opaque) or isinstance(v, Expr) or isinstance(w, Expr):
                 raise Undecidable(self.span(start))
             return (v == w) if op == "==" else (v != w)
+        if self.at(">") or self.at("<") or self.at(">=") or self.at("<="):
+            op = self.take()[1]
+            w = self.unary()
+            numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (v, w))
+            if not numbers:
+                raise Undecidable(self.span(start))
+            return {">": v > w, "<": v < w, ">=": v >= w, "<=": v <= w}[op]
         return v
 
     def unary(self) -> Any:

@@ -126,6 +126,11 @@ variable "sink" {
   type        = string
   description = "Where the recorder writes: timestream (Timestream for LiveAnalytics) or influxdb (a Timestream for InfluxDB instance in influxdb_vpc_id, for accounts without LiveAnalytics)."
   default     = "timestream"
+
+  validation {
+    condition     = contains(["timestream", "influxdb"], var.sink)
+    error_message = "sink must be timestream or influxdb."
+  }
 }
 
 variable "recorder_enabled" {

@@ -318,7 +318,7 @@ MUTATIONS = [
     Mutation(
         "influxdb_token_from_secrets_manager",
         f"{CORE}/variables.tf",
-        '"^arn:aws[a-zA-Z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$"',
+        '"^arn:aws[a-zA-Z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$"',
         '"^arn:.*$"',
         "any ARN accepted as the token secret",
     ),

@@ -367,12 +367,12 @@ variable "influxdb_client_security_group_ids" {
 
 variable "influxdb_token_secret_arn" {
   type        = string
-  description = "Secrets Manager secret holding the recorder's InfluxDB API token (the bare token, or JSON {\"token\": \"...\"}). null = the module creates an empty secret {name_prefix}/influxdb-token for you to fill after the first apply (see README)."
+  description = "Full ARN (with its 6-character suffix) of a Secrets Manager secret holding the recorder's InfluxDB API token (the bare token, or JSON {\"token\": \"...\"}), encrypted with aws/secretsmanager or a key that lets the recorder's role decrypt. null = the module creates an empty secret {name_prefix}/influxdb-token for you to fill after the first apply (see README)."
   default     = null
 
   validation {
-    condition     = var.influxdb_token_secret_arn == null ? true : can(regex("^arn:aws[a-zA-Z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.influxdb_token_secret_arn))
-    error_message = "influxdb_token_secret_arn must be the full ARN of one Secrets Manager secret (no wildcards)."
+    condition     = var.influxdb_token_secret_arn == null ? true : can(regex("^arn:aws[a-zA-Z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$", var.influxdb_token_secret_arn))
+    error_message = "influxdb_token_secret_arn must be the full ARN of one Secrets Manager secret, with its 6-character suffix (IAM matches full ARNs; no wildcards)."
   }
 }
 

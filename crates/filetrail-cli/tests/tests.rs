@@ -13,9 +13,15 @@ use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_recorder::{DeadLetter, DeadLetterClass, DeadLetters, SqsDeadLetters};
 use filetrail_testkit::{endpoint, pipeline, unique_name};
 
-/// A valid event, distinct per `i` and per call of `tag`.
+/// A fixed time an hour before this test process started.
+fn base_millis() -> i64 {
+    static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *BASE.get_or_init(|| OccurredAt::now().millis())
+}
+
+/// A valid event, distinct per `tag` and `i`, the same for the same arguments in one process.
 pub fn event(tag: &str, i: usize) -> FileMoved {
-    let now = OccurredAt::now().millis();
+    let now = base_millis();
     FileMoved::from_move(Move {
         action_type: ActionType::Put,
         source_bucket: Some("hermes-incoming".into()),

@@ -1,0 +1,113 @@
+//! Proof under faults: the machinery behind `make soak`, the crash test and the fuzzing.
+//!
+//! - [`Proxy`]: an HTTP proxy on loopback between the SDK clients and the emulator that injects
+//!   the faults of a seeded [`FaultPlan`] (throttling, 500s, timeouts, connection resets,
+//!   Timestream `RejectedRecords`, PutEvents partial failures) in AWS's own shapes.
+//! - [`mapping`]: Lambda's SQS event source mapping, re-enacted: batches, visibility timeout,
+//!   partial batch responses, redelivery, redrive, and injected duplicate deliveries.
+//! - [`soak::run`]: publish through the real publisher, route through the emulator's bus and
+//!   queue, record (in-process, or the real `filetrail-recorder` binary killed at random
+//!   points), replay the DLQ with `filetrail replay`, then check that every valid event is
+//!   recorded exactly once and every poison message waits in the DLQ with its reason.
+//! - [`check`]: that last check, over what actually reached the emulator's table.
+
+pub mod check;
+pub mod events;
+pub mod faults;
+pub mod function;
+pub mod mapping;
+pub mod pipeline;
+pub mod proxy;
+mod rng;
+pub mod soak;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use faults::{FaultKind, FaultPlan, Rates, Service};
+pub use proxy::{Proxy, Stats};
+pub use rng::Rng;
+pub use soak::{RecorderMode, SoakOptions, SoakReport};
+
+/// Why a soak could not run (a run that ran but found problems is a [`SoakReport`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SoakError {
+    /// The options are inconsistent.
+    #[error("invalid options: {0}")]
+    Options(String),
+    /// A local resource (socket, file, process) failed.
+    #[error("{0}")]
+    Io(String),
+    /// Creating or reading the emulator's resources failed.
+    #[error("emulator: {0}")]
+    Emulator(String),
+    /// The recorder binary could not be found or started.
+    #[error("recorder binary: {0}")]
+    Binary(String),
+    /// The run did not settle (queues never drained, DLQ never replayed) in time.
+    #[error("the run did not settle: {0}")]
+    Stuck(String),
+}
+
+impl SoakError {
+    /// An emulator call failed; `what` says which.
+    pub fn emulator(what: &str, err: impl std::fmt::Display) -> Self {
+        Self::Emulator(format!("{what}: {err}"))
+    }
+}
+
+/// How long one SDK attempt may take before the client gives up (clients behind the proxy).
+/// Longer than an SQS long poll (1 s) plus the emulator's slowest answer.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(2000);
+
+/// SDK configuration for clients whose endpoint is `endpoint` (the proxy or the emulator):
+/// test credentials, a per-attempt timeout ([`ATTEMPT_TIMEOUT`]), and the SDK's standard
+/// retries (3 attempts) with short backoff so a soak's minutes are spent on faults, not on
+/// sleeping.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(filetrail_testkit::test_credentials())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(ATTEMPT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .build(),
+        )
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(20))
+                .with_max_backoff(Duration::from_millis(500)),
+        )
+        .load()
+        .await
+}
+
+/// Find a workspace binary built next to the running executable (`target/<profile>/`, also
+/// from a test binary in `target/<profile>/deps/`); `FILETRAIL_RECORDER_BIN` overrides the
+/// recorder's path.
+pub fn workspace_binary(name: &str) -> Result<PathBuf, SoakError> {
+    if name == "filetrail-recorder"
+        && let Ok(path) = std::env::var("FILETRAIL_RECORDER_BIN")
+    {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().map_err(|e| SoakError::Io(format!("current exe: {e}")))?;
+    let dir = exe
+        .parent()
+        .ok_or_else(|| SoakError::Io(format!("{} has no directory", exe.display())))?;
+    let mut candidates = vec![dir.join(name)];
+    if dir.ends_with("deps")
+        && let Some(up) = dir.parent()
+    {
+        candidates.push(up.join(name));
+    }
+    candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| {
+        SoakError::Binary(format!(
+            "{name} is not built next to {}: build it first with `cargo build -p filetrail-recorder --bin {name}` (`make test` and `make soak` do)",
+            exe.display()
+        ))
+    })
+}

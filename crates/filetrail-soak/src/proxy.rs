@@ -1,0 +1,660 @@
+//! The fault-injecting proxy: HTTP on loopback between the SDK clients and the emulator.
+//!
+//! Point an SDK client's endpoint at [`Proxy::url`]; every request is read whole, its service
+//! and operation taken from `x-amz-target`, and then, by the seeded [`FaultPlan`], either
+//! forwarded to the emulator unchanged or answered with a fault in AWS's own shapes (see
+//! [`FaultKind`]). Requests without a known `x-amz-target` are forwarded untouched. A request
+//! the proxy forwards always completes upstream, even when the client has gone, so "it took
+//! effect but the answer was lost" is real.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+
+use crate::faults::{FaultKind, FaultPlan, Service};
+use crate::{Rng, SoakError};
+
+/// Largest request body the proxy reads; a larger one is refused with HTTP 413.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Most client connections served at once; further ones wait to be accepted.
+pub const MAX_CONNECTIONS: usize = 512;
+/// The `Reason` of an "already exists" rejection, verbatim as AWS users report it.
+pub const ALREADY_EXISTS_REASON: &str = "A record already exists with the same time, dimensions, measure name, and record version. A higher record version must be specified in order to update the measure value.";
+
+/// What the proxy did, counted by `operation/outcome` (e.g. `WriteRecords/timeout-after`).
+///
+/// Outcomes: `forwarded`, `throttle`, `server-error`, `timeout-before`, `timeout-after`,
+/// `reset-before`, `reset-after`, `rejected` (calls) and `rejected-records` (records),
+/// `entries` and `entries-throttled` (PutEvents entries), `answered` (a PutEvents whose every
+/// entry was throttled, answered without forwarding), `upstream-error`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats(pub BTreeMap<String, u64>);
+
+impl Stats {
+    /// The count of `outcome` for `operation`.
+    pub fn get(&self, operation: &str, outcome: &str) -> u64 {
+        self.0
+            .get(&format!("{operation}/{outcome}"))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The count of `outcome` over every operation.
+    pub fn outcome(&self, outcome: &str) -> u64 {
+        self.0
+            .iter()
+            .filter(|(k, _)| k.rsplit_once('/').is_some_and(|(_, o)| o == outcome))
+            .map(|(_, v)| v)
+            .sum()
+    }
+
+    /// Requests of `operation` that reached the proxy (each SDK attempt counts).
+    pub fn requests(&self, operation: &str) -> u64 {
+        [
+            "forwarded",
+            "throttle",
+            "server-error",
+            "timeout-before",
+            "timeout-after",
+            "reset-before",
+            "reset-after",
+            "rejected",
+            "answered",
+            "upstream-error",
+        ]
+        .iter()
+        .map(|o| self.get(operation, o))
+        .sum()
+    }
+
+    /// How many times `kind` was injected (calls; entries for PutEvents partial failures).
+    pub fn injected(&self, kind: FaultKind) -> u64 {
+        match kind {
+            FaultKind::Throttle => self.outcome("throttle"),
+            FaultKind::ServerError => self.outcome("server-error"),
+            FaultKind::Timeout => self.outcome("timeout-before") + self.outcome("timeout-after"),
+            FaultKind::Reset => self.outcome("reset-before") + self.outcome("reset-after"),
+            FaultKind::Rejected => self.outcome("rejected"),
+            FaultKind::PartialPutEvents => self.outcome("entries-throttled"),
+        }
+    }
+
+    /// Every injected fault, by kind.
+    pub fn by_kind(&self) -> BTreeMap<FaultKind, u64> {
+        FaultKind::ALL
+            .into_iter()
+            .map(|k| (k, self.injected(k)))
+            .collect()
+    }
+}
+
+struct Shared {
+    upstream: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+    plan: Mutex<FaultPlan>,
+    rngs: Mutex<BTreeMap<String, Rng>>,
+    stats: Mutex<Stats>,
+    forwarding: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    fn count(&self, operation: &str, outcome: &str, n: u64) {
+        *lock(&self.stats)
+            .0
+            .entry(format!("{operation}/{outcome}"))
+            .or_default() += n;
+    }
+
+    /// Draws from the named stream of this run's seed.
+    fn draw<T>(&self, stream: &str, f: impl FnOnce(&mut Rng) -> T) -> T {
+        let seed = lock(&self.plan).seed;
+        let mut rngs = lock(&self.rngs);
+        let rng = rngs
+            .entry(stream.to_owned())
+            .or_insert_with(|| Rng::stream(seed, stream));
+        f(rng)
+    }
+}
+
+/// The running proxy; dropping it stops it (open connections are closed).
+pub struct Proxy {
+    url: String,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy").field("url", &self.url).finish()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+impl Proxy {
+    /// Start a proxy on a free loopback port forwarding to `upstream` (`http://host:port`).
+    pub async fn start(upstream: &str, plan: FaultPlan) -> Result<Self, SoakError> {
+        plan.validate()?;
+        if !upstream.starts_with("http://") {
+            return Err(SoakError::Options(format!(
+                "the proxy forwards plain HTTP on loopback; upstream {upstream:?} is not http://"
+            )));
+        }
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| SoakError::Io(format!("bind the proxy: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| SoakError::Io(format!("proxy address: {e}")))?;
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(std::time::Duration::from_secs(30))
+            .build(connector);
+        let shared = Arc::new(Shared {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            client,
+            plan: Mutex::new(plan),
+            rngs: Mutex::new(BTreeMap::new()),
+            stats: Mutex::new(Stats::default()),
+            forwarding: AtomicU64::new(0),
+        });
+        let (shutdown, stopped) = watch::channel(false);
+        tokio::spawn(accept_loop(listener, shared.clone(), stopped));
+        Ok(Self {
+            url: format!("http://{addr}"),
+            shared,
+            shutdown,
+        })
+    }
+
+    /// The proxy's base URL, for an SDK client's endpoint.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// What the proxy did so far.
+    pub fn stats(&self) -> Stats {
+        lock(&self.shared.stats).clone()
+    }
+
+    /// The plan in force.
+    pub fn plan(&self) -> FaultPlan {
+        lock(&self.shared.plan).clone()
+    }
+
+    /// Change the plan from the next request on (the random streams continue).
+    pub fn set_plan(&self, plan: FaultPlan) -> Result<(), SoakError> {
+        plan.validate()?;
+        *lock(&self.shared.plan) = plan;
+        Ok(())
+    }
+
+    /// Requests being forwarded to the emulator right now.
+    pub fn forwarding(&self) -> u64 {
+        self.shared.forwarding.load(Ordering::SeqCst)
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stopped.changed() => return,
+        };
+        let Ok((stream, _)) = accepted else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let reset = Arc::new(AtomicBool::new(false));
+            let io = TokioIo::new(ResetOnDrop {
+                stream,
+                reset: reset.clone(),
+            });
+            let service =
+                hyper::service::service_fn(move |req| handle(shared.clone(), req, reset.clone()));
+            let conn = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(io, service);
+            tokio::select! {
+                _ = conn => {}
+                _ = stopped.changed() => {}
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// The client connection; closed with a TCP reset (zero linger) when a fault asks for it.
+struct ResetOnDrop {
+    stream: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Drop for ResetOnDrop {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::SeqCst) {
+            let _ = self.stream.set_zero_linger();
+        }
+    }
+}
+
+impl AsyncRead for ResetOnDrop {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ResetOnDrop {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// The service's error: close the connection without an answer.
+#[derive(Debug, thiserror::Error)]
+#[error("fault injected: connection closed without an answer")]
+struct Hangup;
+
+type Answer = Result<Response<Full<Bytes>>, Hangup>;
+
+/// What the emulator answered to a forwarded request.
+struct Upstream {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Upstream {
+    fn into_response(self) -> Response<Full<Bytes>> {
+        let mut response = Response::new(Full::new(self.body));
+        *response.status_mut() = self.status;
+        for (name, value) in &self.headers {
+            if !is_hop_by_hop(name.as_str()) && name != CONTENT_LENGTH {
+                response.headers_mut().append(name, value.clone());
+            }
+        }
+        response
+    }
+}
+
+fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade"
+    )
+}
+
+fn json_answer(status: u16, content_type: &HeaderValue, body: &Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, content_type.clone());
+    response
+}
+
+/// The throttling error of `service`, as AWS answers it.
+fn throttle_answer(service: Service, content_type: &HeaderValue) -> Response<Full<Bytes>> {
+    match service {
+        Service::Timestream => json_answer(
+            429,
+            content_type,
+            &json!({"__type": "com.amazonaws.timestream.v20181101#ThrottlingException", "Message": "Rate exceeded"}),
+        ),
+        Service::EventBridge | Service::Sqs => json_answer(
+            400,
+            content_type,
+            &json!({"__type": "ThrottlingException", "message": "Rate exceeded"}),
+        ),
+    }
+}
+
+/// The internal error of `service`, as AWS answers it.
+fn server_error_answer(service: Service, content_type: &HeaderValue) -> Response<Full<Bytes>> {
+    let body = match service {
+        Service::Timestream => {
+            json!({"__type": "com.amazonaws.timestream.v20181101#InternalServerException", "Message": "Timestream was unable to fully process this request because of an internal server error."})
+        }
+        Service::EventBridge => {
+            json!({"__type": "InternalException", "message": "An internal error occurred."})
+        }
+        Service::Sqs => {
+            json!({"__type": "InternalError", "message": "We encountered an internal error. Please try again."})
+        }
+    };
+    json_answer(500, content_type, &body)
+}
+
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>, reset: Arc<AtomicBool>) -> Answer {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            let mut r = Response::new(Full::new(Bytes::from_static(
+                b"request body too large or unreadable",
+            )));
+            *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            return Ok(r);
+        }
+    };
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("application/x-amz-json-1.0"));
+    let Some((service, operation)) = Service::of_target(&target) else {
+        return Ok(forward_or_502(&shared, "other", &parts, body).await);
+    };
+    let operation = operation.to_owned();
+    let plan = lock(&shared.plan).clone();
+    let rates = plan.rates_for(service);
+    let (fault, after) = shared.draw(service.name(), |rng| {
+        let u = rng.unit();
+        (rates.pick(u), rng.chance(0.5))
+    });
+    let fault = fault.filter(|k| *k != FaultKind::Rejected || operation == "WriteRecords");
+    match fault {
+        Some(FaultKind::Throttle) => {
+            shared.count(&operation, "throttle", 1);
+            Ok(throttle_answer(service, &content_type))
+        }
+        Some(FaultKind::ServerError) => {
+            shared.count(&operation, "server-error", 1);
+            Ok(server_error_answer(service, &content_type))
+        }
+        Some(FaultKind::Timeout) => {
+            shared.count(
+                &operation,
+                if after {
+                    "timeout-after"
+                } else {
+                    "timeout-before"
+                },
+                1,
+            );
+            if after {
+                let _ = forward(&shared, &parts, body).await;
+            }
+            tokio::time::sleep(plan.hold).await;
+            reset.store(true, Ordering::SeqCst);
+            Err(Hangup)
+        }
+        Some(FaultKind::Reset) => {
+            shared.count(
+                &operation,
+                if after { "reset-after" } else { "reset-before" },
+                1,
+            );
+            if after {
+                let _ = forward(&shared, &parts, body).await;
+            }
+            reset.store(true, Ordering::SeqCst);
+            Err(Hangup)
+        }
+        Some(FaultKind::Rejected) => Ok(rejected(&shared, &operation, &parts, body).await),
+        Some(FaultKind::PartialPutEvents) | None => {
+            if service == Service::EventBridge
+                && operation == "PutEvents"
+                && plan.put_events_entry_throttle > 0.0
+            {
+                Ok(partial_put_events(&shared, &parts, body, plan.put_events_entry_throttle).await)
+            } else {
+                Ok(forward_or_502(&shared, &operation, &parts, body).await)
+            }
+        }
+    }
+}
+
+/// Forward a request to the emulator; the forwarding runs to completion even if the client
+/// connection is gone meanwhile.
+async fn forward(
+    shared: &Arc<Shared>,
+    parts: &http::request::Parts,
+    body: Bytes,
+) -> Result<Upstream, String> {
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", http::uri::PathAndQuery::as_str);
+    let uri = format!("{}{path}", shared.upstream);
+    let mut builder = Request::builder().method(parts.method.clone()).uri(&uri);
+    for (name, value) in &parts.headers {
+        if !is_hop_by_hop(name.as_str()) && name != HOST && name != CONTENT_LENGTH {
+            builder = builder.header(name, value);
+        }
+    }
+    let request = builder
+        .body(Full::new(body))
+        .map_err(|e| format!("build the forwarded request: {e}"))?;
+    let shared = shared.clone();
+    let task = tokio::spawn(async move {
+        shared.forwarding.fetch_add(1, Ordering::SeqCst);
+        let result = async {
+            let response = shared
+                .client
+                .request(request)
+                .await
+                .map_err(|e| format!("forward to {}: {e}", shared.upstream))?;
+            let (head, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| format!("read the emulator's answer: {e}"))?
+                .to_bytes();
+            Ok(Upstream {
+                status: head.status,
+                headers: head.headers,
+                body,
+            })
+        }
+        .await;
+        shared.forwarding.fetch_sub(1, Ordering::SeqCst);
+        result
+    });
+    task.await
+        .map_err(|e| format!("forwarding task failed: {e}"))?
+}
+
+async fn forward_or_502(
+    shared: &Arc<Shared>,
+    operation: &str,
+    parts: &http::request::Parts,
+    body: Bytes,
+) -> Response<Full<Bytes>> {
+    match forward(shared, parts, body).await {
+        Ok(up) => {
+            shared.count(operation, "forwarded", 1);
+            up.into_response()
+        }
+        Err(e) => {
+            shared.count(operation, "upstream-error", 1);
+            let mut r = Response::new(Full::new(Bytes::from(e)));
+            *r.status_mut() = StatusCode::BAD_GATEWAY;
+            r
+        }
+    }
+}
+
+/// Forward a `WriteRecords` (every record is stored), then answer that some of its records
+/// already exist: what Timestream may answer to a re-sent identical record.
+async fn rejected(
+    shared: &Arc<Shared>,
+    operation: &str,
+    parts: &http::request::Parts,
+    body: Bytes,
+) -> Response<Full<Bytes>> {
+    let records = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["Records"].as_array().map(Vec::len))
+        .unwrap_or(0);
+    let up = match forward(shared, parts, body).await {
+        Ok(up) => up,
+        Err(e) => {
+            shared.count(operation, "upstream-error", 1);
+            let mut r = Response::new(Full::new(Bytes::from(e)));
+            *r.status_mut() = StatusCode::BAD_GATEWAY;
+            return r;
+        }
+    };
+    if up.status != StatusCode::OK || records == 0 {
+        shared.count(operation, "forwarded", 1);
+        return up.into_response();
+    }
+    let mut picked: Vec<usize> = shared.draw("rejected-records", |rng| {
+        (0..records).filter(|_| rng.chance(0.5)).collect()
+    });
+    if picked.is_empty() {
+        picked.push(shared.draw("rejected-records", |rng| {
+            usize::try_from(rng.below(records as u64)).unwrap_or(0)
+        }));
+    }
+    shared.count(operation, "rejected", 1);
+    shared.count(operation, "rejected-records", picked.len() as u64);
+    let rejected: Vec<Value> = picked
+        .iter()
+        .map(|&i| json!({"RecordIndex": i, "Reason": ALREADY_EXISTS_REASON, "ExistingVersion": 1}))
+        .collect();
+    json_answer(
+        419,
+        &HeaderValue::from_static("application/x-amz-json-1.0"),
+        &json!({
+            "__type": "com.amazonaws.timestream.v20181101#RejectedRecordsException",
+            "Message": "One or more records have been rejected. See RejectedRecords for details.",
+            "RejectedRecords": rejected,
+        }),
+    )
+}
+
+/// Throttle some PutEvents entries: forward only the others, and answer every entry in order
+/// with its own outcome, as EventBridge does for a partial failure.
+async fn partial_put_events(
+    shared: &Arc<Shared>,
+    parts: &http::request::Parts,
+    body: Bytes,
+    rate: f64,
+) -> Response<Full<Bytes>> {
+    const OP: &str = "PutEvents";
+    let Ok(mut request) = serde_json::from_slice::<Value>(&body) else {
+        return forward_or_502(shared, OP, parts, body).await;
+    };
+    let entries = request["Entries"].as_array().cloned().unwrap_or_default();
+    let throttled: Vec<bool> = shared.draw("put-events-entries", |rng| {
+        entries.iter().map(|_| rng.chance(rate)).collect()
+    });
+    shared.count(OP, "entries", entries.len() as u64);
+    let dropped = throttled.iter().filter(|t| **t).count();
+    if dropped == 0 {
+        return forward_or_502(shared, OP, parts, body).await;
+    }
+    shared.count(OP, "entries-throttled", dropped as u64);
+    let kept: Vec<Value> = entries
+        .iter()
+        .zip(&throttled)
+        .filter(|(_, t)| !**t)
+        .map(|(e, _)| e.clone())
+        .collect();
+    let mut answered: Vec<Value> = Vec::new();
+    let mut failed = 0u64;
+    if kept.is_empty() {
+        shared.count(OP, "answered", 1);
+    } else {
+        request["Entries"] = Value::Array(kept);
+        let up = match forward(shared, parts, Bytes::from(request.to_string())).await {
+            Ok(up) => up,
+            Err(e) => {
+                shared.count(OP, "upstream-error", 1);
+                let mut r = Response::new(Full::new(Bytes::from(e)));
+                *r.status_mut() = StatusCode::BAD_GATEWAY;
+                return r;
+            }
+        };
+        let parsed = serde_json::from_slice::<Value>(&up.body).ok();
+        match parsed {
+            Some(v) if up.status == StatusCode::OK => {
+                answered = v["Entries"].as_array().cloned().unwrap_or_default();
+                failed = v["FailedEntryCount"].as_u64().unwrap_or(0);
+            }
+            // The emulator refused the call: that is the answer.
+            _ => {
+                shared.count(OP, "forwarded", 1);
+                return up.into_response();
+            }
+        }
+        shared.count(OP, "forwarded", 1);
+    }
+    let mut from_upstream = answered.into_iter();
+    let entries: Vec<Value> = throttled
+        .iter()
+        .map(|&t| {
+            if t {
+                json!({"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"})
+            } else {
+                from_upstream.next().unwrap_or_else(
+                    || json!({"ErrorCode": "InternalFailure", "ErrorMessage": "no answer for this entry"}),
+                )
+            }
+        })
+        .collect();
+    json_answer(
+        200,
+        &HeaderValue::from_static("application/x-amz-json-1.1"),
+        &json!({"FailedEntryCount": failed + dropped as u64, "Entries": entries}),
+    )
+}

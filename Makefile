@@ -13,7 +13,7 @@ CARGO_LAMBDA_VERSION := 1.9.2
 LAMBDA_ARCH ?= --arm64
 LAMBDA_BINS := filetrail-recorder filetrail-sorter filetrail-processor
 
-.PHONY: influxdb help venv tools demo test lint fmt bench clean
+.PHONY: influxdb help venv tools demo test lint fmt bench soak fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -39,6 +39,7 @@ influxdb: ## install influxd when missing
 	@command -v influxd >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y influxdb)
 
 test: venv tools influxdb ## every test, unit and integration, against the emulator and a real InfluxDB
+	cargo build --bin filetrail-recorder # the crash test (filetrail-soak) runs the real binary
 	scripts/with-emulator.sh scripts/with-influxdb.sh cargo nextest run --workspace --all-targets --no-fail-fast
 
 lint: tools ## fmt, clippy, licenses/sources, advisories
@@ -55,8 +56,25 @@ lint: tools ## fmt, clippy, licenses/sources, advisories
 fmt: ## format the code
 	cargo fmt --all
 
-bench: ## benchmarks (figures go into BENCHMARKS.md)
-	cargo bench -p filetrail-contract
+# --- proof under faults: filetrail-soak (small versions of each run are part of make test) -----
+SOAK_EVENTS   ?= 10000
+MATRIX_EVENTS ?= 1000
+CRASH_EVENTS  ?= 1000
+SEED          ?= 7
+FUZZ_CASES    ?= 20000
+
+soak: venv ## soak of 10,000 events under faults, each fault kind alone at 50%, the crash test
+	cargo build --release -p filetrail-soak -p filetrail-recorder --bins
+	scripts/with-emulator.sh target/release/filetrail-soak run --events $(SOAK_EVENTS) --seed $(SEED) --json target/soak/soak.json
+	scripts/with-emulator.sh target/release/filetrail-soak matrix --events $(MATRIX_EVENTS) --seed $(SEED) --json target/soak/matrix.json
+	scripts/with-emulator.sh target/release/filetrail-soak crash --events $(CRASH_EVENTS) --seed $(SEED) --json target/soak/crash.json
+
+fuzz: tools ## fuzz every parser of outside input with FUZZ_CASES cases per target (make test: 256)
+	PROPTEST_CASES=$(FUZZ_CASES) cargo nextest run -p filetrail-soak -E 'test(/^fuzz::/)' --no-fail-fast
+
+bench: venv ## every benchmark, the soak runs and the Lambda zips; rewrites BENCHMARKS.md
+	SOAK_EVENTS=$(SOAK_EVENTS) MATRIX_EVENTS=$(MATRIX_EVENTS) CRASH_EVENTS=$(CRASH_EVENTS) SEED=$(SEED) \
+	  $(PYTHON) scripts/bench.py
 
 clean:
 	rm -rf target $(VENV)

@@ -65,14 +65,19 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(2000);
 /// retries (3 attempts) with short backoff so a soak's minutes are spent on faults, not on
 /// sleeping.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    sdk_config_with(endpoint, ATTEMPT_TIMEOUT).await
+}
+
+/// [`sdk_config`] with another per-attempt timeout.
+pub async fn sdk_config_with(endpoint: &str, attempt_timeout: Duration) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(filetrail_testkit::test_credentials())
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(ATTEMPT_TIMEOUT)
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .connect_timeout(attempt_timeout)
+                .operation_attempt_timeout(attempt_timeout)
                 .build(),
         )
         .retry_config(

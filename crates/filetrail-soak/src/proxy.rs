@@ -33,6 +33,11 @@ use crate::{Rng, SoakError};
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// Most client connections served at once; further ones wait to be accepted.
 pub const MAX_CONNECTIONS: usize = 512;
+/// Most requests forwarded to the emulator at once; the others wait in the proxy (and count
+/// against their client's timeout). The emulator is one Python process: past a handful of
+/// concurrent requests it only gets slower, and clients timing out and retrying would pile up
+/// requests it is still working on.
+pub const MAX_FORWARDING: usize = 8;
 /// The `Reason` of an "already exists" rejection, verbatim as AWS users report it.
 pub const ALREADY_EXISTS_REASON: &str = "A record already exists with the same time, dimensions, measure name, and record version. A higher record version must be specified in order to update the measure value.";
 
@@ -110,6 +115,7 @@ struct Shared {
     rngs: Mutex<BTreeMap<String, Rng>>,
     stats: Mutex<Stats>,
     forwarding: AtomicU64,
+    upstream_slots: Arc<Semaphore>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -181,6 +187,7 @@ impl Proxy {
             rngs: Mutex::new(BTreeMap::new()),
             stats: Mutex::new(Stats::default()),
             forwarding: AtomicU64::new(0),
+            upstream_slots: Arc::new(Semaphore::new(MAX_FORWARDING)),
         });
         let (shutdown, stopped) = watch::channel(false);
         tokio::spawn(accept_loop(listener, shared.clone(), stopped));
@@ -483,8 +490,17 @@ async fn forward(
     let request = builder
         .body(Full::new(body))
         .map_err(|e| format!("build the forwarded request: {e}"))?;
+    // Wait for a slot here: a client that gives up meanwhile drops this future, and its
+    // request is never forwarded.
+    let slot = shared
+        .upstream_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| format!("proxy closing: {e}"))?;
     let shared = shared.clone();
     let task = tokio::spawn(async move {
+        let _slot = slot;
         shared.forwarding.fetch_add(1, Ordering::SeqCst);
         let result = async {
             let response = shared

@@ -21,7 +21,7 @@ use crate::check::{self, DlqCheck, TableCheck};
 use crate::function::{Binary, InProcess, KillStats};
 use crate::mapping::{Mapping, MappingSettings, MappingStats};
 use crate::pipeline::{self, Pipeline, QueueSettings};
-use crate::{FaultKind, FaultPlan, Proxy, SoakError, events, sdk_config};
+use crate::{FaultKind, FaultPlan, Proxy, SoakError, events, sdk_config, sdk_config_with};
 
 /// Replay rounds after which a DLQ that still yields valid events counts as stuck.
 pub const MAX_REPLAY_ROUNDS: usize = 10;
@@ -80,6 +80,15 @@ pub struct SoakOptions {
     pub producers: usize,
     /// Longest a queue may take to drain before the run counts as stuck.
     pub settle_timeout: Duration,
+    /// Producers wait while the events queue holds more than this many messages (in flight
+    /// included): the emulator's receive recomputes every queue attribute, each a scan of the
+    /// whole queue, for every message it returns, so its cost grows with the square of the
+    /// backlog, and an unbounded backlog would make the emulator, not filetrail, the thing
+    /// measured (a real queue has no such limit).
+    pub max_backlog: u64,
+    /// Per-attempt timeout of the clients behind the proxy; the proxy holds timed-out requests
+    /// half a second longer.
+    pub attempt_timeout: Duration,
 }
 
 impl SoakOptions {
@@ -100,8 +109,10 @@ impl SoakOptions {
             function_timeout: Duration::from_secs(5),
             max_receive_count: 5,
             publish_chunk: 50,
-            producers: 4,
+            producers: 2,
             settle_timeout: Duration::from_secs(120 + events as u64 / 10),
+            max_backlog: 60,
+            attempt_timeout: crate::ATTEMPT_TIMEOUT,
         }
     }
 
@@ -436,6 +447,9 @@ async fn publish(
         let totals = &totals;
         let poison: Vec<&String> = poison.iter().skip(j * per_chunk).take(per_chunk).collect();
         async move {
+            while pipeline::depth(sqs, &pipeline.events_queue_url).await? > options.max_backlog {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             let mut pending: Vec<FileMoved> = chunk.to_vec();
             let mut round = 0;
             while !pending.is_empty() {
@@ -561,8 +575,12 @@ pub async fn run(options: &SoakOptions) -> Result<SoakReport, SoakError> {
         },
     )
     .await?;
-    let proxy = Arc::new(Proxy::start(&endpoint, options.faults.clone()).await?);
-    let via = sdk_config(proxy.url()).await;
+    let mut plan = options.faults.clone();
+    plan.hold = plan
+        .hold
+        .max(options.attempt_timeout + Duration::from_millis(500));
+    let proxy = Arc::new(Proxy::start(&endpoint, plan).await?);
+    let via = sdk_config_with(proxy.url(), options.attempt_timeout).await;
     let sqs_direct = aws_sdk_sqs::Client::new(&direct);
     let sqs_via = aws_sdk_sqs::Client::new(&via);
     let eb_via = aws_sdk_eventbridge::Client::new(&via);

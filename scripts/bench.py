@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""Regenerate BENCHMARKS.md: run every benchmark, then write the file from their outputs.
+
+`make bench` runs this. Each section names the command that produced its figures; the notes
+that explain them live here, so they survive every regeneration. Environment:
+  SOAK_EVENTS (10000), MATRIX_EVENTS (1000), CRASH_EVENTS (1000), SEED (7),
+  BENCH_SKIP_PACKAGE=1 to reuse the zips of an earlier `make package`.
+"""
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "target" / "bench"
+SOAK_EVENTS = int(os.environ.get("SOAK_EVENTS", "10000"))
+MATRIX_EVENTS = int(os.environ.get("MATRIX_EVENTS", "1000"))
+CRASH_EVENTS = int(os.environ.get("CRASH_EVENTS", "1000"))
+SEED = int(os.environ.get("SEED", "7"))
+SOAK = "target/release/filetrail-soak"
+
+
+def run(cmd, capture=True):
+    """Run `cmd` (a shell string) in the repository; echo it; return its stdout."""
+    print(f"bench: {cmd}", file=sys.stderr, flush=True)
+    done = subprocess.run(
+        cmd, shell=True, cwd=ROOT, check=True, text=True,
+        stdout=subprocess.PIPE if capture else None,
+    )
+    if capture:
+        sys.stderr.write(done.stdout)
+    return done.stdout if capture else ""
+
+
+def table_lines(text):
+    """The markdown table rows a bench printed, without its header and separator."""
+    rows = [l.strip() for l in text.splitlines() if l.strip().startswith("|")]
+    return rows[0], rows[2:]
+
+
+def machine():
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    os_name = platform.platform()
+    osr = Path("/etc/os-release")
+    if osr.exists():
+        m = re.search(r'^PRETTY_NAME="?([^"\n]+)', osr.read_text(), re.M)
+        os_name = m.group(1) if m else os_name
+    rustc = run("rustc --version").strip()
+    return (f"{os.cpu_count()} cores of an {cpu}, {mem_kb / 1024 / 1024:.0f} GB RAM, {os_name}, "
+            f"{rustc}, release profile (`lto = \"thin\"`, `codegen-units = 1`)")
+
+
+# --- the benchmarks -------------------------------------------------------------------------
+
+def contract():
+    out = run("cargo bench -p filetrail-contract 2>&1")
+    m = re.search(r"time:\s+\[([\d.]+) (\S+) ([\d.]+) (\S+) ([\d.]+) (\S+)\]", out)
+    if not m:
+        sys.exit("bench: no criterion time in the contract bench's output")
+    lo, unit, mid, _, hi, _ = m.groups()
+    return f"{float(mid):.2f} {unit} (criterion 95 % interval {float(lo):.2f}–{float(hi):.2f} {unit})"
+
+
+RECORDER_TARGETS = {
+    "handler CPU per event": "≤ 10",
+    "peak memory": "≤ 64",
+    "release binary start": "≤ 30",
+}
+
+
+def recorder():
+    header, rows = table_lines(run("cargo bench -p filetrail-recorder --bench recorder"))
+    cols = header.count("|") - 1
+    out = [header + " target |", "|" + " --- |" * (cols + 1)]
+    for r in rows:
+        target = next((t for k, t in RECORDER_TARGETS.items() if k in r), "")
+        out.append(f"{r} {target} |")
+    return "\n".join(out)
+
+
+def publisher():
+    header, rows = table_lines(run("cargo bench -p filetrail-publisher --bench publisher"))
+    return "\n".join([header, "|" + " --- |" * (header.count("|") - 1)] + rows)
+
+
+def soak_runs():
+    OUT.mkdir(parents=True, exist_ok=True)
+    run("cargo build --release -p filetrail-soak -p filetrail-recorder --bins", capture=False)
+    emu = "scripts/with-emulator.sh"
+    run(f"{emu} {SOAK} run --events {SOAK_EVENTS} --seed {SEED} --json {OUT}/soak.json", capture=False)
+    run(f"{emu} {SOAK} matrix --events {MATRIX_EVENTS} --seed {SEED} --json {OUT}/matrix.json", capture=False)
+    run(f"{emu} {SOAK} crash --events {CRASH_EVENTS} --seed {SEED} --json {OUT}/crash.json", capture=False)
+    load = lambda name: json.loads((OUT / name).read_text())
+    return load("soak.json"), load("matrix.json"), load("crash.json")
+
+
+def packages():
+    if os.environ.get("BENCH_SKIP_PACKAGE") != "1":
+        run("make package", capture=False)
+    rows = []
+    for name, note, target in [
+        ("filetrail-recorder", "arm64, both sinks", "≤ 6 MB"),
+        ("filetrail-sorter", "arm64", ""),
+        ("filetrail-processor", "arm64", ""),
+    ]:
+        size = (ROOT / "target" / "lambda" / name / "bootstrap.zip").stat().st_size
+        rows.append(f"| `target/lambda/{name}/bootstrap.zip` ({note}) | {size / 1e6:.2f} MB ({size:,} bytes) | {target} |")
+    return "\n".join(rows)
+
+
+# --- the report -----------------------------------------------------------------------------
+
+def faults(r):
+    f = [f"{k} {n}" for k, n in sorted(r["faults"].items()) if n]
+    return ", ".join(f) or "none"
+
+
+def dup_rate(m):
+    return 100.0 * (m["lost_deletes"] + m["copies"]) / max(m["distinct_messages"], 1)
+
+
+def verdict(r):
+    return "passed" if not r["problems"] else "FAILED: " + "; ".join(r["problems"])
+
+
+def soak_table(r):
+    p, m, t, d = r["publish"], r["mapping"], r["table"], r["dlq"]
+    c = r.get("recorder") or {}
+    rows = [
+        ("valid events published / poison messages sent", f"{r['events']:,} / {r['poison']}"),
+        ("**lost** (valid events without their record)", f"**{t['lost']}**"),
+        ("**doubled** (records that are not exactly one valid event's)", f"**{t['doubled']}**"),
+        ("records written to the emulator's table (re-writes absorbed) / distinct", f"{t['stored_records']:,} ({t['stored_records'] - t['distinct_records']:,}) / {t['distinct_records']:,}"),
+        ("poison messages in the DLQ with the recorder's reason", f"{d['poison_with_reason']} of {d['poison_sent']} ({d['poison_missing']} missing)"),
+        ("faults injected (calls; PutEvents partial: entries)", faults(r)),
+        ("messages delivered twice (lost deletes + copies) / distinct messages", f"{m['lost_deletes'] + m['copies']:,} / {m['distinct_messages']:,} ({dup_rate(m):.1f} %)"),
+        ("recorder: written / duplicate / retried / dead-lettered / handed back", f"{c.get('written', 0):,} / {c.get('duplicate', 0):,} / {c.get('retried', 0):,} / {c.get('dead_lettered', 0):,} / {c.get('failed', 0):,}"),
+        ("valid events replayed from the DLQ (`filetrail replay`, rounds)", f"{r['replay']['replayed']} ({r['replay']['rounds']} rounds)"),
+        ("publish: events per second (through the proxy, on the emulator)", f"{p['events_per_second']:.0f}"),
+        ("publish: PutEvents calls per 1,000 events (HTTP requests, SDK retries included)", f"{p['calls_per_1000_events']:.1f} ({p['http_requests'] * 1000 / r['events']:.1f})"),
+        ("end to end: events per second, first publish to the events queue drained", f"{r['end_to_end_events_per_second']:.0f} ({r['end_to_end_seconds']:.0f} s)"),
+        ("whole run including DLQ replay (s)", f"{r['total_seconds']:.0f}"),
+        ("result", verdict(r)),
+    ]
+    return "\n".join(["| figure | value |", "| --- | --- |"] + [f"| {a} | {b} |" for a, b in rows])
+
+
+def matrix_table(reports):
+    out = ["| fault kind, alone at 50 % | injected | lost | doubled | replayed from the DLQ | poison with reason | end-to-end events/s | result |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in reports:
+        kind = r["label"].split(" alone")[0]
+        out.append(f"| {kind} | {r['faults'].get(kind, 0):,} | {r['table']['lost']} | {r['table']['doubled']} | "
+                   f"{r['replay']['replayed']} | {r['dlq']['poison_with_reason']} of {r['dlq']['poison_sent']} | "
+                   f"{r['end_to_end_events_per_second']:.0f} | {verdict(r)} |")
+    return "\n".join(out)
+
+
+def crash_table(r):
+    k, t, d = r["kills"], r["table"], r["dlq"]
+    rows = [
+        ("valid events / poison messages", f"{r['events']:,} / {r['poison']}"),
+        ("SIGKILLs (drawn) / process starts", f"{k['kills']} ({k['drawn']}) / {k['starts']}"),
+        ("killed before any call / during a call (forwarded, answer lost) / between calls", f"{k['before_any_call']} / {k['during_a_call']} / {k['between_calls']}"),
+        ("**lost** / **doubled**", f"**{t['lost']}** / **{t['doubled']}**"),
+        ("records written (re-writes absorbed) / distinct", f"{t['stored_records']:,} ({t['stored_records'] - t['distinct_records']:,}) / {t['distinct_records']:,}"),
+        ("poison messages in the DLQ with the recorder's reason", f"{d['poison_with_reason']} of {d['poison_sent']}"),
+        ("valid events replayed from the DLQ", f"{r['replay']['replayed']}"),
+        ("faults injected besides the kills", faults(r)),
+        ("result", verdict(r)),
+    ]
+    return "\n".join(["| figure | value |", "| --- | --- |"] + [f"| {a} | {b} |" for a, b in rows])
+
+
+def main():
+    contract_fig = contract()
+    recorder_tab = recorder()
+    publisher_tab = publisher()
+    soak, matrix, crash = soak_runs()
+    package_rows = packages()
+    text = f"""# Benchmarks
+
+Every figure here is produced by a command in this repository and was measured on the
+project's machine: {machine()}. `make bench` runs every command below and rewrites this file
+from their outputs (`scripts/bench.py`; the notes live there too).
+Figures are checked by these benchmarks, never by timed tests.
+
+## Contract
+
+Command: `cargo bench -p filetrail-contract` (criterion).
+
+| figure | value |
+| --- | --- |
+| parse + validate + `event_id` of one EventBridge envelope (SQS body bytes → `Inbound`) | {contract_fig} |
+
+## Recorder
+
+Command: `cargo bench -p filetrail-recorder --bench recorder`.
+The handler runs the real Timestream adapter and SDK (request serialization, SigV4 signing)
+with the HTTP layer answering success in-process; each round deserializes a 10,000-message SQS
+event JSON (as `lambda_runtime` does) and handles it; 5 rounds per layout. The `influxdb`
+column runs the same handler with `InfluxDbSink` (line protocol, gzip) over the real
+`filetrail-influxdb` client, its `Transport` seam answering 204 in-process.
+
+{recorder_tab}
+
+Notes:
+- CPU per event is the process CPU time (`/proc/self/stat`, 10 ms ticks, over 50,000 events)
+  divided by events, event deserialization included. The multi layout spends more because
+  each record carries up to eight measure values.
+- The peak-memory reading resets the kernel's peak mark (`/proc/self/clear_refs`) once the raw
+  event JSON (≈ 17 MB) is in memory, so it covers the raw event, the parsed `SqsEvent`, the
+  handler's working set and the SDK, as in a Lambda invocation.
+- Bytes per event are request-body bytes (Timestream: JSON; InfluxDB: gzip line protocol):
+  `CommonAttributes` carry the measure name, value type and time unit once per call; every
+  record carries its six dimensions.
+- InfluxDB: 10,000 events go in 2 requests of 5,000 points. A point is about 310 bytes of line
+  protocol before gzip (level 1); the benchmark's events share buckets, stage and key shapes,
+  so they compress far better than unrelated keys would. The CPU figure includes building each
+  line and compressing it.
+
+## Publisher
+
+Command: `cargo bench -p filetrail-publisher --bench publisher`.
+One `publish` of 10,000 events through the real EventBridge adapter and SDK, the HTTP layer
+answered in-process in AWS's shape (with 5 % of entries answered `ThrottlingException` in the
+second column); 5 rounds each. The same publisher on the emulator, behind the fault proxy, is
+measured by the soak below.
+
+{publisher_tab}
+
+Notes:
+- Calls per 1,000 events: 100 is the floor (10 entries per call); throttled entries are sent
+  again in later calls with whatever else is pending, so 5 % throttling costs about 5 more.
+- Events per second include the publisher's backoff before each retry round (10 ms, growing).
+
+## Soak
+
+Command: `make soak` (`scripts/with-emulator.sh target/release/filetrail-soak run --events {SOAK_EVENTS} --seed {SEED}`).
+{SOAK_EVENTS:,} events published through the real publisher with 5 % of PutEvents entries
+throttled by the fault proxy, routed by the emulator's bus and rule into the events queue
+(visibility timeout 6 s, redrive to the DLQ after 5 receives), recorded by `Recorder::handle`
+driven as Lambda's event source mapping drives it (4 pollers, batches of 10, partial batch
+responses, function timeout 5 s) with 10 % of Timestream calls faulted (throttling, 500s,
+timeouts, resets, `RejectedRecords`: 2 % each), 20 % of messages delivered twice and 1 %
+poison; then `filetrail replay` of the DLQ, then the check (ARCHITECTURE.md, "Proof under
+faults").
+
+{soak_table(soak)}
+
+Notes:
+- The emulator is the bottleneck: `moto_server` is one Python process whose SQS receive and
+  delete scan the whole queue, so producers wait while the events queue holds more than 300
+  messages. The end-to-end rate measures the pipeline on the emulator, not on AWS.
+- "Re-writes absorbed": records the emulator appended again for an event already stored (after
+  a lost delete, a copy, a timeout or reset after forwarding); Timestream keeps one record per
+  identity, and the check counts identities.
+
+## Each fault kind alone at 50 %
+
+Command: `scripts/with-emulator.sh target/release/filetrail-soak matrix --events {MATRIX_EVENTS} --seed {SEED}`
+(part of `make soak`; `make test` runs the same matrix with 60 events).
+The soak above with one fault kind at 50 % on every service it applies to (EventBridge,
+Timestream and the SQS calls of the recorder's dead letters and of `filetrail replay`; the
+event source mapping itself is Lambda's and is not faulted), and no other fault.
+
+{matrix_table(matrix)}
+
+## Crash test
+
+Command: `scripts/with-emulator.sh target/release/filetrail-soak crash --events {CRASH_EVENTS} --seed {SEED}`
+(part of `make soak`; `make test` runs it with 150 events).
+The real `filetrail-recorder` binary under a local Lambda Runtime API, reaching AWS through the
+fault proxy (the soak's 10 % Timestream faults), SIGKILLed at a random moment of 30 % of its
+batches and started again; the mapping retries the killed batch after the visibility timeout.
+
+{crash_table(crash)}
+
+## Lambda packages
+
+Command: `make package` (cargo-lambda 1.9.2 from PyPI with its own zig:
+`cargo lambda build --release --arm64 --output-format zip`), release profile with thin LTO,
+one codegen unit, stripped symbols, `panic = "abort"`.
+
+| package | zipped size | target |
+| --- | --- | --- |
+{package_rows}
+"""
+    (ROOT / "BENCHMARKS.md").write_text(text)
+    print("bench: BENCHMARKS.md written", file=sys.stderr)
+    failed = [r["label"] for r in [soak, crash, *matrix] if r["problems"]]
+    if failed:
+        sys.exit("bench: runs failed: " + ", ".join(failed))
+
+
+if __name__ == "__main__":
+    main()

@@ -3,8 +3,25 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-/// GET a path from the emulator over plain HTTP/1.0 and return the body.
+/// How many times a state read is tried: moto's `data.json` walks every model and answers 500
+/// when another request changes one mid-walk, which parallel tests do.
+const STATE_READ_ATTEMPTS: usize = 20;
+
+/// GET a path from the emulator over plain HTTP/1.0 and return the body, retrying moto's
+/// transient 500s.
 pub fn get(path: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..STATE_READ_ATTEMPTS {
+        match try_get(path) {
+            Ok(body) => return body,
+            Err(response) => last = response,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    panic!("GET {path}: unexpected response after {STATE_READ_ATTEMPTS} attempts: {last}")
+}
+
+fn try_get(path: &str) -> Result<String, String> {
     let endpoint = crate::endpoint();
     let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
@@ -19,12 +36,9 @@ pub fn get(path: &str) -> String {
         Some((head, body))
             if head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200") =>
         {
-            body.to_owned()
+            Ok(body.to_owned())
         }
-        _ => panic!(
-            "GET {path}: unexpected response: {}",
-            text.chars().take(300).collect::<String>()
-        ),
+        _ => Err(text.chars().take(300).collect()),
     }
 }
 

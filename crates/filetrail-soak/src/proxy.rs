@@ -43,7 +43,7 @@ pub const ALREADY_EXISTS_REASON: &str = "A record already exists with the same t
 
 /// What the proxy did, counted by `operation/outcome` (e.g. `WriteRecords/timeout-after`).
 ///
-/// Outcomes: `forwarded`, `throttle`, `server-error`, `timeout-before`, `timeout-after`,
+/// Outcomes: `received` (every request, counted on arrival), `forwarded`, `throttle`, `server-error`, `timeout-before`, `timeout-after`,
 /// `reset-before`, `reset-after`, `rejected` (calls) and `rejected-records` (records),
 /// `entries` and `entries-throttled` (PutEvents entries), `answered` (a PutEvents whose every
 /// entry was throttled, answered without forwarding), `upstream-error`.
@@ -68,23 +68,10 @@ impl Stats {
             .sum()
     }
 
-    /// Requests of `operation` that reached the proxy (each SDK attempt counts).
+    /// Requests of `operation` that reached the proxy (each SDK attempt counts, also one whose
+    /// client gave up before it was answered).
     pub fn requests(&self, operation: &str) -> u64 {
-        [
-            "forwarded",
-            "throttle",
-            "server-error",
-            "timeout-before",
-            "timeout-after",
-            "reset-before",
-            "reset-after",
-            "rejected",
-            "answered",
-            "upstream-error",
-        ]
-        .iter()
-        .map(|o| self.get(operation, o))
-        .sum()
+        self.get(operation, "received")
     }
 
     /// How many times `kind` was injected (calls; entries for PutEvents partial failures).
@@ -407,9 +394,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>, reset: Arc<AtomicBo
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static("application/x-amz-json-1.0"));
     let Some((service, operation)) = Service::of_target(&target) else {
+        shared.count("other", "received", 1);
         return Ok(forward_or_502(&shared, "other", &parts, body).await);
     };
     let operation = operation.to_owned();
+    shared.count(&operation, "received", 1);
     let plan = lock(&shared.plan).clone();
     let rates = plan.rates_for(service);
     let (fault, after) = shared.draw(service.name(), |rng| {

@@ -89,6 +89,10 @@ pub struct SoakOptions {
     /// Per-attempt timeout of the clients behind the proxy; the proxy holds timed-out requests
     /// half a second longer.
     pub attempt_timeout: Duration,
+    /// A Timestream outage at the start of the run: every Timestream call answers HTTP 500 for
+    /// this long, then `faults` apply. Messages received `max_receive_count` times meanwhile
+    /// are redriven to the DLQ, and the replay must bring them back.
+    pub outage: Option<Duration>,
 }
 
 impl SoakOptions {
@@ -113,6 +117,7 @@ impl SoakOptions {
             settle_timeout: Duration::from_secs(120 + events as u64 / 10),
             max_backlog: 60,
             attempt_timeout: crate::ATTEMPT_TIMEOUT,
+            outage: None,
         }
     }
 
@@ -579,7 +584,28 @@ pub async fn run(options: &SoakOptions) -> Result<SoakReport, SoakError> {
     plan.hold = plan
         .hold
         .max(options.attempt_timeout + Duration::from_millis(500));
-    let proxy = Arc::new(Proxy::start(&endpoint, plan).await?);
+    let first_plan = match options.outage {
+        Some(_) => FaultPlan {
+            rates: [(
+                crate::Service::Timestream,
+                crate::Rates {
+                    server_error: 1.0,
+                    ..crate::Rates::default()
+                },
+            )]
+            .into(),
+            ..plan.clone()
+        },
+        None => plan.clone(),
+    };
+    let proxy = Arc::new(Proxy::start(&endpoint, first_plan).await?);
+    let outage_end = options.outage.map(|d| {
+        let proxy = proxy.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(d).await;
+            let _ = proxy.set_plan(plan);
+        })
+    });
     let via = sdk_config_with(proxy.url(), options.attempt_timeout).await;
     let sqs_direct = aws_sdk_sqs::Client::new(&direct);
     let sqs_via = aws_sdk_sqs::Client::new(&via);
@@ -702,6 +728,9 @@ pub async fn run(options: &SoakOptions) -> Result<SoakReport, SoakError> {
     mapping.stop();
     for p in pollers {
         let _ = p.await;
+    }
+    if let Some(task) = outage_end {
+        task.abort();
     }
     let (published, publish_seconds, end_to_end, replay) = outcome?;
     let total_seconds = started.elapsed().as_secs_f64();

@@ -83,6 +83,7 @@ async fn without_faults_every_call_is_forwarded_and_counted() {
     let stats = proxy.stats();
     assert_eq!(stats.get("SendMessage", "forwarded"), 3);
     assert_eq!(stats.requests("SendMessage"), 3);
+    assert_eq!(stats.requests("GetQueueAttributes"), 1);
     assert!(
         stats.by_kind().values().all(|n| *n == 0),
         "{:?}",
@@ -217,8 +218,11 @@ async fn timeouts_outlast_the_clients_attempt_timeout() {
         let c = send(&sqs, &p.events_queue_url, &format!("m{i}")).await;
         assert_eq!((c.code.as_str(), c.retryable), ("Timeout", true));
     }
-    // Let the held requests finish at the proxy.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // Let the requests forwarded before their hold reach the emulator.
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    while proxy.forwarding() > 0 && std::time::Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let stats = proxy.stats();
     let after = stats.get("SendMessage", "timeout-after");
     assert_eq!(after + stats.get("SendMessage", "timeout-before"), 6);

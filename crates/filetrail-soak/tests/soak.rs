@@ -90,6 +90,22 @@ async fn put_events_partial_failures_alone_at_50_percent_lose_nothing() {
 }
 
 #[tokio::test]
+async fn a_timestream_outage_sends_events_to_the_dlq_and_replay_recovers_them() {
+    let mut options = SoakOptions::new(40, 41);
+    options.label = "Timestream outage".into();
+    // Short timeouts, so the redrive policy moves messages to the DLQ within the outage.
+    options.visibility_timeout = std::time::Duration::from_secs(1);
+    options.function_timeout = std::time::Duration::from_secs(1);
+    options.outage = Some(std::time::Duration::from_secs(15));
+    let r = soak::run(&options).await.expect("the run ran");
+    println!("{r}");
+    assert_clean(&r);
+    assert!(r.replay.replayed > 0, "events went through the DLQ: {r}");
+    assert!(r.faults["server-error"] > 0, "{r}");
+    assert!(r.mapping.item_failures > 0, "{r}");
+}
+
+#[tokio::test]
 async fn the_recorder_binary_killed_at_random_points_ends_the_same() {
     let exe = workspace_binary("filetrail-recorder").expect("the recorder binary is built");
     let mut options = SoakOptions::new(150, 31);

@@ -151,9 +151,16 @@ impl Proxy {
     /// Start a proxy on a free loopback port forwarding to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str, plan: FaultPlan) -> Result<Self, SoakError> {
         plan.validate()?;
-        if !upstream.starts_with("http://") {
+        let host = upstream
+            .strip_prefix("http://")
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .unwrap_or_default();
+        if !(host.starts_with("127.")
+            || host == "localhost"
+            || upstream.starts_with("http://[::1]"))
+        {
             return Err(SoakError::Options(format!(
-                "the proxy forwards plain HTTP on loopback; upstream {upstream:?} is not http://"
+                "the proxy forwards plain HTTP to an emulator on loopback; {upstream:?} is not http://127.x, localhost or [::1]"
             )));
         }
         let listener = TcpListener::bind("127.0.0.1:0")

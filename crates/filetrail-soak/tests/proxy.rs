@@ -416,6 +416,10 @@ async fn invalid_plans_are_refused() {
         .await
         .expect_err("rates above 1 in total");
     assert!(err.to_string().contains("add up to at most 1"), "{err}");
+    let err = Proxy::start("https://sqs.us-east-1.amazonaws.com", FaultPlan::none(1))
+        .await
+        .expect_err("only an emulator on loopback");
+    assert!(err.to_string().contains("loopback"), "{err}");
     let err = FaultKind::parse("gremlins").expect_err("unknown kind");
     assert!(err.to_string().contains("throttle"), "{err}");
 }

@@ -768,6 +768,65 @@ def check_one_role_per_function(infra: Infra) -> list[str]:
     return problems
 
 
+# The S3 actions the sorter's calls need, per kind of resource (crates/filetrail-stages/src/store.rs):
+# HeadObject and the copy's source read (s3:GetObject), the source's tags (CopyObject's default
+# tagging directive COPY and, on the multipart path, GetObjectTagging, both on the current
+# version, so no s3:GetObjectVersionTagging), the conditional delete; the listing of the sweep;
+# CopyObject or the multipart calls (s3:PutObject) writing the tags (s3:PutObjectTagging: S3
+# refuses a tagged copy with 403 without it), the abort of a failed multipart copy, the heads
+# that verify a copy; ListBucket so that a missing key is a 404, not a 403.
+SORTER_S3_ACTIONS = {
+    "incoming objects": {"s3:GetObject", "s3:GetObjectTagging", "s3:DeleteObject"},
+    "incoming bucket": {"s3:ListBucket"},
+    "instrument objects": {"s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"},
+    "instrument buckets": {"s3:ListBucket"},
+}
+
+
+def _s3_resource_kind(resource: Any) -> str:
+    """Which of the sorter's kinds of S3 resource an ARN expression names."""
+    t = text_of(resource)
+    if "incoming_bucket_arn" in t:
+        return "incoming objects" if t.endswith("/*") else "incoming bucket"
+    if "instrument_object_arns" in t:
+        return "instrument objects"
+    if "instrument_bucket_arns" in t:
+        return "instrument buckets"
+    return f"other ({t})"
+
+
+@invariant
+def check_sorter_s3_grants(infra: Infra) -> list[str]:
+    """The sorter (the function that reads FILETRAIL_INCOMING_BUCKET) is granted exactly the S3
+    actions its calls need on each kind of resource (SORTER_S3_ACTIONS): tagged files copy
+    with their tags, and nothing more is allowed."""
+    problems = []
+    sorters = 0
+    for mod, name, fn in infra.all_resources("aws_lambda_function"):
+        env = _environment(Scenario(mod), fn) or {}
+        if "FILETRAIL_INCOMING_BUCKET" not in env:
+            continue
+        sorters += 1
+        granted: dict[str, set[str]] = {}
+        for _, doc in _role_documents(mod, name):
+            for st in _statements(doc):
+                actions = {a for a in as_list(st.get("actions")) if isinstance(a, str) and a.startswith("s3:")}
+                if not actions or _effect(st) != "Allow":
+                    continue
+                for r in as_list(st.get("resources")):
+                    granted.setdefault(_s3_resource_kind(r), set()).update(actions)
+        where = _where(mod, "aws_lambda_function", name)
+        for kind in sorted(set(granted) | set(SORTER_S3_ACTIONS)):
+            want, got = SORTER_S3_ACTIONS.get(kind, set()), granted.get(kind, set())
+            if got - want:
+                problems.append(f"{where}: grants {sorted(got - want)} on {kind}, which its calls do not need")
+            if want - got:
+                problems.append(f"{where}: lacks {sorted(want - got)} on {kind} (its S3 calls are refused with 403 without them)")
+    if sorters == 0:
+        problems.append("no sorter function (one with FILETRAIL_INCOMING_BUCKET) found")
+    return problems
+
+
 # ---------------------------------------------------------------------------------------------
 # Alarms
 # ---------------------------------------------------------------------------------------------

@@ -218,6 +218,27 @@ MUTATIONS = [
         "EC2 describe on * without a VPC",
         regex=True,
     ),
+    Mutation(
+        "sorter_s3_grants",
+        f"{STAGES}/sorter.tf",
+        'actions   = ["s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:AbortMultipartUpload"]',
+        'actions   = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]',
+        "tagged copies refused (no s3:PutObjectTagging)",
+    ),
+    Mutation(
+        "sorter_s3_grants",
+        f"{STAGES}/sorter.tf",
+        'actions   = ["s3:GetObject", "s3:GetObjectTagging", "s3:DeleteObject"]',
+        'actions   = ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:DeleteObject"]',
+        "a version action no call uses",
+    ),
+    Mutation(
+        "sorter_s3_grants",
+        f"{STAGES}/sorter.tf",
+        'actions   = ["s3:GetObject", "s3:GetObjectTagging", "s3:DeleteObject"]',
+        'actions   = ["s3:GetObject", "s3:DeleteObject"]',
+        "source tags unreadable (the 403 of issue 12)",
+    ),
     Mutation("one_role_per_function", f"{STAGES}/processor.tf", "role             = aws_iam_role.processor.arn", "role             = aws_iam_role.sorter.arn", "shared role"),
     Mutation(
         "one_role_per_function",

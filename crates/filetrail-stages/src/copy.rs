@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use filetrail_contract::OccurredAt;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::limits::{
     DEFAULT_COPY_PART_BYTES, MAX_PART_BYTES, MAX_PARTS, MAX_SINGLE_COPY_BYTES, MIN_PART_BYTES,
@@ -53,6 +54,36 @@ impl CopySettings {
     pub fn is_multipart(&self, size: u64) -> bool {
         size > self.multipart_threshold
     }
+}
+
+/// Characters percent-encoded in an `x-amz-tagging` key or value: everything but the RFC 3986
+/// unreserved characters, so `=`, `&`, `+`, space and non-ASCII text survive the round trip.
+const TAG_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The `x-amz-tagging` header for a tag set, `None` when there are no tags.
+///
+/// S3 wants the tag set "encoded as URL Query parameters" (`Key1=Value1&Key2=Value2`): CopyObject
+/// and CreateMultipartUpload `Tagging`,
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html>.
+pub fn tagging_header(tags: &[(String, String)]) -> Option<String> {
+    if tags.is_empty() {
+        return None;
+    }
+    let pairs: Vec<String> = tags
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, TAG_ENCODE),
+                utf8_percent_encode(v, TAG_ENCODE)
+            )
+        })
+        .collect();
+    Some(pairs.join("&"))
 }
 
 /// Inclusive byte ranges `(first, last)` covering `0..size` in order, each `part_size` long

@@ -7,7 +7,7 @@ use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart,
-    MetadataDirective,
+    MetadataDirective, TaggingDirective,
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use filetrail_contract::OccurredAt;
@@ -17,6 +17,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::copy::{
     COPY_MARKER_METADATA, Checksum, ContentHeaders, CopySettings, ObjectInfo, part_ranges,
+    tagging_header,
 };
 use crate::limits::{COPY_PART_CONCURRENCY, MAX_PUT_OBJECT_BYTES, SWEEP_PAGE_KEYS};
 
@@ -183,8 +184,27 @@ impl Store {
         }))
     }
 
+    /// The tag set of the current version of `bucket`/`key` (GetObjectTagging, no `versionId`,
+    /// so `s3:GetObjectTagging` is the permission it needs, not `s3:GetObjectVersionTagging`:
+    /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html>).
+    pub async fn tags(&self, bucket: &str, key: &str) -> Result<Vec<(String, String)>, S3Error> {
+        let out = self
+            .client
+            .get_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| s3_error("GetObjectTagging", bucket, key, &e))?;
+        Ok(out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect())
+    }
+
     /// Copy `src` (exactly the version with its ETag) to `dst_bucket`/`dst_key`, in parts when
-    /// `settings` say so. Content headers and user metadata are kept; the copy records the
+    /// `settings` say so. Content headers, user metadata and tags are kept; the copy records the
     /// source ETag under [`COPY_MARKER_METADATA`].
     pub async fn copy(
         &self,
@@ -215,6 +235,12 @@ impl Store {
             .key(dst_key)
             .metadata_directive(MetadataDirective::Replace)
             .set_metadata(Some(metadata))
+            // COPY is S3's default, spelled out: S3 copies the tag set of the version it copies,
+            // in the same atomic call. A tagged source then needs s3:GetObjectTagging on it and
+            // s3:PutObjectTagging on the destination, or the copy is refused with 403
+            // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html,
+            // https://repost.aws/knowledge-center/s3-troubleshoot-copy-between-buckets).
+            .tagging_directive(TaggingDirective::Copy)
             .set_content_type(h.content_type.clone())
             .set_content_encoding(h.content_encoding.clone())
             .set_content_disposition(h.content_disposition.clone())
@@ -240,6 +266,13 @@ impl Store {
         dst_key: &str,
         settings: &CopySettings,
     ) -> Result<Copied, S3Error> {
+        // UploadPartCopy copies bytes only. The tags go on CreateMultipartUpload (`x-amz-tagging`,
+        // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html): the object
+        // comes into existence with them when the upload completes, like a single CopyObject.
+        // PutObjectTagging after completion would leave a window with an untagged copy, and if
+        // it failed, the retry would find the bytes in place (copy record), skip the copy and
+        // never tag it.
+        let tags = self.tags(&src.bucket, &src.key).await?;
         let h = &src.headers;
         let upload = self
             .client
@@ -247,6 +280,7 @@ impl Store {
             .bucket(dst_bucket)
             .key(dst_key)
             .set_metadata(Some(metadata))
+            .set_tagging(tagging_header(&tags))
             .set_content_type(h.content_type.clone())
             .set_content_encoding(h.content_encoding.clone())
             .set_content_disposition(h.content_disposition.clone())

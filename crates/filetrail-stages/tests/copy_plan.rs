@@ -6,7 +6,7 @@ use filetrail_contract::OccurredAt;
 use filetrail_stages::CopySettings;
 use filetrail_stages::copy::{
     Basis, COPY_MARKER_METADATA, Checksum, ContentHeaders, ObjectInfo, Sameness, already_holds,
-    compare_content, part_ranges, verify_copy,
+    compare_content, part_ranges, tagging_header, verify_copy,
 };
 use filetrail_stages::limits::{
     DEFAULT_COPY_PART_BYTES, MAX_PART_BYTES, MAX_PARTS, MAX_SINGLE_COPY_BYTES, MIN_PART_BYTES,
@@ -170,4 +170,17 @@ fn verification_refuses_a_changed_or_different_destination() {
     assert!(err.contains("changed during the copy"), "{err}");
     let err = verify_copy(&src, &object(4, "e4", None), "e4").expect_err("truncated");
     assert!(err.contains("sizes differ"), "{err}");
+}
+
+#[test]
+fn tags_are_encoded_as_url_query_parameters() {
+    assert_eq!(tagging_header(&[]), None, "no tags, no header");
+    let tags = vec![
+        ("mission".to_owned(), "hermes".to_owned()),
+        ("a=b&c".to_owned(), "x+y z/ü~".to_owned()),
+    ];
+    assert_eq!(
+        tagging_header(&tags).as_deref(),
+        Some("mission=hermes&a%3Db%26c=x%2By%20z%2F%C3%BC~")
+    );
 }

@@ -273,8 +273,79 @@ async fn a_retry_after_a_publish_failure_publishes_the_event_once() {
     emu.assert_no_events().await;
 }
 
+/// The tag set of an object, sorted by key.
+async fn tags(emu: &Emulator, bucket: &str, key: &str) -> Vec<(String, String)> {
+    let out = emu
+        .s3
+        .get_object_tagging()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("tags of s3://{bucket}/{key}: {e:?}"));
+    let mut tags: Vec<(String, String)> = out
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect();
+    tags.sort();
+    tags
+}
+
+/// Tags an uploader might set, including characters the `x-amz-tagging` header must encode.
+const UPLOAD_TAGGING: &str = "campaign=2024%20spring&owner=sdc%2Bops&quality=a%3Db";
+
+fn upload_tags() -> Vec<(String, String)> {
+    vec![
+        ("campaign".into(), "2024 spring".into()),
+        ("owner".into(), "sdc+ops".into()),
+        ("quality".into(), "a=b".into()),
+    ]
+}
+
 #[tokio::test]
-async fn large_objects_are_copied_in_parts_and_keep_their_metadata() {
+async fn a_tagged_file_sorts_with_its_tags() {
+    let emu = Emulator::start("sorttag").await;
+    let prefix = super::bucket_prefix("st");
+    let incoming = format!("{prefix}incoming");
+    let eea = format!("{prefix}hermes-eea");
+    emu.bucket(&incoming).await;
+    emu.bucket(&eea).await;
+    let name = "hermes_eea_l0_2024001-000000_v01.bin";
+    let new_key = "l0/2024/01/01/hermes_eea_l0_2024001-000000_v01.bin";
+    emu.s3
+        .put_object()
+        .bucket(&incoming)
+        .key(name)
+        .tagging(UPLOAD_TAGGING)
+        .body(b"tagged science".to_vec().into())
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(tags(&emu, &incoming, name).await, upload_tags());
+
+    let sorter = sorter(&emu, emu.publisher(SOURCE), &prefix);
+    let counts = sorter
+        .handle(&super::object_created(&incoming, name), None)
+        .await
+        .into_result()
+        .expect("sorted");
+    assert_eq!(
+        (counts.sorted, counts.published, counts.multipart_copies),
+        (1, 1, 0),
+        "one CopyObject: {counts:?}"
+    );
+    assert_eq!(emu.get(&eea, new_key).await, b"tagged science");
+    assert_eq!(tags(&emu, &eea, new_key).await, upload_tags(), "tags kept");
+    assert!(!emu.exists(&incoming, name).await);
+    assert_eq!(
+        emu.events(1, Duration::from_secs(20), SOURCE).await.len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn large_objects_are_copied_in_parts_and_keep_their_metadata_and_tags() {
     let emu = Emulator::start("sortmp").await;
     let prefix = super::bucket_prefix("sm");
     let incoming = format!("{prefix}incoming");
@@ -293,6 +364,7 @@ async fn large_objects_are_copied_in_parts_and_keep_their_metadata() {
         .key(name)
         .content_type("application/x-cdf")
         .metadata("origin", "ground-station-2")
+        .tagging(UPLOAD_TAGGING)
         .body(bytes.clone().into())
         .send()
         .await
@@ -334,6 +406,11 @@ async fn large_objects_are_copied_in_parts_and_keep_their_metadata() {
         Some("ground-station-2")
     );
     assert!(meta.contains_key(filetrail_stages::copy::COPY_MARKER_METADATA));
+    assert_eq!(
+        tags(&emu, &eea, new_key).await,
+        upload_tags(),
+        "tags kept by the multipart copy"
+    );
     assert!(!emu.exists(&incoming, name).await);
     let events = emu.events(1, Duration::from_secs(20), SOURCE).await;
     assert_eq!(events.len(), 1);

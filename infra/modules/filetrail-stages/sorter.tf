@@ -11,12 +11,14 @@ resource "aws_iam_role" "sorter" {
 }
 
 data "aws_iam_policy_document" "sorter" {
-  # HeadObject (with checksums) and the copy's source read are s3:GetObject; the source is
-  # deleted (If-Match its ETag) once the copy is verified.
+  # HeadObject (with checksums) and the copy's source read are s3:GetObject; the copy carries
+  # the source's tags (CopyObject's default tagging directive COPY, or GetObjectTagging on the
+  # multipart path, both on the current version: s3:GetObjectTagging, no version action); the
+  # source is deleted (If-Match its ETag) once the copy is verified.
   statement {
     sid       = "ReadAndDeleteIncomingObjects"
     effect    = "Allow"
-    actions   = ["s3:GetObject", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectTagging", "s3:DeleteObject"]
     resources = ["${local.incoming_bucket_arn}/*"]
   }
 
@@ -29,12 +31,13 @@ data "aws_iam_policy_document" "sorter" {
   }
 
   # CopyObject, or CreateMultipartUpload / UploadPartCopy / CompleteMultipartUpload over 5 GB
-  # (all s3:PutObject here), AbortMultipartUpload when a part fails; HeadObject (s3:GetObject)
-  # verifies the copy and recognises an already-moved file on retry.
+  # (all s3:PutObject here), AbortMultipartUpload when a part fails; the copy writes the source's
+  # tags (s3:PutObjectTagging: without it S3 refuses a tagged copy with 403); HeadObject
+  # (s3:GetObject) verifies the copy and recognises an already-moved file on retry.
   statement {
     sid       = "WriteInstrumentObjects"
     effect    = "Allow"
-    actions   = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:AbortMultipartUpload"]
     resources = local.instrument_object_arns
   }
 

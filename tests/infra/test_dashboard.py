@@ -15,6 +15,8 @@ from typing import Any, Iterator
 
 import pytest
 
+import timestream_sql
+
 DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "dashboard.json"
 TIMESTREAM = "grafana-timestream-datasource"
 SEED_NAMES = ("sdc_aws_logs", "sdc_aws_s3_bucket_log_table")
@@ -101,7 +103,8 @@ SEED_PANELS = {
     and "source_bucket <> destination_bucket" in sql,
     "processing by level": lambda sql: "regexp_extract(new_file_key" in sql and "source_bucket = destination_bucket" in sql,
     "latest moves": lambda sql: re.search(r"ORDER BY time DESC\s+LIMIT \d+", sql),
-    "a file's trail by $file_key": lambda sql: "file_key = '$file_key'" in sql and "new_file_key = '$file_key'" in sql,
+    "a file's trail by $file_key": lambda sql: "file_key = ${file_key:sqlstring}" in sql
+    and "new_file_key = ${file_key:sqlstring}" in sql,
 }
 
 
@@ -117,6 +120,48 @@ def seed_query_problems(dash: dict) -> list[str]:
             problems.append(f"panel {title!r}: seed-layout queries select measure_name = 'timestamp'")
         if "$__timeFilter" not in sql:
             problems.append(f"panel {title!r}: no $__timeFilter (unbounded scans cost money)")
+    return problems
+
+
+# Values the dashboard's variables take in the SQL check: the seed names, and file keys that a
+# careless interpolation would break (a quote, a double quote, a backslash, a `$`).
+SAMPLE_FILE_KEYS = (
+    "hermes_eea_l0_2024001-000000_v01.bin",
+    "l0/2024/01/01/o'brien_eea_l0_2024001-000000_v01.bin",
+    'it\'s "quoted" \\ $x.cdf',
+    "",
+)
+
+
+def _sample_variables(dash: dict) -> list[dict[str, timestream_sql.Value]]:
+    base: dict[str, timestream_sql.Value] = {}
+    for name, v in variables(dash).items():
+        if v.get("type") in {"textbox", "constant", "custom"}:
+            base[name] = str(v.get("query", ""))
+    return [{**base, "file_key": key} for key in SAMPLE_FILE_KEYS]
+
+
+def timestream_sql_problems(dash: dict) -> list[str]:
+    """Every Timestream query, expanded as grafana-timestream-datasource >= 2.9.11 expands it
+    (Grafana's variables, then the plugin's macros) with each sample file key, is SQL a real
+    parser (sqlglot, Trino dialect, Timestream duration literals) accepts."""
+    problems = []
+    for p, t in targets(dash, TIMESTREAM):
+        where = f"panel {p.get('title')!r} query {t.get('refId')}"
+        for values in _sample_variables(dash):
+            try:
+                sql = timestream_sql.expand(t.get("rawQuery", ""), values)
+            except timestream_sql.UnknownFormat as e:
+                problems.append(f"{where}: variable format {e} is not one this check knows")
+                break
+            problem = timestream_sql.sql_problem(sql)
+            if problem:
+                problems.append(f"{where} with file_key={values.get('file_key')!r}: {problem}\n    {sql}")
+                break
+    requires = [r for r in dash.get("__requires", []) if r.get("id") == TIMESTREAM]
+    version = tuple(int(x) for x in re.findall(r"\d+", (requires or [{}])[0].get("version", "")))
+    if version < (2, 9, 11):
+        problems.append(f"__requires must name {TIMESTREAM} >= 2.9.11 (the macro expansion these queries are written for)")
     return problems
 
 
@@ -143,6 +188,7 @@ CHECKS = {
     "variables": variable_problems,
     "seed_queries": seed_query_problems,
     "filetrail_panels": filetrail_panel_problems,
+    "timestream_sql": timestream_sql_problems,
 }
 
 
@@ -201,7 +247,26 @@ def _wrong_datasource(dash: dict) -> None:
                 t["datasource"] = {"type": "influxdb", "uid": "x"}
 
 
+def _interval_ms_with_unit(dash: dict) -> None:
+    """The form that worked before plugin 2.9.11 and expands to `60000msms` since."""
+    t = _first_timestream_target(dash, "sorted")
+    t["rawQuery"] = t["rawQuery"].replace("$__interval_ms", "${__interval_ms}ms")
+
+
+def _unescaped_file_key(dash: dict) -> None:
+    t = _first_timestream_target(dash, "trail")
+    t["rawQuery"] = t["rawQuery"].replace("${file_key:sqlstring}", "'$file_key'")
+
+
+def _missing_parenthesis(dash: dict) -> None:
+    t = _first_timestream_target(dash, "level")
+    t["rawQuery"] = t["rawQuery"].replace("COUNT(*) AS products", "COUNT(* AS products", 1)
+
+
 DASHBOARD_MUTATIONS: list[tuple[str, Any]] = [
+    ("timestream_sql", _interval_ms_with_unit),
+    ("timestream_sql", _unescaped_file_key),
+    ("timestream_sql", _missing_parenthesis),
     ("timestream_queries", _hardcode_table),
     ("timestream_queries", _second_table),
     ("timestream_queries", _wrong_datasource),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+import emitted
 from tfmodel import Expr, Infra, Module, Opaque, Scenario, Undecidable, all_blocks, as_list, blocks, first, refs, single_ref, text_of
 
 Check = Callable[[Infra], list[str]]
@@ -211,7 +212,7 @@ def check_lambda_packaging(infra: Infra) -> list[str]:
 
 
 # What each binary reads from its environment (crates/*/src/config.rs); the bus and source
-# variables are the publisher's. The recorder's depend on its sink (FILETRAIL_SINK, default
+# variables are the publisher's, RUST_LOG is lambda_runtime's log filter. The recorder's depend on its sink (FILETRAIL_SINK, default
 # timestream; crates/filetrail-influxdb/src/config.rs for the InfluxDB ones: the v2 write API,
 # and the token's secret, never the token).
 RECORDER_ENVIRONMENT = {
@@ -220,6 +221,7 @@ RECORDER_ENVIRONMENT = {
         "FILETRAIL_TIMESTREAM_TABLE",
         "FILETRAIL_RECORD_LAYOUT",
         "FILETRAIL_DEAD_LETTER_QUEUE_URL",
+        "RUST_LOG",
     },
     "influxdb": {
         "FILETRAIL_SINK",
@@ -229,6 +231,7 @@ RECORDER_ENVIRONMENT = {
         "FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN",
         "FILETRAIL_INFLUXDB_MEASUREMENT",
         "FILETRAIL_DEAD_LETTER_QUEUE_URL",
+        "RUST_LOG",
     },
 }
 
@@ -241,6 +244,7 @@ FUNCTION_ENVIRONMENT: dict[str, Any] = {
         "FILETRAIL_MISSION",
         "FILETRAIL_INSTRUMENTS",
         "FILETRAIL_BUCKET_PREFIX",
+        "RUST_LOG",
     },
     "processor": {
         "FILETRAIL_EVENT_BUS",
@@ -248,6 +252,7 @@ FUNCTION_ENVIRONMENT: dict[str, Any] = {
         "FILETRAIL_PROCESS_COMMAND",
         "FILETRAIL_MISSION",
         "FILETRAIL_INSTRUMENTS",
+        "RUST_LOG",
     },
 }
 
@@ -861,6 +866,93 @@ def _alarms_on(mod: Module, namespace: str, metric: str, dimension: str) -> set[
             if r:
                 found.add(r[1])
     return found
+
+
+# Namespaces whose metrics AWS publishes, with dimensions the other checks tie to resources.
+AWS_NAMESPACES = {"AWS/SQS", "AWS/Lambda"}
+
+
+@invariant
+def check_alarms_query_emitted_metrics(infra: Infra) -> list[str]:
+    """Every alarm reads a metric that exists: an AWS namespace, or one the code emits
+    (infra/emf-metrics.json): its namespace, exactly its dimension names, a metric the
+    function emits, and, under every sample name prefix, the dimension value the code emits,
+    which is the function's Terraform function_name. The manifest names exactly the functions
+    Terraform deploys."""
+    problems = []
+    try:
+        manifest = emitted.load(infra.root)
+    except (OSError, ValueError) as e:
+        return [f"infra/{emitted.MANIFEST}: cannot be read: {e}"]
+    functions = manifest.get("functions", {})
+    deployed = set(emitted.function_modules(infra))
+    if set(functions) != deployed:
+        problems.append(f"infra/{emitted.MANIFEST} names {sorted(functions)}, Terraform deploys {sorted(deployed)}")
+    for mod, name, a in infra.all_resources("aws_cloudwatch_metric_alarm"):
+        where = _where(mod, "aws_cloudwatch_metric_alarm", name)
+        ns = a.get("namespace")
+        if ns in AWS_NAMESPACES:
+            continue
+        if ns != manifest.get("namespace"):
+            problems.append(f"{where}: namespace {ns!r} is neither AWS's nor the one the code emits ({manifest.get('namespace')!r})")
+            continue
+        dims = a.get("dimensions") or {}
+        if sorted(dims) != sorted(manifest.get("dimensions", [])):
+            problems.append(f"{where}: dimensions {sorted(dims)} are not the emitted {manifest.get('dimensions')}")
+            continue
+        for dim, value in dims.items():
+            r = single_ref(value)
+            if not (r and r[0] == "aws_lambda_function" and r[2] == "function_name" and r[1] in functions):
+                problems.append(f"{where}: dimension {dim} must be the function_name of a function that emits it, not {text_of(value)}")
+                continue
+            function = r[1]
+            metric = a.get("metric_name")
+            if metric not in functions[function].get("metrics", []):
+                problems.append(f"{where}: {function} emits no metric {metric!r} (it emits {functions[function].get('metrics')})")
+            for prefix in emitted.SAMPLE_NAME_PREFIXES:
+                queried = emitted.deployed_name(infra, function, prefix)
+                sent = emitted.emitted_dimension(manifest, function, queried)
+                if queried is None or sent != queried:
+                    problems.append(
+                        f"{where}: with name_prefix {prefix!r} it queries {dim}={queried!r}, but the {function} emits {dim}={sent!r}"
+                    )
+    return problems
+
+
+_TRACING_LEVEL = {"TRACE": "trace", "DEBUG": "debug", "INFO": "info", "WARN": "warn", "ERROR": "error", "FATAL": "error"}
+
+
+@invariant
+def check_metrics_survive_every_log_level(infra: Infra) -> list[str]:
+    """For every log_level the module accepts, Lambda's application log level is at most INFO
+    (the EMF lines carry no level, so Lambda counts them INFO and drops them at WARN and above),
+    and the function's RUST_LOG filters its own logs at the level asked for."""
+    problems = []
+    for mod, name, fn in infra.all_resources("aws_lambda_function"):
+        where = _where(mod, "aws_lambda_function", name)
+        accepted = [lvl for c in mod.var_validations("log_level") for lvl in re.findall(r'"([A-Z]+)"', c)]
+        if not accepted:
+            problems.append(f"{where}: its module must validate var.log_level against the levels Lambda accepts")
+            continue
+        for level in accepted:
+            sc = Scenario(mod, log_level=level)
+            try:
+                lambda_level = sc.value(first(fn, "logging_config").get("application_log_level"))
+            except Undecidable as e:
+                problems.append(f"{where}: cannot evaluate application_log_level with log_level {level}: {e}")
+                continue
+            if lambda_level not in {"TRACE", "DEBUG", "INFO"}:
+                problems.append(f"{where}: with log_level {level} Lambda filters at {lambda_level!r} and drops the level-less EMF metric lines")
+            elif level in {"TRACE", "DEBUG"} and lambda_level != level:
+                problems.append(f"{where}: with log_level {level} Lambda filters at {lambda_level!r} and drops the {level} logs asked for")
+            env = _environment(sc, fn) or {}
+            try:
+                rust_log = sc.value(env.get("RUST_LOG"))
+            except Undecidable:
+                rust_log = None
+            if rust_log != _TRACING_LEVEL.get(level):
+                problems.append(f"{where}: with log_level {level} RUST_LOG is {text_of(rust_log)}, not {_TRACING_LEVEL.get(level)!r}")
+    return problems
 
 
 @invariant

@@ -15,9 +15,12 @@ from typing import Any, Iterator
 
 import pytest
 
+import emitted
 import timestream_sql
+from tfmodel import Infra
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "dashboard.json"
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+DASHBOARD = INFRA / "grafana" / "dashboard.json"
 TIMESTREAM = "grafana-timestream-datasource"
 SEED_NAMES = ("sdc_aws_logs", "sdc_aws_s3_bucket_log_table")
 
@@ -183,12 +186,74 @@ def filetrail_panel_problems(dash: dict) -> list[str]:
     return problems
 
 
+def _infra_names(infra: Infra, rtype: str, prefix: str) -> set[str]:
+    """The `name` of every resource of a type, rendered with var.name_prefix = prefix."""
+    from tfmodel import Scenario
+
+    names = set()
+    for mod, _, body in infra.all_resources(rtype):
+        n = emitted.render(Scenario(mod, name_prefix=prefix), body.get("name"))
+        if n:
+            names.add(n)
+    return names
+
+
+def cloudwatch_metric_problems(dash: dict, infra_root: Path = INFRA) -> list[str]:
+    """Every CloudWatch query reads what exists, under every sample name prefix (the
+    dashboard's $name_prefix set to the modules' var.name_prefix): a filetrail metric is in
+    infra/emf-metrics.json for the function whose Terraform function_name the dimension names,
+    with exactly the emitted dimensions and the value the code emits; an SQS metric names a
+    queue and a Logs query a log group that Terraform creates."""
+    infra = Infra.load(infra_root)
+    manifest = emitted.load(infra_root)
+    functions = manifest["functions"]
+    problems = []
+    for p, t in targets(dash, "cloudwatch"):
+        where = f"panel {p.get('title')!r} query {t.get('refId')}"
+        for prefix in emitted.SAMPLE_NAME_PREFIXES:
+            def value(text: str) -> str:
+                return timestream_sql.frontend(text, {"name_prefix": prefix})
+
+            if t.get("queryMode") == "Logs":
+                groups = _infra_names(infra, "aws_cloudwatch_log_group", prefix)
+                for g in t.get("logGroupNames", []):
+                    if value(g) not in groups:
+                        problems.append(f"{where}: with name_prefix {prefix!r} log group {value(g)!r} is not one Terraform creates")
+                continue
+            ns, metric, dims = t.get("namespace"), t.get("metricName"), t.get("dimensions") or {}
+            if ns == "AWS/SQS":
+                queues = _infra_names(infra, "aws_sqs_queue", prefix)
+                if set(dims) != {"QueueName"} or value(dims.get("QueueName", "")) not in queues:
+                    problems.append(f"{where}: with name_prefix {prefix!r} {dims} names no queue Terraform creates")
+                continue
+            if ns != manifest["namespace"]:
+                problems.append(f"{where}: namespace {ns!r} is neither AWS/SQS nor the one the code emits")
+                break
+            if sorted(dims) != sorted(manifest["dimensions"]):
+                problems.append(f"{where}: dimensions {sorted(dims)} are not the emitted {manifest['dimensions']}")
+                break
+            for dim, raw in dims.items():
+                queried = value(raw)
+                owner = [f for f in functions if emitted.deployed_name(infra, f, prefix) == queried]
+                if not owner:
+                    problems.append(f"{where}: with name_prefix {prefix!r} {dim}={queried!r} is no function Terraform deploys")
+                    continue
+                function = owner[0]
+                if metric not in functions[function]["metrics"]:
+                    problems.append(f"{where}: {function} emits no metric {metric!r}")
+                sent = emitted.emitted_dimension(manifest, function, queried)
+                if sent != queried:
+                    problems.append(f"{where}: with name_prefix {prefix!r} it queries {dim}={queried!r}, the {function} emits {dim}={sent!r}")
+    return problems
+
+
 CHECKS = {
     "timestream_queries": timestream_query_problems,
     "variables": variable_problems,
     "seed_queries": seed_query_problems,
     "filetrail_panels": filetrail_panel_problems,
     "timestream_sql": timestream_sql_problems,
+    "cloudwatch_metrics": cloudwatch_metric_problems,
 }
 
 
@@ -263,7 +328,29 @@ def _missing_parenthesis(dash: dict) -> None:
     t["rawQuery"] = t["rawQuery"].replace("COUNT(*) AS products", "COUNT(* AS products", 1)
 
 
+def _cloudwatch_target(dash: dict, title_part: str) -> dict:
+    for p, t in targets(dash, "cloudwatch"):
+        if title_part.lower() in p.get("title", "").lower():
+            return t
+    raise AssertionError(f"no CloudWatch panel titled like {title_part!r}")
+
+
+def _metric_not_emitted(dash: dict) -> None:
+    _cloudwatch_target(dash, "records written")["metricName"] = "records_written"
+
+
+def _hard_coded_function(dash: dict) -> None:
+    _cloudwatch_target(dash, "duplicates")["dimensions"] = {"function": "filetrail-recorder"}
+
+
+def _wrong_queue_name(dash: dict) -> None:
+    _cloudwatch_target(dash, "dlq depth")["dimensions"] = {"QueueName": "${name_prefix}-recorder_dlq"}
+
+
 DASHBOARD_MUTATIONS: list[tuple[str, Any]] = [
+    ("cloudwatch_metrics", _metric_not_emitted),
+    ("cloudwatch_metrics", _hard_coded_function),
+    ("cloudwatch_metrics", _wrong_queue_name),
     ("timestream_sql", _interval_ms_with_unit),
     ("timestream_sql", _unescaped_file_key),
     ("timestream_sql", _missing_parenthesis),
@@ -287,3 +374,19 @@ def test_dashboard_mutation_is_caught(check: str, mutate: Any) -> None:
 
 def test_every_dashboard_check_has_a_mutation() -> None:
     assert {c for c, _ in DASHBOARD_MUTATIONS} == set(CHECKS)
+
+
+def test_cloudwatch_check_refuses_a_constant_function_name(tmp_path: Path) -> None:
+    """The code as it was before issue 12 (every metric under the constant filetrail-recorder):
+    the dashboard's ${name_prefix}-recorder then misses it for any other prefix."""
+    import shutil
+
+    root = tmp_path / "infra"
+    shutil.copytree(INFRA, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    manifest = json.loads((root / emitted.MANIFEST).read_text())
+    manifest["functions"]["recorder"]["dimension_value"] = "filetrail-recorder"
+    (root / emitted.MANIFEST).write_text(json.dumps(manifest))
+    dash = load()
+    assert cloudwatch_metric_problems(dash, INFRA) == []
+    problems = cloudwatch_metric_problems(dash, root)
+    assert any("'filetrail-dev'" in p and "filetrail-recorder" in p for p in problems), problems

@@ -405,6 +405,50 @@ MUTATIONS = [
         'alarm_topic_arn           = "arn:aws:sns:us-east-1:123456789012:somewhere"',
         "stages alarms to a foreign topic",
     ),
+    # What the alarms read is what the code emits (infra/emf-metrics.json)
+    Mutation(
+        "alarms_query_emitted_metrics",
+        "emf-metrics.json",
+        '"binary": "filetrail-recorder",',
+        '"binary": "filetrail-recorder",\n      "dimension_value": "filetrail-recorder",',
+        "the code emits a constant name, as on main before issue 12",
+    ),
+    Mutation(
+        "alarms_query_emitted_metrics",
+        f"{CORE}/alarms.tf",
+        'metric_name         = "failed"',
+        'metric_name         = "failed_records"',
+        "a metric no code emits",
+    ),
+    Mutation(
+        "alarms_query_emitted_metrics",
+        f"{CORE}/alarms.tf",
+        "dimensions          = { function = aws_lambda_function.recorder.function_name }",
+        'dimensions          = { function = "filetrail-recorder" }',
+        "a hard-coded function name",
+    ),
+    Mutation(
+        "alarms_query_emitted_metrics",
+        f"{CORE}/alarms.tf",
+        "dimensions          = { function = aws_lambda_function.recorder.function_name }",
+        "dimensions          = { FunctionName = aws_lambda_function.recorder.function_name }",
+        "a dimension the metric does not have",
+    ),
+    # Metrics and log levels
+    Mutation(
+        "metrics_survive_every_log_level",
+        f"{STAGES}/sorter.tf",
+        "application_log_level = local.lambda_log_level",
+        "application_log_level = var.log_level",
+        "Lambda filters the sorter at WARN and drops its EMF lines",
+    ),
+    Mutation(
+        "metrics_survive_every_log_level",
+        f"{CORE}/main.tf",
+        'WARN = "warn", ERROR = "error"',
+        'WARN = "info", ERROR = "error"',
+        "the recorder logs INFO though WARN was asked for",
+    ),
     # Hygiene
     Mutation("checkov_skips_justified", f"{EXAMPLE}/main.tf", r"(#checkov:skip=CKV_AWS_26:)[^\n]*", r"\1todo", "unjustified skip", regex=True),
     Mutation(

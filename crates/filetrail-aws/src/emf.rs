@@ -2,8 +2,24 @@
 
 use std::io::Write;
 
+use crate::Env;
+
 /// The CloudWatch namespace of every filetrail metric.
 pub const NAMESPACE: &str = "filetrail";
+
+/// The one dimension of every filetrail metric: the deployed function's name.
+pub const DIMENSION: &str = "function";
+
+/// The variable Lambda sets to the function's name, reserved ("Defined runtime environment
+/// variables", https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
+pub const FUNCTION_NAME_ENV: &str = "AWS_LAMBDA_FUNCTION_NAME";
+
+/// The name metrics are reported under: the deployed function's name ([`FUNCTION_NAME_ENV`]),
+/// which is what the Terraform alarms and the dashboard query, or `fallback` outside Lambda.
+pub fn function_name(env: &Env, fallback: &str) -> String {
+    env.get(FUNCTION_NAME_ENV)
+        .unwrap_or_else(|| fallback.to_owned())
+}
 
 /// A set of counts for one invocation, written as one EMF line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,19 +68,30 @@ impl Metrics {
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": NAMESPACE,
-                    "Dimensions": [["function"]],
+                    "Dimensions": [[DIMENSION]],
                     "Metrics": metrics,
                 }],
             }),
         );
-        root.insert("function".into(), self.function.clone().into());
+        root.insert(DIMENSION.into(), self.function.clone().into());
         for (name, value) in &self.counts {
             root.insert((*name).into(), (*value).into());
         }
         serde_json::Value::Object(root).to_string()
     }
 
+    /// The metric names, in the order first set.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.counts.iter().map(|(n, _)| *n).collect()
+    }
+
     /// Write the EMF line to standard output, where Lambda's log capture picks it up.
+    ///
+    /// The line carries no `level`: Lambda gives such a line the level INFO and, with log-level
+    /// filtering, drops it when the function's application log level is WARN or above
+    /// (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+    /// So the Terraform modules never set Lambda's application log level above INFO; the
+    /// functions filter their own logs at the operator's level (`RUST_LOG`).
     pub fn emit(&self) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -102,5 +129,21 @@ mod tests {
         assert_eq!(v["function"], "filetrail-recorder");
         assert_eq!(m.get("written"), 2);
         assert_eq!(m.get("absent"), 0);
+        assert_eq!(m.names(), vec!["received", "written"]);
+    }
+
+    #[test]
+    fn the_name_is_the_deployed_function_name_or_the_fallback() {
+        let deployed =
+            Env::from_fn(|k| (k == FUNCTION_NAME_ENV).then(|| "filetrail-dev-sorter".into()));
+        assert_eq!(
+            function_name(&deployed, "filetrail-sorter"),
+            "filetrail-dev-sorter"
+        );
+        let local = Env::from_fn(|_| None);
+        assert_eq!(
+            function_name(&local, "filetrail-sorter"),
+            "filetrail-sorter"
+        );
     }
 }

@@ -28,5 +28,5 @@ pub use timestream::{
     classify_rejection, timestream_client,
 };
 
-/// The function name used in metrics and logs.
+/// The function name in metrics outside Lambda (in Lambda: `AWS_LAMBDA_FUNCTION_NAME`).
 pub const FUNCTION_NAME: &str = "filetrail-recorder";

@@ -61,6 +61,8 @@ where
 {
     let recorder = &recorder;
     let margin = config.safety_margin;
+    // Metrics under the deployed name, the one the alarms and the dashboard query.
+    let function = &filetrail_aws::emf::function_name(&Env::process(), FUNCTION_NAME);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
         let deadline = work_deadline(event.context.deadline(), margin);
@@ -68,7 +70,7 @@ where
             .handle(&event.payload, deadline)
             .instrument(span)
             .await?;
-        counts.metrics(FUNCTION_NAME).emit();
+        counts.metrics(function).emit();
         Ok::<_, Error>(response)
     }))
     .await

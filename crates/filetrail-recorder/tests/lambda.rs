@@ -139,3 +139,68 @@ async fn the_binary_answers_a_real_sqs_event_with_a_partial_batch_response() {
         "JSON logs: {out}"
     );
 }
+
+/// What Terraform gives a function for `log_level = "WARN"` (modules' `lambda_log_level` and
+/// `rust_log`): Lambda filters at INFO, the binary itself at WARN.
+const DEPLOYED_AT_WARN: [(&str, &str); 3] = [
+    ("AWS_LAMBDA_FUNCTION_NAME", "filetrail-dev-recorder"),
+    ("AWS_LAMBDA_LOG_LEVEL", "INFO"),
+    ("RUST_LOG", "warn"),
+];
+
+#[tokio::test]
+async fn the_binary_reports_metrics_under_the_deployed_name_past_lambdas_log_filter() {
+    let sdk = emulator().await;
+    let (db, table) = super::emulator::table(&sdk).await;
+    let api = RuntimeApi::start().await;
+    let mut env: Vec<(&str, String)> = vec![
+        ("FILETRAIL_TIMESTREAM_DATABASE", db),
+        ("FILETRAIL_TIMESTREAM_TABLE", table),
+    ];
+    env.extend(DEPLOYED_AT_WARN.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let mut child = spawn(&api, &env).await;
+    api.invoke(
+        "req-name",
+        &sqs_event_json(&[("m-1", super::envelope(&super::event(7)))]),
+    );
+    let answers = api.answers(1, Duration::from_secs(20)).await;
+    assert_eq!(answers.len(), 1, "the function answered");
+    assert!(answers[0].ok, "{}", answers[0].body);
+    child.kill().await.expect("kill");
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .await
+        .expect("read");
+
+    // What CloudWatch Logs receives at Lambda's INFO: the EMF line, with the deployed name.
+    let kept = filetrail_testkit::runtime_api::lines_lambda_keeps(&out, "INFO");
+    let emf: Value = kept
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v.get("_aws").is_some())
+        .unwrap_or_else(|| panic!("an EMF line past Lambda's filter: {out}"));
+    assert_eq!(emf["function"], "filetrail-dev-recorder", "{emf}");
+    assert_eq!(emf["written"].as_u64(), Some(1), "{emf}");
+    assert!(
+        emf.get("level").is_none(),
+        "EMF lines carry no level: {emf}"
+    );
+    // The binary filtered its own logs at RUST_LOG=warn: no INFO line ("recorder starting",
+    // "batch recorded") was written at all.
+    assert!(
+        !out.lines()
+            .any(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| v["level"] == "INFO")),
+        "INFO logs below RUST_LOG=warn: {out}"
+    );
+    // Had Lambda filtered at WARN, the metrics would be gone: why Terraform never sets it.
+    assert!(
+        !filetrail_testkit::runtime_api::lines_lambda_keeps(&out, "WARN")
+            .iter()
+            .any(|l| l.contains("\"_aws\"")),
+        "{out}"
+    );
+}

@@ -6,6 +6,7 @@ mod handler;
 mod influxdb;
 mod lambda;
 mod layout;
+mod metrics;
 mod rejections;
 mod replay;
 

@@ -18,7 +18,7 @@ use crate::process::Process;
 use crate::store::Store;
 use crate::trigger::{ObjectRef, Trigger, TriggerError, parse_trigger};
 
-/// Function name in metrics and logs.
+/// The function name in metrics outside Lambda (in Lambda: `AWS_LAMBDA_FUNCTION_NAME`).
 pub const PROCESSOR_FUNCTION: &str = "filetrail-processor";
 /// The `stage` field of the processor's events.
 pub const PROCESSOR_STAGE: &str = "processor";
@@ -49,9 +49,9 @@ pub struct ProcessCounts {
 }
 
 impl ProcessCounts {
-    /// The counts as an EMF metric set.
-    pub fn metrics(&self) -> Metrics {
-        let mut m = Metrics::new(PROCESSOR_FUNCTION);
+    /// The counts as an EMF metric set, reported under the function name `function`.
+    pub fn metrics(&self, function: &str) -> Metrics {
+        let mut m = Metrics::new(function);
         m.set("received", self.received)
             .set("processed", self.processed)
             .set("skipped_level", self.skipped_level)
@@ -74,6 +74,7 @@ pub struct Processor<P, X> {
     step: X,
     rules: NameRules,
     work_dir: Option<PathBuf>,
+    function: String,
 }
 
 /// A product file, checked and hashed before anything is uploaded.
@@ -98,7 +99,15 @@ impl<P: PutEvents, X: Process> Processor<P, X> {
             step,
             rules,
             work_dir: None,
+            function: PROCESSOR_FUNCTION.into(),
         }
+    }
+
+    /// Report metrics under `name` (the binary passes the deployed function's name).
+    #[must_use]
+    pub fn with_function_name(mut self, name: impl Into<String>) -> Self {
+        self.function = name.into();
+        self
     }
 
     /// Put temporary directories under `dir` instead of the system temp dir.
@@ -173,7 +182,7 @@ impl<P: PutEvents, X: Process> Processor<P, X> {
     ) -> Result<ProcessCounts, lambda_runtime::Error> {
         let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
         let report = self.handle(&event.payload).instrument(span).await;
-        report.counts.metrics().emit();
+        report.counts.metrics(&self.function).emit();
         Ok(report.into_result()?)
     }
 

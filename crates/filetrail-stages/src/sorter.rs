@@ -19,7 +19,7 @@ use crate::limits::{FILE_CONCURRENCY, SWEEP_PAGE_KEYS};
 use crate::store::{Deleted, Store};
 use crate::trigger::{ObjectRef, Trigger, parse_trigger};
 
-/// Function name in metrics and logs.
+/// The function name in metrics outside Lambda (in Lambda: `AWS_LAMBDA_FUNCTION_NAME`).
 pub const SORTER_FUNCTION: &str = "filetrail-sorter";
 /// The `stage` field of the sorter's events.
 pub const SORTER_STAGE: &str = "sorter";
@@ -58,9 +58,9 @@ pub struct SortCounts {
 }
 
 impl SortCounts {
-    /// The counts as an EMF metric set.
-    pub fn metrics(&self) -> Metrics {
-        let mut m = Metrics::new(SORTER_FUNCTION);
+    /// The counts as an EMF metric set, reported under the function name `function`.
+    pub fn metrics(&self, function: &str) -> Metrics {
+        let mut m = Metrics::new(function);
         m.set("received", self.received)
             .set("sorted", self.sorted)
             .set("already_moved", self.already_moved)
@@ -86,6 +86,7 @@ pub struct Sorter<P> {
     publisher: Publisher<P>,
     config: SorterConfig,
     page_keys: i32,
+    function: String,
 }
 
 /// A file copied and verified, waiting for its event to be published.
@@ -116,7 +117,15 @@ impl<P: PutEvents> Sorter<P> {
             publisher,
             config,
             page_keys: SWEEP_PAGE_KEYS,
+            function: SORTER_FUNCTION.into(),
         }
+    }
+
+    /// Report metrics under `name` (the binary passes the deployed function's name).
+    #[must_use]
+    pub fn with_function_name(mut self, name: impl Into<String>) -> Self {
+        self.function = name.into();
+        self
     }
 
     /// List the incoming bucket in pages of `keys` (1..=[`SWEEP_PAGE_KEYS`]; tests use small
@@ -158,7 +167,7 @@ impl<P: PutEvents> Sorter<P> {
         let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
         let deadline = crate::work_deadline(&event.context);
         let report = self.handle(&event.payload, deadline).instrument(span).await;
-        report.counts.metrics().emit();
+        report.counts.metrics(&self.function).emit();
         Ok(report.into_result()?)
     }
 

@@ -9,6 +9,8 @@
 mod config;
 mod copy_plan;
 mod filename;
+mod lambda;
+mod metrics;
 mod process;
 mod processor;
 mod sorter;

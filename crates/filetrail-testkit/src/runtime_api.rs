@@ -198,3 +198,25 @@ async fn serve(conn: TcpStream, state: Arc<Mutex<State>>, answered: Arc<Notify>)
         }
     }
 }
+
+/// Lambda's application log levels, least severe first.
+pub const LOG_LEVELS: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+
+/// The lines of a function's standard output that Lambda's log-level filtering sends to
+/// CloudWatch Logs at application log level `level` (JSON log format): a line's level is the
+/// value of its JSON `level` key, or INFO when the key is missing or invalid or the line is not
+/// JSON; Lambda sends that level and the more severe ones
+/// (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+pub fn lines_lambda_keeps<'a>(stdout: &'a str, level: &str) -> Vec<&'a str> {
+    let rank = |l: &str| LOG_LEVELS.iter().position(|x| x.eq_ignore_ascii_case(l));
+    let threshold = rank(level).unwrap_or_else(|| panic!("not a Lambda log level: {level}"));
+    stdout
+        .lines()
+        .filter(|line| {
+            let own = serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| v.get("level").and_then(|l| l.as_str()).and_then(rank));
+            own.unwrap_or(2) >= threshold
+        })
+        .collect()
+}

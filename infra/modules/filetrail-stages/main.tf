@@ -11,6 +11,14 @@ locals {
   sorter_function_name    = "${var.name_prefix}-sorter"
   processor_function_name = "${var.name_prefix}-processor"
 
+  # Lambda gives every line without a "level" (each EMF metric line) the level INFO and, with
+  # log-level filtering, drops it when the application log level is WARN or above
+  # (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html):
+  # alarms and dashboards would go silent. So Lambda filters at INFO at most, and the binaries
+  # filter their own logs at var.log_level through RUST_LOG (tracing has no FATAL: error).
+  lambda_log_level = contains(["TRACE", "DEBUG"], var.log_level) ? var.log_level : "INFO"
+  rust_log         = { TRACE = "trace", DEBUG = "debug", INFO = "info", WARN = "warn", ERROR = "error", FATAL = "error" }[var.log_level]
+
   incoming_bucket_name = coalesce(var.incoming_bucket_name, "${var.bucket_prefix}${var.mission}-incoming")
   incoming_bucket_arn  = "arn:${data.aws_partition.current.partition}:s3:::${local.incoming_bucket_name}"
 

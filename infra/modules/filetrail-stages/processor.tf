@@ -106,6 +106,7 @@ resource "aws_lambda_function" "processor" {
       FILETRAIL_PROCESS_COMMAND = var.processor_process_command
       FILETRAIL_MISSION         = var.mission
       FILETRAIL_INSTRUMENTS     = join(",", var.instruments)
+      RUST_LOG                  = local.rust_log
     }
   }
 
@@ -121,7 +122,7 @@ resource "aws_lambda_function" "processor" {
   logging_config {
     log_format            = "JSON"
     log_group             = aws_cloudwatch_log_group.processor.name
-    application_log_level = var.log_level
+    application_log_level = local.lambda_log_level
     system_log_level      = "WARN"
   }
 

@@ -123,6 +123,7 @@ resource "aws_lambda_function" "sorter" {
       FILETRAIL_MISSION         = var.mission
       FILETRAIL_INSTRUMENTS     = join(",", var.instruments)
       FILETRAIL_BUCKET_PREFIX   = var.bucket_prefix
+      RUST_LOG                  = local.rust_log
     }
   }
 
@@ -135,7 +136,7 @@ resource "aws_lambda_function" "sorter" {
   logging_config {
     log_format            = "JSON"
     log_group             = aws_cloudwatch_log_group.sorter.name
-    application_log_level = var.log_level
+    application_log_level = local.lambda_log_level
     system_log_level      = "WARN"
   }
 

@@ -254,7 +254,7 @@ variable "log_retention_days" {
 
 variable "log_level" {
   type        = string
-  description = "Application log level Lambda passes to the stages (AWS_LAMBDA_LOG_LEVEL)."
+  description = "Level of the stages' own logs (RUST_LOG). Lambda's application log level stays at INFO at most (TRACE and DEBUG pass through), since it would drop the level-less EMF metric lines at WARN and above."
   default     = "INFO"
 
   validation {

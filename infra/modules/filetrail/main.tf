@@ -13,6 +13,14 @@ data "aws_region" "current" {}
 locals {
   recorder_function_name = "${var.name_prefix}-recorder"
 
+  # Lambda gives every line without a "level" (each EMF metric line) the level INFO and, with
+  # log-level filtering, drops it when the application log level is WARN or above
+  # (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html):
+  # alarms and dashboards would go silent. So Lambda filters at INFO at most, and the binaries
+  # filter their own logs at var.log_level through RUST_LOG (tracing has no FATAL: error).
+  lambda_log_level = contains(["TRACE", "DEBUG"], var.log_level) ? var.log_level : "INFO"
+  rust_log         = { TRACE = "trace", DEBUG = "debug", INFO = "info", WARN = "warn", ERROR = "error", FATAL = "error" }[var.log_level]
+
   # The sink decides what exists: with "timestream" (the default) the plan is the one from before
   # the InfluxDB path; with "influxdb" the recorder lives in the VPC and never gets timestream:*.
   timestream_sink   = var.sink == "timestream"

@@ -11,6 +11,7 @@ locals {
     FILETRAIL_TIMESTREAM_TABLE      = one(aws_timestreamwrite_table.this[*].table_name)
     FILETRAIL_RECORD_LAYOUT         = var.record_layout
     FILETRAIL_DEAD_LETTER_QUEUE_URL = aws_sqs_queue.recorder_dlq.url
+    RUST_LOG                        = local.rust_log
   }
 
   # v2 write API (org + bucket): the instance runs InfluxDB 2.x. `filetrail history` reads the
@@ -23,6 +24,7 @@ locals {
     FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN = local.influxdb_token_secret_arn
     FILETRAIL_INFLUXDB_MEASUREMENT      = var.influxdb_measurement
     FILETRAIL_DEAD_LETTER_QUEUE_URL     = aws_sqs_queue.recorder_dlq.url
+    RUST_LOG                            = local.rust_log
   }
 }
 
@@ -206,7 +208,7 @@ resource "aws_lambda_function" "recorder" {
   logging_config {
     log_format            = "JSON"
     log_group             = aws_cloudwatch_log_group.recorder.name
-    application_log_level = var.log_level
+    application_log_level = local.lambda_log_level
     system_log_level      = "WARN"
   }
 

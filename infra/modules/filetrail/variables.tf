@@ -249,7 +249,7 @@ variable "log_retention_days" {
 
 variable "log_level" {
   type        = string
-  description = "Application log level Lambda passes to the recorder (AWS_LAMBDA_LOG_LEVEL)."
+  description = "Level of the recorder's own logs (RUST_LOG). Lambda's application log level stays at INFO at most (TRACE and DEBUG pass through), since it would drop the level-less EMF metric lines at WARN and above."
   default     = "INFO"
 
   validation {

@@ -3,7 +3,9 @@
 
 use filetrail_aws::Env;
 use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
-use filetrail_stages::{ExternalCommand, Processor, ProcessorConfig, s3_client};
+use filetrail_stages::{
+    ExternalCommand, PROCESSOR_FUNCTION, Processor, ProcessorConfig, s3_client,
+};
 use lambda_runtime::{Error, service_fn};
 
 #[tokio::main]
@@ -26,7 +28,8 @@ async fn main() -> Result<(), Error> {
         Publisher::new(bus, publishing),
         step,
         config.rules,
-    );
+    )
+    .with_function_name(filetrail_aws::emf::function_name(&env, PROCESSOR_FUNCTION));
     let processor = &processor;
     lambda_runtime::run(service_fn(move |event| processor.invoke(event))).await
 }

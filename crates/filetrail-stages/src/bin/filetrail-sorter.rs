@@ -2,7 +2,7 @@
 
 use filetrail_aws::Env;
 use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
-use filetrail_stages::{Sorter, SorterConfig, s3_client};
+use filetrail_stages::{SORTER_FUNCTION, Sorter, SorterConfig, s3_client};
 use lambda_runtime::{Error, service_fn};
 
 #[tokio::main]
@@ -20,7 +20,8 @@ async fn main() -> Result<(), Error> {
     tracing::info!(incoming_bucket = %config.incoming_bucket, rules = %config.rules,
         bucket_prefix = %config.bucket_prefix, bus = %publishing.bus, source = %publishing.source,
         "sorter starting");
-    let sorter = Sorter::new(s3_client(&sdk), Publisher::new(bus, publishing), config);
+    let sorter = Sorter::new(s3_client(&sdk), Publisher::new(bus, publishing), config)
+        .with_function_name(filetrail_aws::emf::function_name(&env, SORTER_FUNCTION));
     let sorter = &sorter;
     lambda_runtime::run(service_fn(move |event| sorter.invoke(event))).await
 }

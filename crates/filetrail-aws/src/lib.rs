@@ -1,6 +1,7 @@
 //! AWS plumbing shared by every filetrail crate that calls AWS.
 //!
-//! - [`load_sdk_config`]: the standard credential/region chain; `AWS_ENDPOINT_URL` works.
+//! - [`load_sdk_config`]: the standard credential/region chain; `AWS_ENDPOINT_URL` works; the
+//!   retry and timeout settings of [`sdk`], the one place every client gets them.
 //! - [`classify`]: the one place an SDK error becomes retryable or not.
 //! - [`Backoff`]: jittered exponential backoff (from `backon`) bounded by a deadline.
 //! - [`ConfigError`] and [`Env`]: configuration from environment variables, errors naming them.
@@ -9,14 +10,16 @@ mod backoff;
 mod classify;
 pub mod emf;
 mod env;
+pub mod sdk;
 
 pub use backoff::{Backoff, BackoffSettings};
 pub use classify::{Classified, classify, is_retryable_code};
 pub use env::{ConfigError, Env};
 
-/// Load the AWS SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+/// Load the AWS SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`)
+/// with filetrail's retry and timeout settings ([`sdk::configure`]).
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    sdk::configure(aws_config::defaults(aws_config::BehaviorVersion::latest()))
         .load()
         .await
 }

@@ -174,7 +174,13 @@ impl HistorySource for TimestreamHistory {
 pub async fn timestream_query_client(
     config: &aws_config::SdkConfig,
 ) -> Result<aws_sdk_timestreamquery::Client, aws_smithy_runtime_api::box_error::BoxError> {
-    let client = aws_sdk_timestreamquery::Client::new(config);
+    // A query runs up to 60 s, and AWS asks SDKs to wait that long
+    // (<https://docs.aws.amazon.com/timestream/latest/developerguide/code-samples.run-query.html>).
+    let client = aws_sdk_timestreamquery::Client::from_conf(
+        aws_sdk_timestreamquery::config::Builder::from(config)
+            .timeout_config(filetrail_aws::sdk::query_timeout_config())
+            .build(),
+    );
     if filetrail_aws::endpoint_override(config).is_some() {
         return Ok(client);
     }

@@ -61,16 +61,16 @@ impl SoakError {
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(2000);
 
 /// SDK configuration for clients whose endpoint is `endpoint` (the proxy or the emulator):
-/// test credentials, a per-attempt timeout ([`ATTEMPT_TIMEOUT`]), and the SDK's standard
-/// retries (3 attempts) with short backoff so a soak's minutes are spent on faults, not on
-/// sleeping.
+/// test credentials, and the deployed clients' retry settings (`filetrail_aws::sdk`), with a
+/// shorter per-attempt timeout ([`ATTEMPT_TIMEOUT`]) so a request the proxy holds fails in
+/// seconds rather than the deployed ten.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     sdk_config_with(endpoint, ATTEMPT_TIMEOUT).await
 }
 
 /// [`sdk_config`] with another per-attempt timeout.
 pub async fn sdk_config_with(endpoint: &str, attempt_timeout: Duration) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    filetrail_aws::sdk::configure(aws_config::defaults(aws_config::BehaviorVersion::latest()))
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(filetrail_testkit::test_credentials())
@@ -79,12 +79,6 @@ pub async fn sdk_config_with(endpoint: &str, attempt_timeout: Duration) -> aws_c
                 .connect_timeout(attempt_timeout)
                 .operation_attempt_timeout(attempt_timeout)
                 .build(),
-        )
-        .retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(20))
-                .with_max_backoff(Duration::from_millis(500)),
         )
         .load()
         .await

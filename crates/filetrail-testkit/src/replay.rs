@@ -38,15 +38,15 @@ pub fn client(responses: Vec<http::Response<SdkBody>>) -> StaticReplayClient {
     StaticReplayClient::new(events)
 }
 
-/// SDK configuration whose HTTP client is `replay` (no emulator involved).
+/// SDK configuration whose HTTP client is `replay` (no emulator involved), with the retry and
+/// timeout settings every deployed client has: the SDK's own retries consume replayed answers
+/// exactly as they would consume AWS's.
 pub async fn sdk_config(replay: &StaticReplayClient) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    filetrail_aws::sdk::configure(aws_config::defaults(BehaviorVersion::latest()))
         .http_client(replay.clone())
         .endpoint_url("https://replay.invalid")
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(super::test_credentials())
-        // Only filetrail's own retry loops run, so tests see exactly what they decide.
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
         .load()
         .await
 }
@@ -74,7 +74,8 @@ pub fn sdk_config_without_endpoint(replay: &StaticReplayClient) -> SdkConfig {
                 super::test_credentials(),
             ),
         )
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .retry_config(filetrail_aws::sdk::retry_config())
+        .timeout_config(filetrail_aws::sdk::timeout_config())
         .sleep_impl(
             aws_smithy_async::rt::sleep::default_async_sleep()
                 .unwrap_or_else(|| panic!("tokio sleep")),

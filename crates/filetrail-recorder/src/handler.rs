@@ -21,14 +21,23 @@ pub struct Settings {
     pub backoff: BackoffSettings,
     /// Write attempts per record within one invocation before it goes back to SQS.
     pub max_attempts: u32,
+    /// Time kept at the end of the work for dead-lettering: writes stop this long (at most a
+    /// quarter of the time left) before the work deadline; dead letters are sent by it.
+    pub dead_letter_reserve: Duration,
 }
+
+/// Write attempts per record within one invocation (the first included).
+pub const MAX_WRITE_ATTEMPTS: u32 = 8;
+/// Default [`Settings::dead_letter_reserve`].
+pub const DEAD_LETTER_RESERVE: Duration = Duration::from_millis(1000);
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             concurrency: crate::config::DEFAULT_WRITE_CONCURRENCY,
             backoff: BackoffSettings::default(),
-            max_attempts: 8,
+            max_attempts: MAX_WRITE_ATTEMPTS,
+            dead_letter_reserve: DEAD_LETTER_RESERVE,
         }
     }
 }
@@ -41,7 +50,7 @@ pub struct Counts {
     pub received: u64,
     /// Messages whose record this invocation stored.
     pub written: u64,
-    /// Messages whose record was already stored (in this batch or before).
+    /// Later copies, in the same batch, of an event whose record this invocation stored.
     pub duplicate: u64,
     /// Record writes sent again after a retryable failure.
     pub retried: u64,
@@ -133,7 +142,8 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
         &self.dead_letters
     }
 
-    /// Handle one SQS batch, finishing before `deadline`.
+    /// Handle one SQS batch, finishing before `deadline`: every write call ends by
+    /// `deadline` minus the dead-letter reserve, every dead-letter call by `deadline`.
     pub async fn handle(
         &self,
         event: &SqsEvent,
@@ -191,8 +201,13 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
         }
         drop(by_id);
 
-        // 3. Write in rounds until everything is decided or the deadline comes.
-        counts.retried = self.write_all(&mut groups, deadline).await;
+        // 3. Write in rounds until everything is decided or the write deadline comes.
+        let reserve = self
+            .settings
+            .dead_letter_reserve
+            .min(deadline.saturating_duration_since(Instant::now()) / 4);
+        let write_deadline = deadline.checked_sub(reserve).unwrap_or(deadline);
+        counts.retried = self.write_all(&mut groups, write_deadline).await;
 
         // 4. Every message takes its group's fate; later copies of a written event are duplicates.
         for g in groups {
@@ -226,7 +241,7 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
             .collect();
         if !letters.is_empty() {
             let batch: Vec<DeadLetter> = letters.iter().map(|(_, l)| l.clone()).collect();
-            let results = self.dead_letters.send(&batch).await;
+            let results = self.dead_letters.send(&batch, deadline).await;
             for ((i, letter), result) in letters.iter().zip(results) {
                 match result {
                     Ok(()) => {
@@ -286,8 +301,7 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
             if pending.is_empty() {
                 return retried;
             }
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
+            if Instant::now() >= deadline {
                 requeue(
                     groups,
                     &pending,
@@ -302,15 +316,20 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
                 packed.chunks(max_batch).map(<[usize]>::to_vec).collect();
             calls.extend(solo.into_iter().map(|g| vec![g]));
 
-            let jobs = calls.into_iter().map(|call| {
+            // Every call ends by the deadline, however late it starts (calls past the
+            // concurrency limit wait for a slot); one whose slot comes after it never starts.
+            let shared: &[Group<S::Record>] = groups;
+            let jobs = calls.into_iter().map(|call| async move {
+                if Instant::now() >= deadline {
+                    return (call, None);
+                }
                 let records: Vec<S::Record> = call
                     .iter()
-                    .filter_map(|&g| groups[g].record.clone())
+                    .filter_map(|&g| shared[g].record.clone())
                     .collect();
-                async move {
-                    let result = tokio::time::timeout(remaining, self.sink.write(records)).await;
-                    (call, result)
-                }
+                let result =
+                    tokio::time::timeout_at(deadline.into(), self.sink.write(records)).await;
+                (call, Some(result))
             });
             let results: Vec<_> = futures_util::stream::iter(jobs)
                 .buffer_unordered(self.settings.concurrency.max(1))
@@ -322,11 +341,20 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
             let mut min_wait = Duration::ZERO;
             for (call, result) in results {
                 match result {
-                    Ok(Ok(outcomes)) => {
+                    Some(Ok(Ok(outcomes))) => {
                         for (&g, outcome) in call.iter().zip(outcomes) {
                             match outcome {
                                 WriteOutcome::Written => groups[g].fate = Some(Fate::Written),
-                                WriteOutcome::Duplicate => groups[g].fate = Some(Fate::Duplicate),
+                                WriteOutcome::Conflict(reason) => {
+                                    groups[g].fate = Some(Fate::DeadLetter {
+                                        reason,
+                                        class: DeadLetterClass::Conflict,
+                                    });
+                                }
+                                WriteOutcome::Transient(reason) => {
+                                    wait = true;
+                                    self.retry_then_reject(&mut groups[g], reason);
+                                }
                                 WriteOutcome::Reject(reason) => {
                                     groups[g].fate = Some(Fate::DeadLetter {
                                         reason,
@@ -355,8 +383,10 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
                             }
                         }
                     }
-                    Ok(Err(err)) => wait |= self.call_failed(groups, &call, &err),
-                    Err(_elapsed) => {
+                    // Never started: the deadline came first; the loop hands it back.
+                    None => {}
+                    Some(Ok(Err(err))) => wait |= self.call_failed(groups, &call, &err),
+                    Some(Err(_elapsed)) => {
                         for &g in &call {
                             self.retry(
                                 &mut groups[g],
@@ -406,6 +436,19 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
             }
             retried += still.len() as u64;
         }
+    }
+
+    /// A refusal the store documents as passing: retried like any other, but dead-lettered
+    /// with its reason, not handed back, when the attempts run out.
+    fn retry_then_reject(&self, g: &mut Group<S::Record>, reason: String) {
+        g.attempts += 1;
+        if g.attempts >= self.settings.max_attempts {
+            g.fate = Some(Fate::DeadLetter {
+                reason: format!("{reason} (refused {} times in one invocation)", g.attempts),
+                class: DeadLetterClass::Rejected,
+            });
+        }
+        g.last_reason = reason;
     }
 
     fn retry(&self, g: &mut Group<S::Record>, reason: String) {

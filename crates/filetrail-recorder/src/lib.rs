@@ -16,10 +16,13 @@ mod timestream;
 
 pub use config::{RecorderConfig, SinkConfig};
 pub use dead_letter::{
-    DeadLetter, DeadLetterClass, DeadLetters, MAX_ENTRIES_PER_SEND, NoDeadLetterQueue,
-    SqsDeadLetters, short_reason,
+    DeadLetter, DeadLetterClass, DeadLetters, MAX_ENTRIES_PER_SEND, MAX_SEND_BATCH_BYTES,
+    NoDeadLetterQueue, SqsDeadLetters, short_reason, sqs_accepts, sqs_text,
 };
-pub use handler::{Counts, HandlerError, Recorder, Settings, work_deadline};
+pub use handler::{
+    Counts, DEAD_LETTER_RESERVE, HandlerError, MAX_WRITE_ATTEMPTS, Recorder, Settings,
+    work_deadline,
+};
 pub use influxdb::{CODE_CONFIGURATION, CODE_UNAVAILABLE, InfluxDbSink};
 pub use layout::{Layout, MULTI_MEASURE_NAME, NOT_AVAILABLE, SEED_MEASURE_NAME, epoch_seconds};
 pub use sink::{Sink, WriteOutcome};

@@ -9,12 +9,20 @@ use filetrail_contract::FileMoved;
 /// What became of one record in one write call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
-    /// Stored by this call.
+    /// Stored by this call, or already stored with exactly these values (a re-write of the same
+    /// record is a success in every store filetrail writes to).
     Written,
-    /// Already stored by an earlier delivery of the same event: counts as written.
-    Duplicate,
-    /// Refused for a reason that may pass: try again in this invocation.
+    /// The store holds a record with this record's identity and *different* values: two
+    /// different events claim one `event_id` (or a bug changed the layout). Dead-lettered as a
+    /// conflict with this reason; never counted as written.
+    Conflict(String),
+    /// Refused for a reason that may pass: try again in this invocation; handed back to SQS
+    /// when the attempts or the time run out.
     Retry(String),
+    /// Refused for a reason the store documents as passing (Timestream's time-range
+    /// rejections after a retention change): try again in this invocation; dead-lettered with
+    /// this reason when the attempts run out (handed back if the time runs out first).
+    Transient(String),
     /// Refused for good: dead-letter it with this reason.
     Reject(String),
     /// Refused for a reason that may pass, and the store asked to wait at least `after` before

@@ -7,17 +7,18 @@ use std::time::{Duration, Instant};
 use filetrail_aws::{BackoffSettings, Classified};
 use filetrail_contract::FileMoved;
 use filetrail_recorder::{
-    Counts, DeadLetter, DeadLetters, HandlerError, Recorder, Settings, Sink, WriteOutcome,
+    Counts, DeadLetter, HandlerError, Recorder, Settings, Sink, WriteOutcome,
 };
 use proptest::prelude::*;
 
-use super::{envelope, failed_ids, later, sqs_event};
+use super::{MemoryDlq, envelope, failed_ids, later, sqs_event};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Ok,
-    Dup,
+    Conflict,
     Retry,
+    Transient,
     Reject,
 }
 
@@ -74,31 +75,13 @@ impl Sink for ScriptedSink {
                 *n += 1;
                 match step {
                     Step::Ok => WriteOutcome::Written,
-                    Step::Dup => WriteOutcome::Duplicate,
+                    Step::Conflict => WriteOutcome::Conflict("another event holds this id".into()),
                     Step::Retry => WriteOutcome::Retry("throttled".into()),
+                    Step::Transient => WriteOutcome::Transient("outside the time range".into()),
                     Step::Reject => WriteOutcome::Reject("outside the time window".into()),
                 }
             })
             .collect())
-    }
-}
-
-#[derive(Default)]
-struct MemoryDlq {
-    letters: Mutex<Vec<DeadLetter>>,
-    refuse: bool,
-}
-
-impl DeadLetters for MemoryDlq {
-    async fn send(&self, letters: &[DeadLetter]) -> Vec<Result<(), String>> {
-        if self.refuse {
-            return vec![Err("AccessDenied".into()); letters.len()];
-        }
-        self.letters
-            .lock()
-            .expect("lock")
-            .extend_from_slice(letters);
-        vec![Ok(()); letters.len()]
     }
 }
 
@@ -111,6 +94,7 @@ fn settings() -> Settings {
             factor: 2.0,
         },
         max_attempts: 5,
+        ..Settings::default()
     }
 }
 
@@ -175,7 +159,7 @@ async fn dead_letters_carry_the_original_body_and_the_reason() {
 }
 
 fn recorder_dlq(r: &Recorder<ScriptedSink, MemoryDlq>) -> Vec<DeadLetter> {
-    r.dead_letters().letters.lock().expect("lock").clone()
+    r.dead_letters().letters()
 }
 
 #[tokio::test]
@@ -184,14 +168,7 @@ async fn a_refusing_dead_letter_queue_hands_messages_back_to_sqs() {
         ("m0".to_owned(), envelope(&super::event(0))),
         ("bad".to_owned(), "nope".to_owned()),
     ];
-    let recorder = Recorder::new(
-        ScriptedSink::default(),
-        MemoryDlq {
-            refuse: true,
-            ..MemoryDlq::default()
-        },
-        settings(),
-    );
+    let recorder = Recorder::new(ScriptedSink::default(), MemoryDlq::refusing(), settings());
     let (response, counts) = recorder
         .handle(&sqs_event(&messages), later())
         .await
@@ -345,15 +322,13 @@ async fn records_over_a_store_limit_are_dead_lettered_as_invalid() {
         .expect("decided");
     assert_eq!(counts.dead_lettered, 1);
     assert_eq!(
-        recorder.dead_letters().letters.lock().expect("lock")[0]
-            .class
-            .as_str(),
+        recorder.dead_letters().letters()[0].class.as_str(),
         "invalid"
     );
 }
 
 fn step() -> impl Strategy<Value = Step> {
-    prop_oneof![5 => Just(Step::Ok), 1 => Just(Step::Dup), 2 => Just(Step::Retry), 1 => Just(Step::Reject)]
+    prop_oneof![5 => Just(Step::Ok), 1 => Just(Step::Conflict), 2 => Just(Step::Retry), 1 => Just(Step::Transient), 1 => Just(Step::Reject)]
 }
 
 proptest! {
@@ -361,7 +336,8 @@ proptest! {
 
     /// For any mix of outcomes, redeliveries and malformed messages: every message ends exactly
     /// once as written, duplicate, dead-lettered or handed back; nothing is written twice; and
-    /// only records that did not end are handed back.
+    /// only records that did not end are handed back (a record refused as transient until the
+    /// attempts ran out is dead-lettered, not handed back).
     #[test]
     fn every_message_ends_exactly_once(
         scripts in prop::collection::vec(prop::collection::vec(step(), 1..4), 1..30),
@@ -392,13 +368,18 @@ proptest! {
         let failed = failed_ids(&response);
         for (i, e) in events.iter().enumerate() {
             let script = &scripts[i];
-            let end = script.iter().position(|s| *s != Step::Retry);
+            let end = script.iter().position(|s| !matches!(s, Step::Retry | Step::Transient));
             let sent = attempts.get(&e.event_id).copied().unwrap_or(0);
+            let last_try = script[2.min(script.len() - 1)];
+            let prefix = format!("m{i}-");
             match end {
                 Some(k) if k < 3 => {
                     prop_assert_eq!(sent, k + 1, "sent until decided, never after");
-                    let prefix = format!("m{i}-");
                     prop_assert!(!failed.iter().any(|id| id.starts_with(&prefix)));
+                }
+                _ if last_try == Step::Transient => {
+                    prop_assert_eq!(sent, 3, "retried up to max_attempts");
+                    prop_assert!(!failed.iter().any(|id| id.starts_with(&prefix)), "dead-lettered, not handed back");
                 }
                 _ => {
                     prop_assert_eq!(sent, 3, "retried up to max_attempts");

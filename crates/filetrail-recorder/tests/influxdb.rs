@@ -11,14 +11,12 @@ use bytes::Bytes;
 use filetrail_aws::BackoffSettings;
 use filetrail_contract::{FileMoved, attr};
 use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, Token, TokenSource, Transport};
-use filetrail_recorder::{
-    DeadLetter, DeadLetters, InfluxDbSink, Recorder, Settings, SqsDeadLetters,
-};
+use filetrail_recorder::{InfluxDbSink, Recorder, Settings, SqsDeadLetters};
 use filetrail_testkit::runtime_api::RuntimeApi;
 use filetrail_testkit::{emulator, pipeline, unique_name};
 use serde_json::{Value, json};
 
-use super::{envelope, failed_ids, later, sqs_event};
+use super::{MemoryDlq, envelope, failed_ids, later, sqs_event};
 
 const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";
 
@@ -292,16 +290,6 @@ impl Transport for Scripted {
     }
 }
 
-#[derive(Default)]
-struct MemoryDlq(Mutex<Vec<DeadLetter>>);
-
-impl DeadLetters for MemoryDlq {
-    async fn send(&self, letters: &[DeadLetter]) -> Vec<Result<(), String>> {
-        self.0.lock().expect("lock").extend_from_slice(letters);
-        vec![Ok(()); letters.len()]
-    }
-}
-
 fn v2() -> InfluxDbConfig {
     InfluxDbConfig {
         url: "https://influx.example:8086".into(),
@@ -454,7 +442,7 @@ async fn a_partial_write_400_dead_letters_the_named_point_and_resends_the_others
         .expect("decided");
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((counts.written, counts.dead_lettered), (4, 1));
-    let letters = r.dead_letters().0.lock().expect("lock").clone();
+    let letters = r.dead_letters().letters();
     assert_eq!(letters[0].message_id, "m2");
     assert_eq!(letters[0].class.as_str(), "rejected");
     assert_eq!(
@@ -492,7 +480,7 @@ async fn an_influxdb_3_partial_write_names_lines_by_number() {
         .await
         .expect("decided");
     assert_eq!((counts.written, counts.dead_lettered), (2, 1));
-    assert_eq!(r.dead_letters().0.lock().expect("lock")[0].message_id, "m0");
+    assert_eq!(r.dead_letters().letters()[0].message_id, "m0");
 }
 
 #[tokio::test]
@@ -513,7 +501,7 @@ async fn a_refusal_naming_no_line_is_isolated_to_its_point() {
         .expect("decided");
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((counts.written, counts.dead_lettered), (5, 1));
-    let letters = r.dead_letters().0.lock().expect("lock").clone();
+    let letters = r.dead_letters().letters();
     assert_eq!(letters[0].message_id, "m4");
     assert!(
         letters[0].reason.contains("field type conflict"),

@@ -22,7 +22,9 @@ async fn request_body(
         200,
         &json!({"RecordsIngested": {"Total": events.len()}}),
     )]);
-    let client = aws_sdk_timestreamwrite::Client::new(&replay::sdk_config(&http).await);
+    let client = filetrail_recorder::timestream_client(&replay::sdk_config(&http).await)
+        .await
+        .expect("client");
     let writer = TimestreamWriter::new(client, "sdc_aws_logs", "sdc_aws_s3_bucket_log_table");
     let records = events
         .iter()

@@ -10,41 +10,56 @@ fn classify(reason: &str, existing_version: Option<i64>) -> WriteOutcome {
     })
 }
 
+/// AWS rejects a record for its identity only when the stored values differ (an identical
+/// re-write is a success), and the identity contains `event_id`: a conflict, never "written".
 #[test]
-fn existing_records_are_duplicates() {
-    assert_eq!(
-        classify(
-            "The record version 2 is lower than the existing version 200. A higher version is required to update the measure value.",
-            Some(200)
-        ),
-        WriteOutcome::Duplicate
-    );
-    assert_eq!(
-        classify(
-            "A record already exists with the same time, dimensions, measure name, and record version. A higher record version must be specified in order to update the measure value.",
-            None
-        ),
-        WriteOutcome::Duplicate
-    );
-}
-
-#[test]
-fn time_window_refusals_are_dead_lettered_with_the_raw_reason() {
-    let raw = "The record timestamp is outside the time range [2024-04-30T12:00:00.000Z, 2024-05-01T12:15:00.000Z) of the memory store.";
-    match classify(raw, None) {
-        WriteOutcome::Reject(reason) => assert!(
-            reason.contains(raw) && reason.contains("time window"),
+fn existing_versions_are_conflicts_never_written() {
+    let lower = "The record version 2 is lower than the existing version 200. A higher version is required to update the measure value.";
+    match classify(lower, Some(200)) {
+        WriteOutcome::Conflict(reason) => assert!(
+            reason.contains(lower) && reason.contains("stored version 200"),
             "{reason}"
         ),
-        other => panic!("expected Reject, got {other:?}"),
+        other => panic!("expected Conflict, got {other:?}"),
     }
-    assert!(matches!(
-        classify(
-            "Record is older than the magnetic store retention period.",
-            None
+    let exists = "A record already exists with the same time, dimensions, measure name, and record version. A higher record version must be specified in order to update the measure value.";
+    match classify(exists, None) {
+        WriteOutcome::Conflict(reason) => assert!(
+            reason.contains(exists) && reason.contains("conflict"),
+            "{reason}"
         ),
-        WriteOutcome::Reject(_)
-    ));
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+}
+
+/// Time-range rejections can follow a retention change for a while: retried in the invocation
+/// first, with the raw reason kept.
+#[test]
+fn time_window_refusals_are_transient_with_the_raw_reason() {
+    let raw = "The record timestamp is outside the time range [2024-04-30T12:00:00.000Z, 2024-05-01T12:15:00.000Z) of the memory store.";
+    match classify(raw, None) {
+        WriteOutcome::Transient(reason) => assert!(
+            reason.contains(raw)
+                && reason.contains("time range")
+                && reason.contains("retried first"),
+            "{reason}"
+        ),
+        other => panic!("expected Transient, got {other:?}"),
+    }
+}
+
+/// Past the magnetic store's retention, or more than 15 minutes ahead, a record never passes.
+#[test]
+fn records_outside_the_magnetic_window_or_in_the_future_are_dead_lettered_at_once() {
+    for raw in [
+        "Record is older than the magnetic store retention period.",
+        "The record timestamp is too far in the future.",
+    ] {
+        match classify(raw, None) {
+            WriteOutcome::Reject(reason) => assert!(reason.contains(raw), "{reason}"),
+            other => panic!("expected Reject for {raw:?}, got {other:?}"),
+        }
+    }
 }
 
 #[test]

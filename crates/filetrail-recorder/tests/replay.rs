@@ -1,27 +1,15 @@
 //! The real Timestream adapter inside the recorder, against replayed responses in AWS's shapes.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use filetrail_aws::BackoffSettings;
 use filetrail_recorder::{
-    DeadLetter, DeadLetters, Layout, Recorder, Settings, TimestreamSink, TimestreamWriter,
-    WriteRecords, timestream_client,
+    Layout, Recorder, Settings, TimestreamSink, TimestreamWriter, WriteRecords, timestream_client,
 };
 use filetrail_testkit::replay;
 use serde_json::{Value, json};
 
-use super::{envelope, failed_ids, later, sqs_event};
-
-#[derive(Default)]
-struct MemoryDlq(Mutex<Vec<DeadLetter>>);
-
-impl DeadLetters for MemoryDlq {
-    async fn send(&self, letters: &[DeadLetter]) -> Vec<Result<(), String>> {
-        self.0.lock().expect("lock").extend_from_slice(letters);
-        vec![Ok(()); letters.len()]
-    }
-}
+use super::{MemoryDlq, envelope, failed_ids, later, sqs_event};
 
 const REJECTED_TYPE: &str = "com.amazonaws.timestream.v20181101#RejectedRecordsException";
 
@@ -83,9 +71,12 @@ async fn throttling_then_success() {
         .enumerate()
         .map(|(i, e)| (format!("m{i}"), envelope(e)))
         .collect();
+    // The SDK's standard retry (3 attempts) meets the first three answers; the recorder's own
+    // round retries what the SDK gave up on.
     let (recorder, http) = recorder(vec![
         replay::json_error(429, "ThrottlingException", "Rate exceeded"),
         replay::json_error(500, "InternalServerException", "Internal server error"),
+        replay::json_error(429, "ThrottlingException", "Rate exceeded"),
         ingested(3),
     ])
     .await;
@@ -94,11 +85,15 @@ async fn throttling_then_success() {
         .await
         .expect("decided");
     assert!(response.batch_item_failures.is_empty());
-    assert_eq!((counts.written, counts.retried), (3, 6));
+    assert_eq!((counts.written, counts.retried), (3, 3));
     let bodies = replay::request_bodies(&http);
-    assert_eq!(bodies.len(), 3);
     assert_eq!(
-        bodies[0], bodies[2],
+        bodies.len(),
+        4,
+        "three SDK attempts, then the recorder's retry"
+    );
+    assert_eq!(
+        bodies[0], bodies[3],
         "the retry sends the same records, byte for byte"
     );
     assert_eq!(
@@ -106,6 +101,19 @@ async fn throttling_then_success() {
         "Timestream_20181101.WriteRecords"
     );
 }
+
+fn rejected(records: &[Value]) -> http::Response<aws_smithy_types::body::SdkBody> {
+    replay::json_response(
+        419,
+        &json!({
+            "__type": REJECTED_TYPE,
+            "Message": "One or more records have been rejected. See RejectedRecords for details.",
+            "RejectedRecords": records,
+        }),
+    )
+}
+
+const TOO_OLD: &str = "The record timestamp is outside the time range [2024-05-01T06:00:00.000Z, 2024-05-01T12:15:00.000Z) of the memory store.";
 
 #[tokio::test]
 async fn rejected_records_end_where_the_rules_say() {
@@ -116,18 +124,14 @@ async fn rejected_records_end_where_the_rules_say() {
         .enumerate()
         .map(|(i, e)| (format!("m{i}"), envelope(e)))
         .collect();
-    let too_old = "The record timestamp is outside the time range [2024-05-01T06:00:00.000Z, 2024-05-01T12:15:00.000Z) of the memory store.";
+    let lower = "The record version 1 is lower than the existing version 2. A higher version is required to update the measure value.";
     let (recorder, http) = recorder(vec![
-        replay::json_response(419, &json!({
-            "__type": REJECTED_TYPE,
-            "Message": "One or more records have been rejected. See RejectedRecords for details.",
-            "RejectedRecords": [
-                {"RecordIndex": 0, "Reason": "The record version 1 is lower than the existing version 2. A higher version is required to update the measure value.", "ExistingVersion": 2},
-                {"RecordIndex": 1, "Reason": too_old},
-                {"RecordIndex": 2, "Reason": "The service is temporarily unable to accept this record."}
-            ]
-        })),
-        ingested(1),
+        rejected(&[
+            json!({"RecordIndex": 0, "Reason": lower, "ExistingVersion": 2}),
+            json!({"RecordIndex": 1, "Reason": TOO_OLD}),
+            json!({"RecordIndex": 2, "Reason": "The service is temporarily unable to accept this record."}),
+        ]),
+        ingested(2),
     ])
     .await;
     let (response, counts) = recorder
@@ -139,14 +143,14 @@ async fn rejected_records_end_where_the_rules_say() {
         "{:?}",
         failed_ids(&response)
     );
+    assert_eq!(counts.duplicate, 0, "no copies in the batch");
     assert_eq!(
-        counts.duplicate, 1,
-        "existing version: written by this same event"
+        counts.dead_lettered, 1,
+        "another event holds the identity: a conflict, never written"
     );
-    assert_eq!(counts.dead_lettered, 1, "too old: can never pass");
     assert_eq!(
-        counts.written, 3,
-        "index 2 after its retry, 3 and 4 in the first call"
+        counts.written, 4,
+        "1 and 2 after their retry, 3 and 4 in the first call"
     );
 
     let bodies = replay::request_bodies(&http);
@@ -154,28 +158,86 @@ async fn rejected_records_end_where_the_rules_say() {
     assert_eq!(event_ids_in(&bodies[0]), ids);
     assert_eq!(
         event_ids_in(&bodies[1]),
-        vec![ids[2].clone()],
-        "only the retryable record is sent again"
+        vec![ids[1].clone(), ids[2].clone()],
+        "only the records that may pass are sent again"
     );
-    assert_eq!(bodies[1]["Records"][0], bodies[0]["Records"][2]);
+    assert_eq!(bodies[1]["Records"][0], bodies[0]["Records"][1]);
     assert_eq!(
         bodies[1]["CommonAttributes"],
         json!({"MeasureName": "timestamp", "MeasureValueType": "DOUBLE", "TimeUnit": "MILLISECONDS"})
     );
 
-    let letters = recorder.dead_letters().0.lock().expect("lock").clone();
+    let letters = recorder.dead_letters().letters();
     assert_eq!(letters.len(), 1);
-    assert_eq!(letters[0].message_id, "m1");
+    assert_eq!(letters[0].message_id, "m0");
     assert_eq!(
-        letters[0].body, messages[1].1,
+        letters[0].body, messages[0].1,
         "the original body, for replay"
     );
     assert!(
-        letters[0].reason.contains(too_old),
-        "the raw reason is kept: {}",
+        letters[0].reason.contains(lower) && letters[0].reason.contains("stored version 2"),
+        "the raw reason and both versions: {}",
         letters[0].reason
     );
+    assert_eq!(letters[0].class.as_str(), "conflict");
+}
+
+#[tokio::test]
+async fn an_identical_rewrite_is_written_not_a_duplicate() {
+    // Timestream answers a re-write of a stored record with the same values with success.
+    let e = super::event(40);
+    let (recorder, _http) = recorder(vec![ingested(1), ingested(1)]).await;
+    for _ in 0..2 {
+        let (response, counts) = recorder
+            .handle(&sqs_event(&[("m".into(), envelope(&e))]), later())
+            .await
+            .expect("decided");
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!((counts.written, counts.duplicate), (1, 0));
+    }
+}
+
+#[tokio::test]
+async fn a_time_range_rejection_is_retried_in_the_invocation_before_dead_lettering() {
+    let messages = vec![
+        ("m0".to_owned(), envelope(&super::event(30))),
+        ("m1".to_owned(), envelope(&super::event(31))),
+    ];
+    // m0: refused once (right after a retention change), then written. m1: refused on every
+    // attempt, then dead-lettered with the reason.
+    let mut answers = vec![rejected(&[
+        json!({"RecordIndex": 0, "Reason": TOO_OLD}),
+        json!({"RecordIndex": 1, "Reason": TOO_OLD}),
+    ])];
+    answers.push(rejected(&[json!({"RecordIndex": 1, "Reason": TOO_OLD})]));
+    let attempts = filetrail_recorder::MAX_WRITE_ATTEMPTS;
+    for _ in 2..attempts {
+        answers.push(rejected(&[json!({"RecordIndex": 0, "Reason": TOO_OLD})]));
+    }
+    let (recorder, http) = recorder(answers).await;
+    let (response, counts) = recorder
+        .handle(&sqs_event(&messages), later())
+        .await
+        .expect("decided");
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        failed_ids(&response)
+    );
+    assert_eq!((counts.written, counts.dead_lettered), (1, 1));
+    assert_eq!(http.actual_requests().count(), attempts as usize);
+    let letters = recorder.dead_letters().letters();
+    assert_eq!(letters[0].message_id, "m1");
     assert_eq!(letters[0].class.as_str(), "rejected");
+    assert!(
+        letters[0].reason.contains(TOO_OLD)
+            && letters[0].reason.contains("retention change")
+            && letters[0]
+                .reason
+                .contains(&format!("refused {attempts} times")),
+        "{}",
+        letters[0].reason
+    );
 }
 
 #[tokio::test]
@@ -191,10 +253,12 @@ async fn a_deadline_too_short_hands_the_rest_back_to_sqs() {
         .collect();
     let (recorder, http) = recorder(throttles).await;
     let start = Instant::now();
+    // Long enough for the SDK's three attempts (their backoff stays under 300 ms), short
+    // enough to cut the recorder's rounds.
     let (response, counts) = recorder
         .handle(
             &sqs_event(&messages),
-            Instant::now() + Duration::from_millis(120),
+            Instant::now() + Duration::from_millis(800),
         )
         .await
         .expect("decided");
@@ -210,8 +274,8 @@ async fn a_deadline_too_short_hands_the_rest_back_to_sqs() {
     );
     let sent = http.actual_requests().count();
     assert!(
-        (2..100).contains(&sent),
-        "retried with backoff, a bounded number of times: {sent}"
+        (4..100).contains(&sent),
+        "the SDK's attempts, then the recorder's, a bounded number of times: {sent}"
     );
 }
 
@@ -263,4 +327,63 @@ async fn endpoint_discovery_only_without_an_endpoint_override() {
         "{:?}",
         replay::request_uris(&http)
     );
+}
+
+#[tokio::test]
+async fn a_stale_discovered_endpoint_is_discovered_again_then_written() {
+    // In AWS: the endpoint discovered at start-up goes stale; Timestream answers
+    // InvalidEndpointException (HTTP 421). The recorder discovers again and writes there.
+    let cell = |n: u32| {
+        replay::json_response(
+            200,
+            &json!({"Endpoints": [{"Address": format!("ingest-cell{n}.timestream.us-east-1.amazonaws.com"), "CachePeriodInMinutes": 1440}]}),
+        )
+    };
+    let http = replay::client(vec![
+        cell(1),
+        replay::json_response(
+            421,
+            &json!({"__type": "com.amazonaws.timestream.v20181101#InvalidEndpointException", "Message": "The requested endpoint is not valid."}),
+        ),
+        cell(2),
+        ingested(1),
+    ]);
+    let client = timestream_client(&replay::sdk_config_without_endpoint(&http))
+        .await
+        .expect("discovery");
+    let sink = TimestreamSink::new(TimestreamWriter::new(client, "db", "table"), Layout::Seed);
+    let settings = Settings {
+        backoff: BackoffSettings {
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            factor: 2.0,
+        },
+        ..Settings::default()
+    };
+    let recorder = Recorder::new(sink, MemoryDlq::default(), settings);
+    let (response, counts) = recorder
+        .handle(
+            &sqs_event(&[("m".into(), envelope(&super::event(50)))]),
+            later(),
+        )
+        .await
+        .expect("decided");
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        failed_ids(&response)
+    );
+    assert_eq!(counts.written, 1);
+    assert_eq!(
+        replay::request_targets(&http),
+        [
+            "Timestream_20181101.DescribeEndpoints",
+            "Timestream_20181101.WriteRecords",
+            "Timestream_20181101.DescribeEndpoints",
+            "Timestream_20181101.WriteRecords"
+        ]
+    );
+    let uris = replay::request_uris(&http);
+    assert!(uris[1].starts_with("https://ingest-cell1."), "{uris:?}");
+    assert!(uris[3].starts_with("https://ingest-cell2."), "{uris:?}");
 }

@@ -1,6 +1,8 @@
 //! Integration tests of the recorder (one binary).
 
 mod config;
+mod dead_letters;
+mod deadline;
 mod emulator;
 mod handler;
 mod influxdb;
@@ -10,10 +12,12 @@ mod metrics;
 mod rejections;
 mod replay;
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage, SqsMessageAttribute};
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
+use filetrail_recorder::{DeadLetter, DeadLetters};
 
 /// A fixed time a few minutes before this test process started.
 fn base_millis() -> i64 {
@@ -96,4 +100,39 @@ pub fn failed_ids(r: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<St
         .iter()
         .map(|f| f.item_identifier.clone())
         .collect()
+}
+
+/// A dead-letter queue in memory: keeps every letter, or refuses them all.
+#[derive(Debug, Default)]
+pub struct MemoryDlq {
+    letters: Mutex<Vec<DeadLetter>>,
+    refuse: bool,
+}
+
+impl MemoryDlq {
+    /// A queue that refuses every letter (as a DLQ the role may not send to does).
+    pub fn refusing() -> Self {
+        Self {
+            refuse: true,
+            ..Self::default()
+        }
+    }
+
+    /// The letters it accepted, in order.
+    pub fn letters(&self) -> Vec<DeadLetter> {
+        self.letters.lock().expect("lock").clone()
+    }
+}
+
+impl DeadLetters for MemoryDlq {
+    async fn send(&self, letters: &[DeadLetter], _deadline: Instant) -> Vec<Result<(), String>> {
+        if self.refuse {
+            return vec![Err("AccessDenied".into()); letters.len()];
+        }
+        self.letters
+            .lock()
+            .expect("lock")
+            .extend_from_slice(letters);
+        vec![Ok(()); letters.len()]
+    }
 }

@@ -6,7 +6,11 @@
 //! - [`CallCounter`]: an SDK interceptor counting the requests a client sends.
 //! - [`replay`]: AWS responses replayed over HTTP, for what the emulator cannot show.
 //! - [`pipeline`]: a bus whose rule routes `FileMoved` events to a fresh SQS queue.
+//! - [`front`]: a front to the emulator answering what moto does not implement
+//!   (`TestEventPattern`).
+//! - [`hanging_endpoint`]: a service that never answers.
 
+pub mod front;
 pub mod moto;
 pub mod pipeline;
 pub mod replay;
@@ -49,14 +53,39 @@ pub fn test_credentials() -> Credentials {
     Credentials::new("testing", "testing", None, None, "filetrail-testkit")
 }
 
-/// SDK configuration pointing at the emulator.
+/// SDK configuration pointing at the emulator, with the retry and timeout settings every
+/// deployed client has (`filetrail_aws::sdk`).
 pub async fn emulator() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
+    sdk_config_at(&endpoint()).await
+}
+
+/// SDK configuration pointing at `url` (the emulator, or a test server), with the retry and
+/// timeout settings every deployed client has.
+pub async fn sdk_config_at(url: &str) -> SdkConfig {
+    filetrail_aws::sdk::configure(aws_config::defaults(BehaviorVersion::latest()))
+        .endpoint_url(url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(test_credentials())
         .load()
         .await
+}
+
+/// An endpoint that accepts connections, reads requests and never answers: a service that
+/// hangs. Returns its URL; it lives until the runtime ends.
+pub async fn hanging_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("local addr: {e}"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{addr}")
 }
 
 /// A name unique to this process and call, safe for S3, SQS, EventBridge and Timestream.

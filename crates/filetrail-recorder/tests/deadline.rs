@@ -1,0 +1,154 @@
+//! One deadline for every call: a slow store and a hanging dead-letter queue never make the
+//! handler outlive the Lambda deadline, and exactly what was not written goes back to SQS.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use filetrail_aws::Classified;
+use filetrail_contract::FileMoved;
+use filetrail_recorder::config::DEFAULT_SAFETY_MARGIN;
+use filetrail_recorder::{Recorder, Settings, Sink, SqsDeadLetters, WriteOutcome, work_deadline};
+
+use super::{envelope, failed_ids, sqs_event};
+
+/// How long the slow store takes to answer each call.
+const STORE_DELAY: Duration = Duration::from_secs(2);
+/// The function timeout of the scenario.
+const FUNCTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A store that answers every call after [`STORE_DELAY`], writing all of it. A call whose
+/// answer reached the recorder is remembered; one the recorder gave up on is not.
+#[derive(Default)]
+struct SlowStore {
+    answered: Mutex<HashSet<String>>,
+}
+
+impl Sink for SlowStore {
+    type Record = String;
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+    fn max_batch(&self) -> usize {
+        100
+    }
+    fn prepare(&self, event: &FileMoved) -> Result<String, String> {
+        Ok(event.event_id.clone())
+    }
+    async fn write(&self, records: Vec<String>) -> Result<Vec<WriteOutcome>, Classified> {
+        tokio::time::sleep(STORE_DELAY).await;
+        let n = records.len();
+        self.answered.lock().expect("lock").extend(records);
+        Ok(vec![WriteOutcome::Written; n])
+    }
+}
+
+/// 10,000 messages: `garbage` of them not events (dead-lettered), the rest distinct events.
+fn batch(garbage: usize) -> (Vec<(String, String)>, Vec<String>) {
+    let mut messages = Vec::with_capacity(10_000);
+    let mut ids = Vec::with_capacity(10_000);
+    for i in 0..10_000 {
+        let body = if i % 100 == 0 && i / 100 < garbage {
+            format!("not an event {i}")
+        } else {
+            envelope(&super::event(i))
+        };
+        messages.push((format!("m{i}"), body));
+        ids.push(super::event(i).event_id);
+    }
+    (messages, ids)
+}
+
+async fn run<D: filetrail_recorder::DeadLetters>(
+    dead_letters: D,
+    garbage: usize,
+) -> (
+    Duration,
+    Vec<String>,
+    HashSet<String>,
+    Vec<(String, String)>,
+    Vec<String>,
+) {
+    let (messages, ids) = batch(garbage);
+    let event = sqs_event(&messages);
+    let settings = Settings {
+        concurrency: 4,
+        ..Settings::default()
+    };
+    let recorder = Recorder::new(SlowStore::default(), dead_letters, settings);
+    let start = Instant::now();
+    let lambda_deadline = SystemTime::now() + FUNCTION_TIMEOUT;
+    let (response, counts) = recorder
+        .handle(
+            &event,
+            work_deadline(lambda_deadline, DEFAULT_SAFETY_MARGIN),
+        )
+        .await
+        .expect("decided");
+    let elapsed = start.elapsed();
+    assert_eq!(
+        counts.written + counts.duplicate + counts.dead_lettered + counts.failed,
+        counts.received
+    );
+    let answered = recorder.sink().answered.lock().expect("lock").clone();
+    assert_eq!(counts.written as usize, answered.len());
+    (elapsed, failed_ids(&response), answered, messages, ids)
+}
+
+/// The messages whose event the store did not answer for, in order.
+fn unwritten(
+    messages: &[(String, String)],
+    ids: &[String],
+    answered: &HashSet<String>,
+) -> Vec<String> {
+    messages
+        .iter()
+        .zip(ids)
+        .filter(|((_, body), id)| !body.starts_with("not an event") && !answered.contains(*id))
+        .map(|((m, _), _)| m.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_slow_store_never_outlives_the_lambda_deadline() {
+    let dlq = super::MemoryDlq::default();
+    let (elapsed, failed, answered, messages, ids) = run(dlq, 0).await;
+    assert!(
+        elapsed < FUNCTION_TIMEOUT - DEFAULT_SAFETY_MARGIN / 2,
+        "returned {elapsed:?} after the start of a {FUNCTION_TIMEOUT:?} invocation"
+    );
+    assert_eq!(
+        failed,
+        unwritten(&messages, &ids, &answered),
+        "exactly the unwritten messages are handed back"
+    );
+    assert!(!failed.is_empty() && failed.len() < 10_000);
+}
+
+#[tokio::test]
+async fn a_hanging_dead_letter_queue_never_outlives_the_lambda_deadline() {
+    let sdk = filetrail_testkit::sdk_config_at(&filetrail_testkit::hanging_endpoint().await).await;
+    let dlq = SqsDeadLetters::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        "http://hanging.invalid/000000000000/dlq",
+    );
+    let (elapsed, failed, answered, messages, ids) = run(dlq, 50).await;
+    assert!(
+        elapsed < FUNCTION_TIMEOUT - DEFAULT_SAFETY_MARGIN / 2,
+        "returned {elapsed:?} after the start of a {FUNCTION_TIMEOUT:?} invocation"
+    );
+    let mut expected: Vec<String> = messages
+        .iter()
+        .filter(|(_, body)| body.starts_with("not an event"))
+        .map(|(m, _)| m.clone())
+        .collect();
+    assert_eq!(expected.len(), 50);
+    expected.extend(unwritten(&messages, &ids, &answered));
+    let mut failed_sorted = failed.clone();
+    failed_sorted.sort();
+    expected.sort();
+    assert_eq!(
+        failed_sorted, expected,
+        "the unwritten and the letters the DLQ never took are handed back, nothing else"
+    );
+}

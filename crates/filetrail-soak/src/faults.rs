@@ -9,22 +9,33 @@ use crate::SoakError;
 /// A fault the proxy can inject into one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FaultKind {
-    /// Answer a throttling error (HTTP 400 `ThrottlingException` for EventBridge and SQS, 429
-    /// for Timestream) without forwarding.
+    /// Answer a throttling error without forwarding: HTTP 400 `ThrottlingException` for
+    /// EventBridge (<https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html>),
+    /// HTTP 400 `RequestThrottled` for SQS
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html#API_ReceiveMessage_Errors>),
+    /// HTTP 429 `ThrottlingException` for Timestream
+    /// (<https://docs.aws.amazon.com/timestream/latest/developerguide/API_WriteRecords.html#API_WriteRecords_Errors>).
     Throttle,
-    /// Answer HTTP 500 with the service's internal error code without forwarding.
+    /// Answer HTTP 500 with the service's internal error code without forwarding
+    /// (EventBridge `InternalException`, SQS `InternalError`, Timestream
+    /// `InternalServerException`: the common errors and WriteRecords error pages above).
     ServerError,
     /// Hold the request past the client's timeout, then close without answering; half of the
-    /// time the request was forwarded first (so it took effect).
+    /// time the request was forwarded first (so it took effect). Any network call can end so;
+    /// the SDK's retry guide counts timeouts as transient
+    /// (<https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html>).
     Timeout,
     /// Close the connection with a TCP reset without answering; half of the time after
-    /// forwarding (so it took effect).
+    /// forwarding (so it took effect). A transient connection error, as above.
     Reset,
-    /// Timestream `WriteRecords` only: forward (every record is stored), then answer HTTP 419
-    /// `RejectedRecordsException` naming some of the records as already existing.
+    /// Timestream `WriteRecords` only: store the other records, and answer HTTP 419
+    /// `RejectedRecordsException` naming some records as outside the memory store's time
+    /// range, as Timestream does right after a retention change
+    /// (<https://docs.aws.amazon.com/timestream/latest/developerguide/API_RejectedRecord.html>).
     Rejected,
     /// EventBridge `PutEvents` only: drop entries from the forwarded request and answer them
-    /// with a per-entry `ThrottlingException` (`FailedEntryCount`, `Entries[].ErrorCode`).
+    /// with a per-entry `ThrottlingException` (`FailedEntryCount`, `Entries[].ErrorCode`,
+    /// <https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html>).
     PartialPutEvents,
 }
 

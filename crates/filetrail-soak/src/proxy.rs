@@ -38,8 +38,13 @@ pub const MAX_CONNECTIONS: usize = 512;
 /// concurrent requests it only gets slower, and clients timing out and retrying would pile up
 /// requests it is still working on.
 pub const MAX_FORWARDING: usize = 8;
-/// The `Reason` of an "already exists" rejection, verbatim as AWS users report it.
-pub const ALREADY_EXISTS_REASON: &str = "A record already exists with the same time, dimensions, measure name, and record version. A higher record version must be specified in order to update the measure value.";
+/// The `Reason` the proxy gives a record it holds back as outside the memory store's time range.
+/// AWS documents the rejection ("Records with timestamps that lie outside the retention
+/// duration of the memory store. When the retention window is updated, you will receive a
+/// RejectedRecords exception if you immediately try to ingest data within the new window",
+/// <https://docs.aws.amazon.com/timestream/latest/developerguide/API_RejectedRecord.html>) but
+/// not its text; this one names the memory store's time range, as reported answers do.
+pub const TIME_RANGE_REASON: &str = "The record timestamp is outside the time range of the memory store. The retention window was updated; wait for the new window before ingesting.";
 
 /// What the proxy did, counted by `operation/outcome` (e.g. `WriteRecords/timeout-after`).
 ///
@@ -353,10 +358,15 @@ fn throttle_answer(service: Service, content_type: &HeaderValue) -> Response<Ful
             content_type,
             &json!({"__type": "com.amazonaws.timestream.v20181101#ThrottlingException", "Message": "Rate exceeded"}),
         ),
-        Service::EventBridge | Service::Sqs => json_answer(
+        Service::EventBridge => json_answer(
             400,
             content_type,
             &json!({"__type": "ThrottlingException", "message": "Rate exceeded"}),
+        ),
+        Service::Sqs => json_answer(
+            400,
+            content_type,
+            &json!({"__type": "com.amazonaws.sqs#RequestThrottled", "message": "Rate exceeded"}),
         ),
     }
 }
@@ -544,45 +554,67 @@ async fn forward_or_502(
     }
 }
 
-/// Forward a `WriteRecords` (every record is stored), then answer that some of its records
-/// already exist: what Timestream may answer to a re-sent identical record.
+/// A `WriteRecords` some of whose records Timestream refuses as outside the memory store's
+/// time range, as it does for a while after the table's retention was changed
+/// (<https://docs.aws.amazon.com/timestream/latest/developerguide/API_RejectedRecord.html>):
+/// the other records are forwarded (stored), and the call is answered with HTTP 419
+/// `RejectedRecordsException` naming the held-back ones by `RecordIndex`
+/// (<https://docs.aws.amazon.com/timestream/latest/developerguide/API_WriteRecords.html>).
+/// The proxy never says "already exists": Timestream answers an identical re-write with
+/// success.
 async fn rejected(
     shared: &Arc<Shared>,
     operation: &str,
     parts: &http::request::Parts,
     body: Bytes,
 ) -> Response<Full<Bytes>> {
-    let records = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["Records"].as_array().map(Vec::len))
-        .unwrap_or(0);
-    let up = match forward(shared, parts, body).await {
-        Ok(up) => up,
-        Err(e) => {
-            shared.count(operation, "upstream-error", 1);
-            let mut r = Response::new(Full::new(Bytes::from(e)));
-            *r.status_mut() = StatusCode::BAD_GATEWAY;
-            return r;
-        }
+    let Ok(mut request) = serde_json::from_slice::<Value>(&body) else {
+        return forward_or_502(shared, operation, parts, body).await;
     };
-    if up.status != StatusCode::OK || records == 0 {
-        shared.count(operation, "forwarded", 1);
-        return up.into_response();
+    let records = request["Records"].as_array().cloned().unwrap_or_default();
+    if records.is_empty() {
+        return forward_or_502(shared, operation, parts, body).await;
     }
-    let mut picked: Vec<usize> = shared.draw("rejected-records", |rng| {
-        (0..records).filter(|_| rng.chance(0.5)).collect()
+    let mut picked: Vec<bool> = shared.draw("rejected-records", |rng| {
+        records.iter().map(|_| rng.chance(0.5)).collect()
     });
-    if picked.is_empty() {
-        picked.push(shared.draw("rejected-records", |rng| {
-            usize::try_from(rng.below(records as u64)).unwrap_or(0)
-        }));
+    if !picked.contains(&true) {
+        let i = shared.draw("rejected-records", |rng| {
+            usize::try_from(rng.below(records.len() as u64)).unwrap_or(0)
+        });
+        picked[i] = true;
     }
-    shared.count(operation, "rejected", 1);
-    shared.count(operation, "rejected-records", picked.len() as u64);
+    let kept: Vec<Value> = records
+        .iter()
+        .zip(&picked)
+        .filter(|(_, p)| !**p)
+        .map(|(r, _)| r.clone())
+        .collect();
+    if !kept.is_empty() {
+        request["Records"] = Value::Array(kept);
+        match forward(shared, parts, Bytes::from(request.to_string())).await {
+            Ok(up) if up.status == StatusCode::OK => {}
+            // The emulator refused the call: that is the answer.
+            Ok(up) => {
+                shared.count(operation, "forwarded", 1);
+                return up.into_response();
+            }
+            Err(e) => {
+                shared.count(operation, "upstream-error", 1);
+                let mut r = Response::new(Full::new(Bytes::from(e)));
+                *r.status_mut() = StatusCode::BAD_GATEWAY;
+                return r;
+            }
+        }
+    }
     let rejected: Vec<Value> = picked
         .iter()
-        .map(|&i| json!({"RecordIndex": i, "Reason": ALREADY_EXISTS_REASON, "ExistingVersion": 1}))
+        .enumerate()
+        .filter(|(_, p)| **p)
+        .map(|(i, _)| json!({"RecordIndex": i, "Reason": TIME_RANGE_REASON}))
         .collect();
+    shared.count(operation, "rejected", 1);
+    shared.count(operation, "rejected-records", rejected.len() as u64);
     json_answer(
         419,
         &HeaderValue::from_static("application/x-amz-json-1.0"),

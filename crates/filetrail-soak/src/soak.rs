@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use filetrail_aws::BackoffSettings;
 use filetrail_cli::replay::{Filters, ReplayOptions, ReplaySummary, Target};
 use filetrail_contract::{FileMoved, OccurredAt};
 use filetrail_publisher::{EventBridge, PublishError, Publisher, PublisherConfig};
@@ -525,29 +524,22 @@ async fn replay_all(
                 "the DLQ still yielded valid events after {MAX_REPLAY_ROUNDS} replays"
             )));
         }
-        let summary: ReplaySummary = match filetrail_cli::replay::replay(
-            sqs_via,
-            eb_via,
-            &replay,
-            &|_| {},
-        )
-        .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                figures.errors += 1;
-                errors_in_a_row += 1;
-                tracing::warn!(code = %e.code, message = %e.message, "replay stopped on an error; running it again");
-                if errors_in_a_row > 50 {
-                    return Err(SoakError::Stuck(format!(
-                        "replay failed 50 times in a row: {}: {}",
-                        e.code, e.message
-                    )));
+        let summary: ReplaySummary =
+            match filetrail_cli::replay::replay(sqs_via, eb_via, &replay, &|_| {}).await {
+                Ok(s) => s,
+                Err(e) => {
+                    figures.errors += 1;
+                    errors_in_a_row += 1;
+                    tracing::warn!(error = %e, "replay stopped on an error; running it again");
+                    if errors_in_a_row > 50 {
+                        return Err(SoakError::Stuck(format!(
+                            "replay failed 50 times in a row: {e}"
+                        )));
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-        };
+            };
         errors_in_a_row = 0;
         figures.rounds += 1;
         figures.replayed += summary.replayed as u64;
@@ -629,11 +621,6 @@ pub async fn run(options: &SoakOptions) -> Result<SoakReport, SoakError> {
     let counts = Arc::new(Mutex::new(Counts::default()));
     let kills = Arc::new(Mutex::new(KillStats::default()));
     let mut pollers = Vec::new();
-    let short = BackoffSettings {
-        min_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(500),
-        factor: 2.0,
-    };
     let mode = match &options.recorder {
         RecorderMode::InProcess { pollers: n } => {
             let ts = timestream_client(&via)
@@ -645,11 +632,8 @@ pub async fn run(options: &SoakOptions) -> Result<SoakReport, SoakError> {
                     Layout::Seed,
                 ),
                 SqsDeadLetters::new(sqs_via.clone(), &pipeline.dlq_url),
-                Settings {
-                    concurrency: 4,
-                    backoff: short,
-                    max_attempts: 8,
-                },
+                // The deployed recorder's settings.
+                Settings::default(),
             ));
             for _ in 0..(*n).max(1) {
                 let mut f = InProcess::new(
@@ -705,8 +689,7 @@ pub async fn run(options: &SoakOptions) -> Result<SoakReport, SoakError> {
             source: "sdc.sorter".into(),
             deadline: Duration::from_secs(10),
         },
-    )
-    .with_backoff(short);
+    );
 
     let started = Instant::now();
     let outcome = async {

@@ -10,7 +10,7 @@ use filetrail_recorder::{
     Layout, Sink, TimestreamSink, TimestreamWriter, WriteError, WriteOutcome, WriteRecords,
     timestream_client,
 };
-use filetrail_soak::proxy::ALREADY_EXISTS_REASON;
+use filetrail_soak::proxy::TIME_RANGE_REASON;
 use filetrail_soak::{FaultKind, FaultPlan, Proxy, Service, pipeline};
 use filetrail_testkit::{endpoint, moto};
 
@@ -103,10 +103,7 @@ async fn throttling_comes_back_as_aws_throttling_errors_that_are_retried() {
 
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let c = send(&sqs, &p.events_queue_url, "never stored").await;
-    assert_eq!(
-        (c.code.as_str(), c.retryable),
-        ("ThrottlingException", true)
-    );
+    assert_eq!((c.code.as_str(), c.retryable), ("RequestThrottled", true));
 
     let eb = aws_sdk_eventbridge::Client::new(&sdk);
     let err = eb
@@ -231,7 +228,7 @@ async fn timeouts_outlast_the_clients_attempt_timeout() {
 }
 
 #[tokio::test]
-async fn rejected_records_arrive_in_aws_shape_and_count_as_written() {
+async fn rejected_records_are_held_back_in_aws_shape_and_retried() {
     let p = pipeline().await;
     let plan = FaultPlan::none(6).with(Service::Timestream, FaultKind::Rejected, 1.0);
     let proxy = Proxy::start(&endpoint(), plan).await.expect("proxy");
@@ -255,25 +252,28 @@ async fn rejected_records_arrive_in_aws_shape_and_count_as_written() {
     assert!(!rejections.is_empty());
     for r in &rejections {
         assert!(r.index < 10, "{r:?}");
-        assert_eq!(r.reason, ALREADY_EXISTS_REASON);
-        assert_eq!(r.existing_version, Some(1));
+        assert_eq!(r.reason, TIME_RANGE_REASON);
+        assert_eq!(r.existing_version, None, "no version conflict is claimed");
     }
-    // Every record was in fact stored.
-    assert_eq!(moto::timestream_records(&p.database, &p.table).len(), 10);
+    // Only the records not named were stored, as Timestream does.
+    assert_eq!(
+        moto::timestream_records(&p.database, &p.table).len(),
+        10 - rejections.len()
+    );
 
-    // The sink counts the rejected ones as already written, the others as written now.
+    // The sink retries the held-back ones as transient; the others are written.
     let sink = TimestreamSink::new(
         TimestreamWriter::new(client, &p.database, &p.table),
         Layout::Seed,
     );
     let outcomes = sink.write(records).await.expect("per-record outcomes");
-    let duplicates = outcomes
+    let transient = outcomes
         .iter()
-        .filter(|o| **o == WriteOutcome::Duplicate)
+        .filter(|o| matches!(o, WriteOutcome::Transient(_)))
         .count();
-    assert!(duplicates > 0);
+    assert!(transient > 0);
     assert_eq!(
-        duplicates
+        transient
             + outcomes
                 .iter()
                 .filter(|o| **o == WriteOutcome::Written)
@@ -284,7 +284,7 @@ async fn rejected_records_arrive_in_aws_shape_and_count_as_written() {
     assert_eq!(stats.get("WriteRecords", "rejected"), 2);
     assert_eq!(
         stats.get("WriteRecords", "rejected-records"),
-        (rejections.len() + duplicates) as u64
+        (rejections.len() + transient) as u64
     );
 }
 

@@ -32,7 +32,9 @@ pub use filename::{Instrument, NameError, NameRules, ScienceFile};
 pub use process::{ExternalCommand, Process, ProcessError};
 pub use processor::{PROCESSOR_FUNCTION, PROCESSOR_STAGE, ProcessCounts, Processor};
 pub use sorter::{SORTER_FUNCTION, SORTER_STAGE, SortCounts, Sorter};
-pub use store::{Copied, Deleted, DownloadError, Page, S3Error, Store, s3_client};
+pub use store::{
+    CONDITIONAL_CONFLICT_RETRIES, Copied, Deleted, DownloadError, Page, S3Error, Store, s3_client,
+};
 pub use trigger::{ObjectRef, Trigger, TriggerError, parse_trigger};
 
 /// Time a sweep keeps free before the Lambda deadline (at most half the time left): it starts

@@ -72,6 +72,11 @@ pub struct Store {
     client: aws_sdk_s3::Client,
 }
 
+/// Conditional deletes asked again after a 409 (a concurrent write of the key) before giving up.
+pub const CONDITIONAL_CONFLICT_RETRIES: u32 = 3;
+/// Wait before asking again after a 409, times the number of conflicts so far.
+const CONDITIONAL_CONFLICT_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Characters percent-encoded in a `CopySource` key (everything but unreserved and `/`).
 const COPY_SOURCE_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -387,20 +392,36 @@ impl Store {
         key: &str,
         etag: &str,
     ) -> Result<Deleted, S3Error> {
-        match self
-            .client
-            .delete_object()
-            .bucket(bucket)
-            .key(key)
-            .if_match(etag)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Deleted::Deleted),
-            // 412: the ETag no longer matches. 404: already gone (If-Match on a missing key).
-            Err(e) if status(&e) == Some(412) => Ok(Deleted::Changed),
-            Err(e) if status(&e) == Some(404) => Ok(Deleted::Deleted),
-            Err(e) => Err(s3_error("DeleteObject", bucket, key, &e)),
+        let mut conflicts = 0;
+        loop {
+            match self
+                .client
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .if_match(etag)
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(Deleted::Deleted),
+                // 412: the ETag no longer matches. 404: already gone (If-Match on a missing key).
+                Err(e) if status(&e) == Some(412) => return Ok(Deleted::Changed),
+                Err(e) if status(&e) == Some(404) => return Ok(Deleted::Deleted),
+                // 409: a PUT or DELETE of the key finished while this delete ran. Asked again,
+                // S3 answers for the object as it now is (412, 404 or deleted).
+                // <https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html>
+                Err(e) if status(&e) == Some(409) && conflicts < CONDITIONAL_CONFLICT_RETRIES => {
+                    conflicts += 1;
+                    tracing::info!(
+                        bucket,
+                        key,
+                        attempt = conflicts,
+                        "conditional delete met a concurrent write (409); asking again"
+                    );
+                    tokio::time::sleep(CONDITIONAL_CONFLICT_DELAY * conflicts).await;
+                }
+                Err(e) => return Err(s3_error("DeleteObject", bucket, key, &e)),
+            }
         }
     }
 
@@ -527,12 +548,15 @@ pub enum DownloadError {
 }
 
 /// An S3 client for `sdk`; path-style addressing when an endpoint override is set (emulators
-/// and S3-compatible stores do not resolve `bucket.host` names).
+/// and S3-compatible stores do not resolve `bucket.host` names). Its timeouts are the transfer
+/// ones (`filetrail_aws::sdk::transfer_timeout_config`): a CopyObject of up to 5 GiB or a
+/// 512 MiB UploadPartCopy is one attempt, which the general attempt timeout would cut.
 pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     let path_style = filetrail_aws::endpoint_override(sdk).is_some();
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(path_style)
+            .timeout_config(filetrail_aws::sdk::transfer_timeout_config())
             .build(),
     )
 }

@@ -14,6 +14,7 @@ mod metrics;
 mod process;
 mod processor;
 mod sorter;
+mod store;
 mod trigger;
 
 use std::path::PathBuf;

@@ -237,7 +237,8 @@ impl<C: PutEvents> Publisher<C> {
             })
             .collect();
 
-        let mut backoff = Backoff::new(self.backoff, Instant::now() + self.config.deadline);
+        let deadline = Instant::now() + self.config.deadline;
+        let mut backoff = Backoff::new(self.backoff, deadline);
         loop {
             let pending: Vec<usize> = (0..states.len())
                 .filter(|&i| matches!(states[i], State::Pending { .. }))
@@ -246,9 +247,21 @@ impl<C: PutEvents> Publisher<C> {
                 break;
             }
             let batches = pack_batches(&pending, |i| entries[i].size());
+            // Every call ends by the deadline, however many SDK attempts it takes.
             let calls = batches.iter().map(|batch| {
                 let chunk: Vec<Entry> = batch.iter().map(|&i| entries[i].clone()).collect();
-                async move { (batch, self.client.put_events(&chunk).await) }
+                async move {
+                    let call = self.client.put_events(&chunk);
+                    let result = match tokio::time::timeout_at(deadline.into(), call).await {
+                        Ok(result) => result,
+                        Err(_elapsed) => Err(CallError {
+                            retryable: true,
+                            code: "Timeout".into(),
+                            message: "PutEvents did not answer before the publish deadline; the entries may have been delivered".into(),
+                        }),
+                    };
+                    (batch, result)
+                }
             });
             let mut results = futures_util::stream::iter(calls).buffer_unordered(CONCURRENT_CALLS);
             while let Some((batch, result)) = results.next().await {

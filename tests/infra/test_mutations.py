@@ -85,14 +85,20 @@ MUTATIONS = [
         "zip not from cargo-lambda",
     ),
     # EventBridge
-    Mutation("rule_matches_file_moved", f"{CORE}/main.tf", '"detail-type" = ["FileMoved"]', '"detail-type" = ["FileCopied"]', "wrong detail-type"),
-    Mutation("rule_matches_file_moved", f"{CORE}/main.tf", "source        = var.event_sources", 'source        = ["sdc.sorter"]', "sources not configurable"),
+    Mutation("rule_matches_file_moved", f"{CORE}/file-moved-pattern.json", '["FileMoved"]', '["FileCopied"]', "wrong detail-type"),
     Mutation(
         "rule_matches_file_moved",
-        f"{EXAMPLE}/main.tf",
-        "concat([local.sorter_event_source, local.processor_event_source], var.extra_event_sources)",
-        "concat([local.sorter_event_source], var.extra_event_sources)",
-        "processor events not routed",
+        f"{CORE}/file-moved-pattern.json",
+        '{"detail-type": ["FileMoved"]}',
+        '{"detail-type": ["FileMoved"], "source": ["sdc.sorter", "sdc.processor"]}',
+        "only some sources routed",
+    ),
+    Mutation(
+        "rule_matches_file_moved",
+        f"{CORE}/main.tf",
+        'file_moved_pattern = jsonencode(jsondecode(file("${path.module}/file-moved-pattern.json")))',
+        'file_moved_pattern = jsonencode({ "detail-type" = ["FileMoved"], source = ["sdc.sorter"] })',
+        "pattern written inline",
     ),
     Mutation(
         "target_has_dlq_and_retry_policy",

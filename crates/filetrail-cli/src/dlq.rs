@@ -2,11 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use filetrail_contract::OccurredAt;
 use serde::Serialize;
 
-use crate::sqs::{self, DeadLetterMessage, EMPTY_RECEIVES_TO_STOP};
+use crate::sqs::{self, DeadLetterMessage, Scan};
 
 /// How long scanned messages stay hidden before they are released (seconds).
 pub const SCAN_VISIBILITY_TIMEOUT_S: i32 = 30;
@@ -31,64 +30,54 @@ pub struct DlqStatus {
     pub approximate_visible: u64,
     /// `ApproximateNumberOfMessagesNotVisible` (in flight).
     pub approximate_in_flight: u64,
-    /// Messages read by the scan.
+    /// Messages read by the scan, each counted once.
     pub scanned: usize,
+    /// Whether the scan read the whole queue (false only past SQS's in-flight limit).
+    pub complete: bool,
     /// Age of the oldest scanned message, in seconds.
     pub oldest_age_s: Option<u64>,
     /// Scanned messages by reason.
     pub by_reason: BTreeMap<String, ReasonStats>,
 }
 
-/// Count and group a DLQ's messages; every message read is released again.
+/// Count and group a DLQ's messages, each once, however many there are; every message read is
+/// kept hidden (for `visibility_timeout_s` at a time, extended as needed) until the scan ends,
+/// then released.
 pub async fn status(
     sqs_client: &aws_sdk_sqs::Client,
     queue_url: &str,
+    visibility_timeout_s: i32,
 ) -> Result<DlqStatus, filetrail_aws::Classified> {
-    let attrs = sqs_client
-        .get_queue_attributes()
-        .queue_url(queue_url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .map_err(|e| filetrail_aws::classify(&e))?;
-    let get = |n: QueueAttributeName| {
-        attrs
-            .attributes()
-            .and_then(|a| a.get(&n))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
+    let counts = sqs::queue_counts(sqs_client, queue_url).await?;
     let mut status = DlqStatus {
         queue_url: queue_url.to_owned(),
-        approximate_visible: get(QueueAttributeName::ApproximateNumberOfMessages),
-        approximate_in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        approximate_visible: counts.visible,
+        approximate_in_flight: counts.in_flight,
         ..DlqStatus::default()
     };
     let now = OccurredAt::now();
-    let mut handles = Vec::new();
-    let mut empty = 0;
-    while empty < EMPTY_RECEIVES_TO_STOP {
-        let messages = sqs::receive(sqs_client, queue_url, SCAN_VISIBILITY_TIMEOUT_S).await?;
-        if messages.is_empty() {
-            empty += 1;
-            continue;
+    let mut scan = Scan::start(sqs_client, queue_url, visibility_timeout_s).await?;
+    let read = async {
+        while let Some(messages) = scan.next().await? {
+            for m in &messages {
+                let d = DeadLetterMessage::from_message(m, now);
+                let age = d
+                    .sent_at_ms
+                    .map(|t| u64::try_from((now.millis() - t).max(0) / 1000).unwrap_or(0));
+                let stats = status.by_reason.entry(d.reason()).or_default();
+                stats.count += 1;
+                stats.invalid += usize::from(d.parsed.is_err());
+                stats.oldest_age_s = stats.oldest_age_s.max(age);
+                status.oldest_age_s = status.oldest_age_s.max(age);
+                status.scanned += 1;
+                scan.hold(&d.message_id, &d.receipt_handle);
+            }
         }
-        empty = 0;
-        for m in &messages {
-            let d = DeadLetterMessage::from_message(m, now);
-            let age = d
-                .sent_at_ms
-                .map(|t| u64::try_from((now.millis() - t).max(0) / 1000).unwrap_or(0));
-            let stats = status.by_reason.entry(d.reason()).or_default();
-            stats.count += 1;
-            stats.invalid += usize::from(d.parsed.is_err());
-            stats.oldest_age_s = stats.oldest_age_s.max(age);
-            status.oldest_age_s = status.oldest_age_s.max(age);
-            status.scanned += 1;
-            handles.push(d.receipt_handle);
-        }
+        Ok::<(), filetrail_aws::Classified>(())
     }
-    sqs::release(sqs_client, queue_url, &handles).await;
+    .await;
+    let end = scan.finish().await;
+    read?;
+    status.complete = !end.truncated;
     Ok(status)
 }

@@ -5,9 +5,12 @@
 //! - [`publish`]: publish events from flags or JSON lines.
 //! - [`history`]: a file's trail through the pipeline.
 //! - [`dlq`]: what waits in a DLQ, by reason.
+//! - [`routing`]: whether a bus routes an event (before replay deletes anything, before publish).
+//! - [`sqs`]: reading a queue once, every message exactly once, without consuming it.
 
 pub mod dlq;
 pub mod history;
 pub mod publish;
 pub mod replay;
+pub mod routing;
 pub mod sqs;

@@ -140,6 +140,9 @@ struct DlqArgs {
     /// URL of the dead-letter queue.
     #[arg(long)]
     queue: String,
+    /// Seconds a scanned message stays hidden at a time (extended while the scan runs).
+    #[arg(long, default_value_t = dlq::SCAN_VISIBILITY_TIMEOUT_S)]
+    visibility_timeout: i32,
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
@@ -196,7 +199,7 @@ async fn run(cli: Cli) -> Result<bool> {
                 &progress,
             )
             .await
-            .map_err(|c| anyhow::anyhow!("reading {}: {}: {}", options.from, c.code, c.message))?;
+            .map_err(|e| anyhow::anyhow!("{e}; nothing more was replayed"))?;
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
@@ -224,10 +227,10 @@ async fn run(cli: Cli) -> Result<bool> {
                 source: a.event_source,
                 deadline: Duration::from_secs(30),
             };
-            let publisher = Publisher::new(
-                EventBridge::new(aws_sdk_eventbridge::Client::new(&sdk), a.bus),
-                config,
-            );
+            let eventbridge = aws_sdk_eventbridge::Client::new(&sdk);
+            let mut routes =
+                publish::RouteWarnings::load(&eventbridge, &a.bus, &config.source).await;
+            let publisher = Publisher::new(EventBridge::new(eventbridge, a.bus), config);
             let summary = match a.file_key {
                 Some(file_key) => {
                     let action_type = match a.action.to_ascii_uppercase().as_str() {
@@ -252,9 +255,12 @@ async fn run(cli: Cli) -> Result<bool> {
                     event
                         .validate(OccurredAt::now())
                         .context("the event is not valid")?;
-                    publish::publish_event(&publisher, event).await
+                    publish::publish_event(&publisher, event, Some(&mut routes)).await
                 }
-                None => publish::publish_lines(&publisher, std::io::stdin().lock()).await,
+                None => {
+                    publish::publish_lines(&publisher, std::io::stdin().lock(), Some(&mut routes))
+                        .await
+                }
             };
             if cli.json {
                 print_json(&summary)?;
@@ -268,6 +274,9 @@ async fn run(cli: Cli) -> Result<bool> {
                 }
                 for f in &summary.failed {
                     println!("  not published {}: {}: {}", f.event_id, f.code, f.message);
+                }
+                for w in &summary.warnings {
+                    eprintln!("warning: {w}");
                 }
             }
             Ok(summary.ok())
@@ -304,9 +313,13 @@ async fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::Dlq(a) => {
-            let status = dlq::status(&aws_sdk_sqs::Client::new(&sdk), &a.queue)
-                .await
-                .map_err(|c| anyhow::anyhow!("reading {}: {}: {}", a.queue, c.code, c.message))?;
+            let status = dlq::status(
+                &aws_sdk_sqs::Client::new(&sdk),
+                &a.queue,
+                a.visibility_timeout,
+            )
+            .await
+            .map_err(|c| anyhow::anyhow!("reading {}: {}: {}", a.queue, c.code, c.message))?;
             if cli.json {
                 print_json(&status)?;
             } else {

@@ -6,6 +6,8 @@ use filetrail_contract::{FileMoved, OccurredAt, SCHEMA_VERSION};
 use filetrail_publisher::{FailedEntry, PublishError, Publisher, PutEvents};
 use serde::Serialize;
 
+use crate::routing::Routes;
+
 /// Events published per `publish` call while reading standard input (bounds memory).
 pub const CHUNK: usize = 500;
 
@@ -31,6 +33,71 @@ pub struct PublishSummary {
     pub invalid: Vec<InvalidLine>,
     /// Events EventBridge did not accept, with their codes.
     pub failed: Vec<FailedEvent>,
+    /// Published events that no enabled rule of the bus routes: EventBridge accepted them and
+    /// dropped them, so they will never be recorded.
+    pub unrouted: usize,
+    /// Why, once per distinct reason (also when routing could not be checked).
+    pub warnings: Vec<String>,
+}
+
+/// Checks, before each publish, whether the bus routes the events, and warns (never refuses)
+/// when it does not: `filetrail publish` sends what it is told to, but says when EventBridge
+/// will drop it.
+#[derive(Debug)]
+pub struct RouteWarnings {
+    routes: Result<Routes, String>,
+    source: String,
+}
+
+impl RouteWarnings {
+    /// Read the rules of `bus`; a failure to read them becomes a warning, not an error.
+    pub async fn load(eventbridge: &aws_sdk_eventbridge::Client, bus: &str, source: &str) -> Self {
+        let routes = Routes::load(eventbridge, bus).await.map_err(|e| {
+            format!(
+                "could not check that bus {bus} routes the events (ListRules/ListTargetsByRule: {}: {}); they may be dropped",
+                e.code, e.message
+            )
+        });
+        Self {
+            routes,
+            source: source.to_owned(),
+        }
+    }
+
+    async fn check(&mut self, events: &[FileMoved], summary: &mut PublishSummary) {
+        let routes = match &mut self.routes {
+            Ok(r) => r,
+            Err(why) => return warn_once(summary, why.clone()),
+        };
+        for e in events {
+            match routes.route(e, &self.source).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    summary.unrouted += 1;
+                    let why = routes.unrouted(&self.source);
+                    warn_once(summary, why);
+                }
+                Err(c) => {
+                    return warn_once(
+                        summary,
+                        format!(
+                            "could not check that bus {} routes the events (TestEventPattern: {}: {}); they may be dropped",
+                            routes.bus(),
+                            c.code,
+                            c.message
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn warn_once(summary: &mut PublishSummary, why: String) {
+    if !summary.warnings.contains(&why) {
+        tracing::warn!(warning = %why, "publishing events the bus may drop");
+        summary.warnings.push(why);
+    }
 }
 
 /// An event EventBridge did not accept.
@@ -84,9 +151,13 @@ async fn flush<C: PutEvents>(
     publisher: &Publisher<C>,
     batch: &mut Vec<FileMoved>,
     summary: &mut PublishSummary,
+    routes: &mut Option<&mut RouteWarnings>,
 ) {
     if batch.is_empty() {
         return;
+    }
+    if let Some(r) = routes.as_deref_mut() {
+        r.check(batch, summary).await;
     }
     match publisher.publish(batch).await {
         Ok(r) => {
@@ -105,10 +176,12 @@ async fn flush<C: PutEvents>(
 }
 
 /// Publish every valid line of `input`; invalid lines are reported with their number and never
-/// hold back the valid ones.
+/// hold back the valid ones. With `routes`, events no rule of the bus routes are counted and
+/// warned about.
 pub async fn publish_lines<C: PutEvents>(
     publisher: &Publisher<C>,
     input: impl BufRead,
+    mut routes: Option<&mut RouteWarnings>,
 ) -> PublishSummary {
     let mut summary = PublishSummary::default();
     let mut batch = Vec::with_capacity(CHUNK);
@@ -132,22 +205,23 @@ pub async fn publish_lines<C: PutEvents>(
             Err(error) => summary.invalid.push(InvalidLine { line: i + 1, error }),
         }
         if batch.len() >= CHUNK {
-            flush(publisher, &mut batch, &mut summary).await;
+            flush(publisher, &mut batch, &mut summary, &mut routes).await;
         }
     }
-    flush(publisher, &mut batch, &mut summary).await;
+    flush(publisher, &mut batch, &mut summary, &mut routes).await;
     summary
 }
 
-/// Publish one event.
+/// Publish one event (warning, with `routes`, when no rule of the bus routes it).
 pub async fn publish_event<C: PutEvents>(
     publisher: &Publisher<C>,
     event: FileMoved,
+    mut routes: Option<&mut RouteWarnings>,
 ) -> PublishSummary {
     let mut summary = PublishSummary {
         lines: 1,
         ..PublishSummary::default()
     };
-    flush(publisher, &mut vec![event], &mut summary).await;
+    flush(publisher, &mut vec![event], &mut summary, &mut routes).await;
     summary
 }

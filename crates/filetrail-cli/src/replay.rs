@@ -7,7 +7,8 @@ use filetrail_contract::{BodyShape, FileMoved, OccurredAt};
 use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
 use serde::Serialize;
 
-use crate::sqs::{self, DeadLetterMessage, EMPTY_RECEIVES_TO_STOP};
+use crate::routing::Routes;
+use crate::sqs::{DeadLetterMessage, Scan};
 
 /// Where replayed events go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +51,26 @@ pub struct ReplayOptions {
     pub default_source: String,
 }
 
+/// Why a replay did not run at all (nothing was deleted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// An SQS or EventBridge call failed.
+    #[error("{what}: {}: {}", .error.code, .error.message)]
+    Call {
+        /// Which call.
+        what: String,
+        /// The classified error.
+        error: filetrail_aws::Classified,
+    },
+}
+
+impl ReplayError {
+    fn call(what: impl Into<String>) -> impl FnOnce(filetrail_aws::Classified) -> Self {
+        let what = what.into();
+        move |error| Self::Call { what, error }
+    }
+}
+
 /// What a replay did, by reason.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ReplaySummary {
@@ -67,6 +88,10 @@ pub struct ReplaySummary {
     pub skipped_by_reason: BTreeMap<String, usize>,
     /// `failed` by error.
     pub failed_by_reason: BTreeMap<String, usize>,
+    /// Distinct messages the scan read.
+    pub read: usize,
+    /// Whether the scan read the whole DLQ (false only past SQS's in-flight limit).
+    pub complete: bool,
 }
 
 enum Decision {
@@ -127,115 +152,151 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 /// Re-deliver the DLQ's messages to `target`. A message is deleted from the DLQ only after its
 /// re-delivery is confirmed; killed at any point, a later run picks up whatever is left (a
 /// message delivered but not yet deleted is delivered again, and the recorder absorbs it).
+/// To a bus, an entry is sent only when an enabled rule with a target matches it
+/// ([`Routes`]); one that no rule would route stays in the DLQ and counts as failed.
 pub async fn replay(
     sqs_client: &aws_sdk_sqs::Client,
     eventbridge: &aws_sdk_eventbridge::Client,
     options: &ReplayOptions,
     progress: &dyn Fn(&ReplaySummary),
-) -> Result<ReplaySummary, filetrail_aws::Classified> {
+) -> Result<ReplaySummary, ReplayError> {
     let mut summary = ReplaySummary {
         dry_run: options.dry_run,
         ..ReplaySummary::default()
     };
-    let mut left: Vec<String> = Vec::new();
+    let mut routes = match &options.target {
+        Target::Bus(bus) => Some(
+            Routes::load(eventbridge, bus)
+                .await
+                .map_err(ReplayError::call(format!("reading the rules of bus {bus}")))?,
+        ),
+        Target::Queue(_) => None,
+    };
     let mut publishers: HashMap<String, Publisher<EventBridge>> = HashMap::new();
     let started = Instant::now();
-    let mut empty = 0;
     let full = |s: &ReplaySummary| options.max.is_some_and(|m| s.replayed >= m);
-    while empty < EMPTY_RECEIVES_TO_STOP && !full(&summary) {
-        let messages =
-            sqs::receive(sqs_client, &options.from, options.visibility_timeout_s).await?;
-        if messages.is_empty() {
-            empty += 1;
-            continue;
-        }
-        empty = 0;
-        let now = OccurredAt::now();
-        for m in &messages {
-            let d = DeadLetterMessage::from_message(m, now);
-            if full(&summary) {
-                left.push(d.receipt_handle);
-                continue;
-            }
-            let (event, source) = match decide(&d, &options.filters) {
-                Decision::Skip(why) => {
-                    summary.skipped += 1;
-                    *summary.skipped_by_reason.entry(why).or_default() += 1;
-                    left.push(d.receipt_handle);
+    let mut scan = Scan::start(sqs_client, &options.from, options.visibility_timeout_s)
+        .await
+        .map_err(ReplayError::call(format!("reading {}", options.from)))?;
+    let outcome = async {
+        while !full(&summary) {
+            let Some(messages) = scan
+                .next()
+                .await
+                .map_err(ReplayError::call(format!("reading {}", options.from)))?
+            else {
+                break;
+            };
+            let now = OccurredAt::now();
+            for m in &messages {
+                let d = DeadLetterMessage::from_message(m, now);
+                if full(&summary) {
+                    scan.hold(&d.message_id, &d.receipt_handle);
                     continue;
                 }
-                Decision::Replay(event, source) => (event, source),
-            };
-            if options.dry_run {
-                summary.replayed += 1;
-                *summary.replayed_by_reason.entry(d.reason()).or_default() += 1;
-                left.push(d.receipt_handle);
-                continue;
-            }
-            if let Some(rate) = options.rate.filter(|r| *r > 0.0) {
-                let due = started
-                    + Duration::from_secs_f64((summary.replayed + summary.failed) as f64 / rate);
-                tokio::time::sleep_until(due.into()).await;
-            }
-            let delivered = match &options.target {
-                Target::Queue(url) => sqs_client
-                    .send_message()
-                    .queue_url(url)
-                    .message_body(&d.body)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("SendMessage: {}", filetrail_aws::classify(&e).code)),
-                Target::Bus(bus) => {
-                    let source = source.unwrap_or_else(|| options.default_source.clone());
-                    let publisher = publishers.entry(source.clone()).or_insert_with(|| {
-                        let config = PublisherConfig {
-                            bus: bus.clone(),
-                            source,
-                            deadline: Duration::from_secs(10),
-                        };
-                        Publisher::new(EventBridge::new(eventbridge.clone(), bus.clone()), config)
-                    });
-                    publisher
-                        .publish_one(&event)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| format!("PutEvents: {e}"))
+                let (event, source) = match decide(&d, &options.filters) {
+                    Decision::Skip(why) => {
+                        summary.skipped += 1;
+                        *summary.skipped_by_reason.entry(why).or_default() += 1;
+                        scan.hold(&d.message_id, &d.receipt_handle);
+                        continue;
+                    }
+                    Decision::Replay(event, source) => (event, source),
+                };
+                let source = source.unwrap_or_else(|| options.default_source.clone());
+                if let Some(routes) = routes.as_mut() {
+                    let routed = routes.route(&event, &source).await.map_err(ReplayError::call(
+                        format!("checking the rules of bus {}", routes.bus()),
+                    ))?;
+                    if routed.is_none() {
+                        let why = routes.unrouted(&source);
+                        tracing::error!(message_id = %d.message_id, source = %source, reason = %why, "not replayed");
+                        summary.failed += 1;
+                        *summary.failed_by_reason.entry(why).or_default() += 1;
+                        scan.hold(&d.message_id, &d.receipt_handle);
+                        continue;
+                    }
                 }
-            };
-            let outcome = match delivered {
-                Err(e) => Err(e),
-                Ok(()) => sqs_client
-                    .delete_message()
-                    .queue_url(&options.from)
-                    .receipt_handle(&d.receipt_handle)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| {
-                        format!(
-                            "delivered, but DeleteMessage failed ({}); it will be delivered again",
-                            filetrail_aws::classify(&e).code
-                        )
-                    }),
-            };
-            match outcome {
-                Ok(()) => {
+                if options.dry_run {
                     summary.replayed += 1;
                     *summary.replayed_by_reason.entry(d.reason()).or_default() += 1;
+                    scan.hold(&d.message_id, &d.receipt_handle);
+                    continue;
                 }
-                Err(e) => {
-                    tracing::warn!(message_id = %d.message_id, error = %e, "replay failed");
-                    summary.failed += 1;
-                    *summary.failed_by_reason.entry(e).or_default() += 1;
-                    left.push(d.receipt_handle);
+                if let Some(rate) = options.rate.filter(|r| *r > 0.0) {
+                    let due = started
+                        + Duration::from_secs_f64(
+                            (summary.replayed + summary.failed) as f64 / rate,
+                        );
+                    tokio::time::sleep_until(due.into()).await;
                 }
+                let delivered = match &options.target {
+                    Target::Queue(url) => sqs_client
+                        .send_message()
+                        .queue_url(url)
+                        .message_body(&d.body)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("SendMessage: {}", filetrail_aws::classify(&e).code)),
+                    Target::Bus(bus) => {
+                        let publisher = publishers.entry(source.clone()).or_insert_with(|| {
+                            let config = PublisherConfig {
+                                bus: bus.clone(),
+                                source,
+                                deadline: Duration::from_secs(10),
+                            };
+                            Publisher::new(
+                                EventBridge::new(eventbridge.clone(), bus.clone()),
+                                config,
+                            )
+                        });
+                        publisher
+                            .publish_one(&event)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| format!("PutEvents: {e}"))
+                    }
+                };
+                let outcome = match delivered {
+                    Err(e) => Err(e),
+                    Ok(()) => sqs_client
+                        .delete_message()
+                        .queue_url(&options.from)
+                        .receipt_handle(&d.receipt_handle)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| {
+                            format!(
+                                "delivered, but DeleteMessage failed ({}); it will be delivered again",
+                                filetrail_aws::classify(&e).code
+                            )
+                        }),
+                };
+                match outcome {
+                    Ok(()) => {
+                        summary.replayed += 1;
+                        *summary.replayed_by_reason.entry(d.reason()).or_default() += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(message_id = %d.message_id, error = %e, "replay failed");
+                        summary.failed += 1;
+                        *summary.failed_by_reason.entry(e).or_default() += 1;
+                        scan.hold(&d.message_id, &d.receipt_handle);
+                    }
+                }
+                progress(&summary);
             }
             progress(&summary);
         }
-        progress(&summary);
+        Ok::<(), ReplayError>(())
     }
+    .await;
     // What was only looked at becomes visible again now rather than after the timeout.
-    sqs::release(sqs_client, &options.from, &left).await;
+    let end = scan.finish().await;
+    outcome?;
+    summary.read = end.read;
+    summary.complete = !end.truncated;
     Ok(summary)
 }

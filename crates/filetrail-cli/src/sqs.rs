@@ -1,16 +1,26 @@
 //! Reading a dead-letter queue without losing anything: receive, classify, release.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, Message, MessageSystemAttributeName,
+    QueueAttributeName,
 };
 use filetrail_contract::{ContractError, Delivery, Inbound, OccurredAt, parse_body_str};
 
 /// SQS returns at most 10 messages per ReceiveMessage call.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html>
 pub const MAX_RECEIVE: i32 = 10;
-/// Consecutive empty receives after which a queue counts as drained.
+/// Consecutive receives that bring no message the scan has not seen, after which it ends.
 pub const EMPTY_RECEIVES_TO_STOP: usize = 2;
+/// Most messages of a standard queue that can be in flight (received, not deleted) at once; a
+/// scan holding that many can read no more.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html>
+pub const MAX_IN_FLIGHT: usize = 120_000;
+/// ChangeMessageVisibilityBatch takes at most 10 entries.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibilityBatch.html>
+pub const MAX_VISIBILITY_BATCH: usize = 10;
 
 /// One message read from a DLQ, classified.
 #[derive(Debug, Clone)]
@@ -69,7 +79,9 @@ fn empty_system() -> &'static HashMap<MessageSystemAttributeName, String> {
     EMPTY.get_or_init(HashMap::new)
 }
 
-/// Receive up to 10 messages, hiding them for `visibility_timeout_s` seconds.
+/// Receive up to 10 messages, hiding them for `visibility_timeout_s` seconds. A long poll (1 s)
+/// asks every SQS server, so an empty answer means the queue has no visible message.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html>
 pub async fn receive(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
@@ -88,30 +100,220 @@ pub async fn receive(
         .map_err(|e| filetrail_aws::classify(&e))
 }
 
+/// A message the scan keeps hidden until it ends.
+#[derive(Debug, Clone)]
+struct Held {
+    receipt_handle: String,
+    hidden_until: Instant,
+}
+
+/// One pass over a queue that reads every message once, however large the queue: each message
+/// read is either consumed (deleted by the caller) or held hidden, its visibility extended
+/// before it lapses, until [`Scan::finish`] releases it. Messages are told apart by id, so one
+/// that reappears anyway is never counted twice. The scan ends after
+/// [`EMPTY_RECEIVES_TO_STOP`] receives with nothing new, once it has read as many messages as
+/// the queue held at the start and a receive brings nothing new, or at [`MAX_IN_FLIGHT`].
+#[derive(Debug)]
+pub struct Scan<'a> {
+    sqs: &'a aws_sdk_sqs::Client,
+    queue_url: &'a str,
+    visibility: Duration,
+    held: HashMap<String, Held>,
+    seen: HashSet<String>,
+    at_start: u64,
+    nothing_new: usize,
+    truncated: bool,
+}
+
+/// How a scan ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanEnd {
+    /// Distinct messages read.
+    pub read: usize,
+    /// `ApproximateNumberOfMessages` when the scan started.
+    pub visible_at_start: u64,
+    /// Whether the scan stopped at [`MAX_IN_FLIGHT`] held messages with more left unread.
+    pub truncated: bool,
+}
+
+impl<'a> Scan<'a> {
+    /// Start a scan of `queue_url`, hiding what it reads for `visibility_timeout_s` seconds at a
+    /// time (extended while the scan runs).
+    pub async fn start(
+        sqs: &'a aws_sdk_sqs::Client,
+        queue_url: &'a str,
+        visibility_timeout_s: i32,
+    ) -> Result<Scan<'a>, filetrail_aws::Classified> {
+        let counts = queue_counts(sqs, queue_url).await?;
+        Ok(Self {
+            sqs,
+            queue_url,
+            visibility: Duration::from_secs(
+                u64::try_from(visibility_timeout_s.max(1)).unwrap_or(1),
+            ),
+            held: HashMap::new(),
+            seen: HashSet::new(),
+            at_start: counts.visible,
+            nothing_new: 0,
+            truncated: false,
+        })
+    }
+
+    /// The next messages the scan has not seen, or `None` when it is over. Every message
+    /// returned must be either [`Scan::hold`]-ed or consumed by the caller.
+    pub async fn next(&mut self) -> Result<Option<Vec<Message>>, filetrail_aws::Classified> {
+        loop {
+            let read = self.seen.len();
+            let enough = u64::try_from(read).unwrap_or(u64::MAX) >= self.at_start;
+            if self.nothing_new >= EMPTY_RECEIVES_TO_STOP || (enough && self.nothing_new > 0) {
+                return Ok(None);
+            }
+            if self.held.len() >= MAX_IN_FLIGHT {
+                self.truncated = true;
+                return Ok(None);
+            }
+            self.extend().await;
+            let secs = i32::try_from(self.visibility.as_secs()).unwrap_or(i32::MAX);
+            let received = receive(self.sqs, self.queue_url, secs).await?;
+            let until = Instant::now() + self.visibility;
+            let mut fresh = Vec::with_capacity(received.len());
+            for m in received {
+                let id = m.message_id().unwrap_or_default().to_owned();
+                if self.seen.insert(id.clone()) {
+                    fresh.push(m);
+                } else if let Some(h) = self.held.get_mut(&id) {
+                    // It reappeared: only the newest receipt handle is valid.
+                    h.receipt_handle = m.receipt_handle().unwrap_or_default().to_owned();
+                    h.hidden_until = until;
+                }
+            }
+            if fresh.is_empty() {
+                self.nothing_new += 1;
+                continue;
+            }
+            self.nothing_new = 0;
+            return Ok(Some(fresh));
+        }
+    }
+
+    /// Keep `m` hidden until the scan ends.
+    pub fn hold(&mut self, message_id: &str, receipt_handle: &str) {
+        self.held.insert(
+            message_id.to_owned(),
+            Held {
+                receipt_handle: receipt_handle.to_owned(),
+                hidden_until: Instant::now() + self.visibility,
+            },
+        );
+    }
+
+    /// Make every held message visible again and say how the scan ended.
+    pub async fn finish(self) -> ScanEnd {
+        let handles: Vec<String> = self.held.into_values().map(|h| h.receipt_handle).collect();
+        release(self.sqs, self.queue_url, &handles).await;
+        ScanEnd {
+            read: self.seen.len(),
+            visible_at_start: self.at_start,
+            truncated: self.truncated,
+        }
+    }
+
+    /// Extend the visibility of held messages that would reappear within half a timeout.
+    async fn extend(&mut self) {
+        let soon = Instant::now() + self.visibility / 2;
+        let due: Vec<(String, String)> = self
+            .held
+            .iter()
+            .filter(|(_, h)| h.hidden_until <= soon)
+            .map(|(id, h)| (id.clone(), h.receipt_handle.clone()))
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let secs = i32::try_from(self.visibility.as_secs()).unwrap_or(i32::MAX);
+        let until = Instant::now() + self.visibility;
+        for chunk in due.chunks(MAX_VISIBILITY_BATCH) {
+            let handles: Vec<String> = chunk.iter().map(|(_, h)| h.clone()).collect();
+            change_visibility(self.sqs, self.queue_url, &handles, secs).await;
+            for (id, _) in chunk {
+                if let Some(h) = self.held.get_mut(id) {
+                    h.hidden_until = until;
+                }
+            }
+        }
+    }
+}
+
+/// A queue's approximate message counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// `ApproximateNumberOfMessages`: visible.
+    pub visible: u64,
+    /// `ApproximateNumberOfMessagesNotVisible`: in flight.
+    pub in_flight: u64,
+}
+
+/// The approximate counts of `queue_url`.
+pub async fn queue_counts(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+) -> Result<QueueCounts, filetrail_aws::Classified> {
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .map_err(|e| filetrail_aws::classify(&e))?;
+    let get = |n: QueueAttributeName| {
+        attrs
+            .attributes()
+            .and_then(|a| a.get(&n))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(QueueCounts {
+        visible: get(QueueAttributeName::ApproximateNumberOfMessages),
+        in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    })
+}
+
 /// Make received messages visible again at once (nothing is consumed).
 pub async fn release(sqs: &aws_sdk_sqs::Client, queue_url: &str, receipt_handles: &[String]) {
-    for chunk in receipt_handles.chunks(10) {
-        let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = chunk
-            .iter()
-            .enumerate()
-            .filter_map(|(i, h)| {
-                ChangeMessageVisibilityBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(h)
-                    .visibility_timeout(0)
-                    .build()
-                    .ok()
-            })
-            .collect();
-        if let Err(e) = sqs
-            .change_message_visibility_batch()
-            .queue_url(queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-        {
-            // Not fatal: the messages become visible again when their timeout ends.
-            tracing::warn!(error = %filetrail_aws::classify(&e).message, "could not release messages early");
-        }
+    for chunk in receipt_handles.chunks(MAX_VISIBILITY_BATCH) {
+        change_visibility(sqs, queue_url, chunk, 0).await;
+    }
+}
+
+/// Set the visibility timeout of up to [`MAX_VISIBILITY_BATCH`] received messages.
+async fn change_visibility(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    receipt_handles: &[String],
+    visibility_timeout_s: i32,
+) {
+    let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = receipt_handles
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            ChangeMessageVisibilityBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(h)
+                .visibility_timeout(visibility_timeout_s)
+                .build()
+                .ok()
+        })
+        .collect();
+    if let Err(e) = sqs
+        .change_message_visibility_batch()
+        .queue_url(queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+    {
+        // Not fatal: a message whose visibility was not changed reappears when its timeout
+        // ends, and the scan knows it by id.
+        tracing::warn!(error = %filetrail_aws::classify(&e).message, "could not change the visibility of messages");
     }
 }

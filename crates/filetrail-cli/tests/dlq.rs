@@ -1,25 +1,54 @@
 //! `filetrail dlq` on the emulator.
 
 use filetrail_cli::dlq;
-use filetrail_testkit::emulator;
+use filetrail_cli::replay::{self, Filters, ReplayOptions, Target};
+use filetrail_testkit::{emulator, pipeline, unique_name};
 
-use super::filled_dlq;
+use super::{envelope, event, filled_dlq};
+
+/// More messages than one visibility window reads at a 1 s timeout on the emulator.
+const BIG: usize = 400;
+
+/// A DLQ of [`BIG`] valid events, sent ten at a time.
+async fn big_dlq(sqs: &aws_sdk_sqs::Client, tag: &str) -> String {
+    let dlq = pipeline::create_queue(sqs, &unique_name(tag)).await;
+    for chunk in (0..BIG).collect::<Vec<_>>().chunks(10) {
+        let entries = chunk
+            .iter()
+            .map(|&i| {
+                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(envelope(&event(tag, i), "sdc.sorter"))
+                    .build()
+                    .expect("entry")
+            })
+            .collect();
+        let out = sqs
+            .send_message_batch()
+            .queue_url(&dlq)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .expect("send batch");
+        assert!(out.failed().is_empty());
+    }
+    dlq
+}
 
 #[tokio::test]
 async fn status_groups_by_reason_and_consumes_nothing() {
     let sdk = emulator().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (dlq_url, _) = filled_dlq(&sqs, "st", [4, 3, 2]).await;
-    let status = dlq::status(&sqs, &dlq_url).await.expect("status");
+    let status = dlq::status(&sqs, &dlq_url, dlq::SCAN_VISIBILITY_TIMEOUT_S)
+        .await
+        .expect("status");
     assert_eq!(status.scanned, 19);
     assert_eq!(
-        status.by_reason["eventbridge: SQS_QUEUE_DOES_NOT_EXIST"].count, 9,
+        status.by_reason["eventbridge: NO_RESOURCE"].count, 9,
         "4 valid + 5 invalid"
     );
-    assert_eq!(
-        status.by_reason["eventbridge: SQS_QUEUE_DOES_NOT_EXIST"].invalid,
-        5
-    );
+    assert_eq!(status.by_reason["eventbridge: NO_RESOURCE"].invalid, 5);
     assert_eq!(status.by_reason["redrive: receive count exceeded"].count, 3);
     assert_eq!(
         status.by_reason.values().map(|s| s.count).sum::<usize>(),
@@ -27,7 +56,61 @@ async fn status_groups_by_reason_and_consumes_nothing() {
     );
     assert!(status.oldest_age_s.is_some());
     // Scanning again sees the same: nothing was consumed.
-    let again = dlq::status(&sqs, &dlq_url).await.expect("status");
+    let again = dlq::status(&sqs, &dlq_url, dlq::SCAN_VISIBILITY_TIMEOUT_S)
+        .await
+        .expect("status");
     assert_eq!(again.scanned, 19);
     assert_eq!(again.approximate_visible, 19);
+}
+
+/// A scan longer than the visibility timeout: every message is counted once (held messages are
+/// kept hidden, and known by id if one reappears), the scan ends, and everything is released.
+#[tokio::test]
+async fn a_dlq_bigger_than_one_visibility_window_is_counted_exactly() {
+    let sdk = emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let dlq_url = big_dlq(&sqs, "big-st").await;
+    let status = dlq::status(&sqs, &dlq_url, 1).await.expect("status");
+    assert_eq!(status.scanned, BIG, "{status:?}");
+    assert!(status.complete);
+    assert_eq!(
+        status.by_reason.values().map(|s| s.count).sum::<usize>(),
+        BIG
+    );
+    let after = filetrail_cli::sqs::queue_counts(&sqs, &dlq_url)
+        .await
+        .expect("counts");
+    assert_eq!(
+        (after.visible, after.in_flight),
+        (BIG as u64, 0),
+        "all released"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_bigger_than_one_visibility_window_counts_each_message_once() {
+    let sdk = emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let eb = aws_sdk_eventbridge::Client::new(&sdk);
+    let dlq_url = big_dlq(&sqs, "big-dry").await;
+    let target = pipeline::create_queue(&sqs, &unique_name("big-dry-target")).await;
+    let options = ReplayOptions {
+        from: dlq_url.clone(),
+        target: Target::Queue(target),
+        dry_run: true,
+        max: None,
+        rate: None,
+        filters: Filters::default(),
+        visibility_timeout_s: 1,
+        default_source: "filetrail.replay".into(),
+    };
+    let summary = replay::replay(&sqs, &eb, &options, &|_| {})
+        .await
+        .expect("dry run");
+    assert_eq!((summary.replayed, summary.read), (BIG, BIG), "{summary:?}");
+    assert!(summary.complete);
+    let after = filetrail_cli::sqs::queue_counts(&sqs, &dlq_url)
+        .await
+        .expect("counts");
+    assert_eq!(after.visible, BIG as u64, "nothing consumed");
 }

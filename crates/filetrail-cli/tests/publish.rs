@@ -8,7 +8,7 @@ use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
 use filetrail_testkit::{CallCounter, emulator, pipeline};
 use tokio::io::AsyncWriteExt;
 
-use super::{drain_all, event, filetrail};
+use super::{drain_all, event, filetrail, filetrail_via, front};
 
 fn line(i: usize) -> String {
     let mut v = serde_json::to_value(event("pub", i)).expect("json");
@@ -39,7 +39,7 @@ async fn a_thousand_json_lines_take_a_hundred_put_events_calls() {
     let publisher = Publisher::new(EventBridge::new(eb, route.bus.clone()), config);
 
     let input: String = (0..1000).map(|i| line(i) + "\n").collect();
-    let summary = publish_lines(&publisher, input.as_bytes()).await;
+    let summary = publish_lines(&publisher, input.as_bytes(), None).await;
     assert!(summary.ok(), "{summary:?}");
     assert_eq!(
         (summary.lines, summary.published, summary.put_events_calls),
@@ -204,4 +204,63 @@ async fn every_subcommand_has_help() {
         .await
         .expect("run");
     assert!(!out.status.success(), "missing target is an error");
+}
+
+/// `publish` sends what it is told to, but warns when no rule of the bus routes it (EventBridge
+/// accepts such an event and drops it): here the rule routes only the stages' sources, and the
+/// CLI's default source is not among them. Through the deployed pattern, no warning.
+#[tokio::test]
+async fn publishing_what_no_rule_routes_warns() {
+    let sdk = emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let eb = aws_sdk_eventbridge::Client::new(&sdk);
+    let front = front().await;
+    let publish = |bus: String| {
+        let mut cmd = filetrail_via(front.url());
+        cmd.args([
+            "--json",
+            "publish",
+            "--bus",
+            &bus,
+            "--file-key",
+            "warn/hermes_eea_l0_2024001-000001_v01.bin",
+            "--source-bucket",
+            "hermes-incoming",
+        ]);
+        cmd
+    };
+
+    let routed = pipeline::bus_to_queue(&eb, &sqs, "pub-routed").await;
+    let out = publish(routed.bus.clone()).output().await.expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(summary["unrouted"], 0, "{summary}");
+    assert_eq!(summary["warnings"], serde_json::json!([]), "{summary}");
+    assert_eq!(drain_all(&sqs, &routed.queue_url, 1).await.len(), 1);
+
+    let narrow = pipeline::bus_to_queue(&eb, &sqs, "pub-narrow").await;
+    eb.put_rule()
+        .name(format!("{}-rule", narrow.bus))
+        .event_bus_name(&narrow.bus)
+        .event_pattern(r#"{"detail-type":["FileMoved"],"source":["sdc.sorter","sdc.processor"]}"#)
+        .send()
+        .await
+        .expect("narrow the rule");
+    let out = publish(narrow.bus.clone()).output().await.expect("run");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(summary["published"], 1, "published anyway: {summary}");
+    assert_eq!(summary["unrouted"], 1, "{summary}");
+    let warning = summary["warnings"][0].as_str().expect("a warning");
+    assert!(
+        warning.contains("filetrail.cli") && warning.contains("no enabled rule"),
+        "{warning}"
+    );
+    assert!(
+        drain_all(&sqs, &narrow.queue_url, 1).await.is_empty(),
+        "dropped by EventBridge"
+    );
 }

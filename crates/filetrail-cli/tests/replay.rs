@@ -8,10 +8,14 @@ use filetrail_contract::{OccurredAt, attr, parse_body_str};
 use filetrail_testkit::{emulator, pipeline, unique_name};
 use serde_json::Value;
 
-use super::{drain_all, filetrail, filled_dlq};
+use super::{drain_all, filetrail, filetrail_via, filled_dlq, front};
 
 async fn run_json(args: &[&str]) -> (bool, Value) {
-    let out = filetrail()
+    run_json_via(filetrail(), args).await
+}
+
+async fn run_json_via(mut cmd: tokio::process::Command, args: &[&str]) -> (bool, Value) {
+    let out = cmd
         .arg("--json")
         .args(args)
         .output()
@@ -51,10 +55,7 @@ async fn dry_run_changes_nothing_then_replay_moves_the_190_valid_and_leaves_the_
     assert_eq!(dry["dry_run"], true);
     assert_eq!(dry["replayed"], 190, "{dry}");
     assert_eq!(dry["skipped"], 10, "{dry}");
-    assert_eq!(
-        dry["replayed_by_reason"]["eventbridge: SQS_QUEUE_DOES_NOT_EXIST"],
-        70
-    );
+    assert_eq!(dry["replayed_by_reason"]["eventbridge: NO_RESOURCE"], 70);
     assert_eq!(
         dry["replayed_by_reason"]["redrive: receive count exceeded"],
         60
@@ -173,18 +174,26 @@ async fn replay_to_the_bus_keeps_the_event_id_with_a_new_envelope() {
     let eb = aws_sdk_eventbridge::Client::new(&sdk);
     let route = pipeline::bus_to_queue(&eb, &sqs, "rp-bus").await;
     let (dlq, events) = filled_dlq(&sqs, "bus", [3, 2, 2]).await;
+    let front = front().await;
 
-    let (ok, summary) = run_json(&[
-        "replay",
-        "--from",
-        &dlq,
-        "--to-bus",
-        &route.bus,
-        "--source",
-        "sdc.sorter",
-    ])
+    let (ok, summary) = run_json_via(
+        filetrail_via(front.url()),
+        &[
+            "replay",
+            "--from",
+            &dlq,
+            "--to-bus",
+            &route.bus,
+            "--source",
+            "sdc.sorter",
+        ],
+    )
     .await;
     assert!(ok, "{summary}");
+    assert!(
+        front.answered(filetrail_testkit::front::TEST_EVENT_PATTERN) >= 1,
+        "the bus's rules were asked before anything was deleted"
+    );
     // The redrive copies came from sdc.processor: filtered out, left in the DLQ.
     assert_eq!(summary["replayed"], 5, "{summary}");
     assert_eq!(
@@ -258,4 +267,91 @@ fn glob_patterns() {
     assert!(!glob_match("a?c", "abbc"));
     assert!(!glob_match("*.cdf", "x.bin"));
     assert!(glob_match("l0/*/x", "l0/2024/01/x"));
+}
+
+/// A bus whose only FileMoved rule routes some sources (the module's rule before every
+/// FileMoved was routed): EventBridge would accept the replayed entries and drop them, so the
+/// replay refuses them, deletes nothing and exits non-zero.
+#[tokio::test]
+async fn a_replay_to_a_bus_whose_rules_do_not_route_the_entry_deletes_nothing_and_fails() {
+    let sdk = emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let eb = aws_sdk_eventbridge::Client::new(&sdk);
+    let route = pipeline::bus_to_queue(&eb, &sqs, "rp-narrow").await;
+    eb.put_rule()
+        .name(format!("{}-rule", route.bus))
+        .event_bus_name(&route.bus)
+        .event_pattern(r#"{"detail-type":["FileMoved"],"source":["sdc.sorter","sdc.processor"]}"#)
+        .send()
+        .await
+        .expect("narrow the rule");
+    // Two envelopes from sdc.sorter, three bare details (re-published as filetrail.replay).
+    let dlq = pipeline::create_queue(&sqs, &unique_name("narrow-dlq")).await;
+    for i in 0..5 {
+        let e = super::event("narrow", i);
+        let body = if i < 2 {
+            super::envelope(&e, "sdc.sorter")
+        } else {
+            serde_json::to_string(&e).expect("detail")
+        };
+        sqs.send_message()
+            .queue_url(&dlq)
+            .message_body(body)
+            .send()
+            .await
+            .expect("send");
+    }
+    let front = front().await;
+
+    let (ok, summary) = run_json_via(
+        filetrail_via(front.url()),
+        &["replay", "--from", &dlq, "--to-bus", &route.bus],
+    )
+    .await;
+    assert!(!ok, "exits non-zero: {summary}");
+    assert_eq!(
+        summary["replayed"], 2,
+        "the sdc.sorter envelopes are routed: {summary}"
+    );
+    assert_eq!(summary["failed"], 3, "{summary}");
+    let reasons = summary["failed_by_reason"].as_object().expect("reasons");
+    assert!(
+        reasons
+            .keys()
+            .all(|r| r.contains("no enabled rule") && r.contains("filetrail.replay")),
+        "{summary}"
+    );
+    // The refused ones are all still in the DLQ; only the routed ones arrived.
+    let left = drain_all(&sqs, &dlq, 3).await;
+    assert_eq!(left.len(), 3);
+    for m in &left {
+        let body: Value = serde_json::from_str(m.body().expect("body")).expect("json");
+        assert!(body.get("detail").is_none(), "a bare detail stayed: {body}");
+    }
+    let arrived = drain_all(&sqs, &route.queue_url, 2).await;
+    assert_eq!(arrived.len(), 2);
+}
+
+/// No rule routes anything (the bus has no FileMoved rule at all): nothing is deleted.
+#[tokio::test]
+async fn a_replay_to_a_bus_without_a_rule_deletes_nothing() {
+    let sdk = emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let eb = aws_sdk_eventbridge::Client::new(&sdk);
+    let bus = unique_name("rp-empty");
+    eb.create_event_bus().name(&bus).send().await.expect("bus");
+    let (dlq, _) = filled_dlq(&sqs, "empty", [3, 2, 2]).await;
+    let front = front().await;
+    let (ok, summary) = run_json_via(
+        filetrail_via(front.url()),
+        &["replay", "--from", &dlq, "--to-bus", &bus],
+    )
+    .await;
+    assert!(!ok, "{summary}");
+    assert_eq!(
+        (summary["replayed"].as_u64(), summary["failed"].as_u64()),
+        (Some(0), Some(7)),
+        "{summary}"
+    );
+    assert_eq!(drain_all(&sqs, &dlq, 17).await.len(), 17);
 }

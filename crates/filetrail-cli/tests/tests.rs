@@ -137,7 +137,13 @@ pub async fn filled_dlq(
             class: DeadLetterClass::Invalid,
         });
     }
-    for r in recorder_dlq.send(&letters).await {
+    for r in recorder_dlq
+        .send(
+            &letters,
+            std::time::Instant::now() + Duration::from_secs(30),
+        )
+        .await
+    {
         r.expect("dead-lettered");
     }
     for i in 0..5 {
@@ -158,7 +164,7 @@ async fn send_target_dlq(sqs: &aws_sdk_sqs::Client, dlq: &str, body: &str) {
             "TARGET_ARN",
             attr("arn:aws:sqs:us-east-1:111122223333:filetrail-events"),
         )
-        .message_attributes("ERROR_CODE", attr("SQS_QUEUE_DOES_NOT_EXIST"))
+        .message_attributes("ERROR_CODE", attr("NO_RESOURCE"))
         .message_attributes(
             "ERROR_MESSAGE",
             attr("Failed to send the message to the SQS queue, queue does not exist."),
@@ -170,8 +176,23 @@ async fn send_target_dlq(sqs: &aws_sdk_sqs::Client, dlq: &str, body: &str) {
 
 /// The `filetrail` binary, set up for the emulator.
 pub fn filetrail() -> tokio::process::Command {
+    filetrail_via(&endpoint())
+}
+
+/// The emulator behind a front that answers `TestEventPattern`, which moto does not implement.
+pub async fn front() -> filetrail_testkit::front::Front {
+    use filetrail_testkit::front::{Front, TEST_EVENT_PATTERN, test_event_pattern};
+    Front::start(
+        &endpoint(),
+        vec![(TEST_EVENT_PATTERN, test_event_pattern())],
+    )
+    .await
+}
+
+/// The `filetrail` binary, set up for the AWS endpoint `url`.
+pub fn filetrail_via(url: &str) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_filetrail"));
-    cmd.env("AWS_ENDPOINT_URL", endpoint())
+    cmd.env("AWS_ENDPOINT_URL", url)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")

@@ -103,7 +103,7 @@ impl Delivery {
         Self::Direct
     }
 
-    /// A short reason to group dead letters by, e.g. `eventbridge: SQS_QUEUE_DOES_NOT_EXIST`.
+    /// A short reason to group dead letters by, e.g. `eventbridge: NO_RESOURCE`.
     pub fn reason(&self) -> String {
         match self {
             Self::Direct => "redrive: receive count exceeded".into(),

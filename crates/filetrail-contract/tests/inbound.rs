@@ -46,7 +46,7 @@ fn every_dead_letter_form_parses_with_its_delivery() {
     assert!(matches!(
         &deliveries[1],
         Delivery::TargetDeadLetter { error_code, rule_arn: Some(rule), target_arn: Some(_), error_message: Some(_) }
-            if error_code == "SQS_QUEUE_DOES_NOT_EXIST" && rule.ends_with("rule/filetrail/file-moved")
+            if error_code == "NO_RESOURCE" && rule.ends_with("rule/filetrail/file-moved")
     ));
     assert_eq!(
         deliveries[2],
@@ -58,10 +58,7 @@ fn every_dead_letter_form_parses_with_its_delivery() {
         matches!(&deliveries[3], Delivery::RecorderDeadLetter { reason, class: Some(c) }
         if reason.starts_with("Timestream rejected") && c == "rejected")
     );
-    assert_eq!(
-        deliveries[1].reason(),
-        "eventbridge: SQS_QUEUE_DOES_NOT_EXIST"
-    );
+    assert_eq!(deliveries[1].reason(), "eventbridge: NO_RESOURCE");
     assert!(
         deliveries[3]
             .reason()

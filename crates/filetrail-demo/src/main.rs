@@ -209,10 +209,8 @@ async fn create_infra(sdk: &aws_config::SdkConfig) -> Result<Infra> {
     eb.put_rule()
         .name("filetrail-file-moved")
         .event_bus_name(BUS)
-        .event_pattern(
-            json!({"detail-type": ["FileMoved"], "source": ["sdc.sorter", "sdc.processor"]})
-                .to_string(),
-        )
+        // The deployed rule's own pattern (infra/modules/filetrail/file-moved-pattern.json).
+        .event_pattern(filetrail_testkit::pipeline::FILE_MOVED_PATTERN)
         .send()
         .await?;
     let target = aws_sdk_eventbridge::types::Target::builder()
@@ -568,16 +566,24 @@ async fn main() -> Result<()> {
         stored.len(),
         distinct.len()
     );
-    let dlq = filetrail_cli::dlq::status(&sqs, &infra.recorder_dlq)
-        .await
-        .map_err(|c| anyhow::anyhow!("{}: {}", c.code, c.message))?;
+    let dlq = filetrail_cli::dlq::status(
+        &sqs,
+        &infra.recorder_dlq,
+        filetrail_cli::dlq::SCAN_VISIBILITY_TIMEOUT_S,
+    )
+    .await
+    .map_err(|c| anyhow::anyhow!("{}: {}", c.code, c.message))?;
     println!("   recorder DLQ: {} message(s)", dlq.scanned);
     for (reason, s) in &dlq.by_reason {
         println!("     {} x {reason}", s.count);
     }
-    let target = filetrail_cli::dlq::status(&sqs, &infra.target_dlq)
-        .await
-        .map_err(|c| anyhow::anyhow!("{}: {}", c.code, c.message))?;
+    let target = filetrail_cli::dlq::status(
+        &sqs,
+        &infra.target_dlq,
+        filetrail_cli::dlq::SCAN_VISIBILITY_TIMEOUT_S,
+    )
+    .await
+    .map_err(|c| anyhow::anyhow!("{}: {}", c.code, c.message))?;
     println!("   EventBridge target DLQ: {} message(s)", target.scanned);
     println!(
         "\n   Replay the recorder DLQ after a fix: filetrail replay --from <recorder DLQ URL> --to-queue <events queue URL>"

@@ -102,7 +102,7 @@ pub async fn create(
     eb.put_rule()
         .name(&rule)
         .event_bus_name(&bus)
-        .event_pattern(json!({"detail-type": ["FileMoved"]}).to_string())
+        .event_pattern(filetrail_testkit::pipeline::FILE_MOVED_PATTERN)
         .send()
         .await
         .map_err(|e| SoakError::emulator("put rule", e))?;

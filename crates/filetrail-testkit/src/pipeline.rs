@@ -4,7 +4,12 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 
-/// A bus, a rule matching `detail-type: FileMoved`, and the SQS queue it targets.
+/// The event pattern of the deployed FileMoved rule, read from the Terraform module's own file,
+/// so every test pipeline and the demo route exactly what a deployment routes.
+pub const FILE_MOVED_PATTERN: &str =
+    include_str!("../../../infra/modules/filetrail/file-moved-pattern.json");
+
+/// A bus, a rule with the deployed [`FILE_MOVED_PATTERN`], and the SQS queue it targets.
 #[derive(Debug, Clone)]
 pub struct BusToQueue {
     /// The bus name.
@@ -33,7 +38,7 @@ pub async fn bus_to_queue(
     eb.put_rule()
         .name(&rule)
         .event_bus_name(&bus)
-        .event_pattern(r#"{"detail-type":["FileMoved"]}"#)
+        .event_pattern(FILE_MOVED_PATTERN)
         .send()
         .await
         .unwrap_or_else(|e| panic!("put rule: {e:?}"));

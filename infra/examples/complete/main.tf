@@ -20,10 +20,9 @@ locals {
   instrument_bucket_names = module.stages.instrument_bucket_names
   all_bucket_names        = merge({ incoming = local.incoming_bucket_name }, local.instrument_bucket_names)
 
-  # The rule routes only these sources to the recorder: both stages, plus any other publisher.
+  # The stages publish with these sources; the rule routes every FileMoved whatever its source.
   sorter_event_source    = "sdc.sorter"
   processor_event_source = "sdc.processor"
-  event_sources          = concat([local.sorter_event_source, local.processor_event_source], var.extra_event_sources)
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -50,7 +49,6 @@ module "filetrail" {
   source = "../../modules/filetrail"
 
   name_prefix              = var.name_prefix
-  event_sources            = local.event_sources
   publisher_role_arns      = concat([module.stages.sorter_role_arn, module.stages.processor_role_arn], var.extra_publisher_role_arns)
   recorder_zip_path        = local.zip.recorder
   architecture             = var.architecture

@@ -104,12 +104,6 @@ variable "processor_layer_arns" {
   default     = []
 }
 
-variable "extra_event_sources" {
-  type        = list(string)
-  description = "Event sources besides the two stages that the rule routes to the recorder, e.g. the --source of `filetrail publish` on the mission's external server. Events from any other source are not recorded."
-  default     = []
-}
-
 variable "extra_publisher_role_arns" {
   type        = list(string)
   description = "Roles besides the stages that may publish to the bus (e.g. the role of a host running `filetrail publish` or `filetrail replay --to-bus`)."

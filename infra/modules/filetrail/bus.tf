@@ -69,7 +69,7 @@ resource "aws_cloudwatch_event_bus_policy" "this" {
 
 resource "aws_cloudwatch_event_rule" "file_moved" {
   name           = "${var.name_prefix}-file-moved"
-  description    = "FileMoved events from ${join(", ", var.event_sources)} to the recorder's queue."
+  description    = "Every FileMoved event on the bus, from any publisher the bus policy admits, to the recorder's queue."
   event_bus_name = aws_cloudwatch_event_bus.this.name
   event_pattern  = local.file_moved_pattern
   state          = "ENABLED"

@@ -28,11 +28,11 @@ locals {
   create_timestream = coalesce(var.create_timestream, local.timestream_sink)
   store_name        = local.timestream_sink ? "Timestream" : "InfluxDB"
 
-  # The pattern the rule routes and the archive keeps: FileMoved from the configured sources.
-  file_moved_pattern = jsonencode({
-    "detail-type" = ["FileMoved"]
-    source        = var.event_sources
-  })
+  # The pattern the rule routes and the archive keeps: every FileMoved put on this bus, whatever
+  # its source. PutEvents accepts an event no rule matches and drops it, so a pattern narrower
+  # than "who may publish" (the bus policy's job) loses events; the Rust tests and the demo build
+  # their rules from this same file.
+  file_moved_pattern = jsonencode(jsondecode(file("${path.module}/file-moved-pattern.json")))
 
   # AWS: the visibility timeout of a Lambda event source queue must be at least 6x the function
   # timeout, or a message still being processed becomes visible again and is redelivered.

@@ -44,19 +44,6 @@ variable "create_timestream" {
 # EventBridge: bus, archive, rule, target
 # ---------------------------------------------------------------------------------------------
 
-variable "event_sources" {
-  type        = list(string)
-  description = "EventBridge `source` values the rule routes to the recorder (the stages' FILETRAIL_EVENT_SOURCE, the CLI's source)."
-  default     = ["sdc.sorter", "sdc.processor"]
-
-  validation {
-    condition = length(var.event_sources) > 0 && alltrue([
-      for s in var.event_sources : can(regex("^[A-Za-z0-9._-]{1,256}$", s)) && !startswith(s, "aws.")
-    ])
-    error_message = "event_sources must be a non-empty list of sources (A-Z, a-z, 0-9, '.', '_', '-'); 'aws.' sources are reserved for AWS."
-  }
-}
-
 variable "publisher_role_arns" {
   type        = list(string)
   description = "IAM role ARNs allowed to put events on the bus (the stage roles, plus any operator or CLI host role). The bus policy denies every other principal."

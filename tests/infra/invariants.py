@@ -389,8 +389,12 @@ def check_target_has_dlq_and_retry_policy(infra: Infra) -> list[str]:
 
 @invariant
 def check_bus_policy_only_publishers(infra: Infra) -> list[str]:
-    """The bus policy allows PutEvents to the publisher roles only and denies everyone else; the
-    examples make those publishers the stage roles (plus operator roles from a variable)."""
+    """Only the publisher roles may put events on the bus: a Deny of PutEvents to every
+    principal outside var.publisher_role_arns (compared as aws:PrincipalArn strings) restricts
+    it. An Allow names only publisher roles of other accounts (a local that filters out this
+    account's): same-account roles need none, and an Allow naming roles created in the same apply
+    fails it ("invalid principal"). The examples make the publishers the stage roles (plus
+    operator roles from a variable)."""
     problems = []
     policies = list(infra.all_resources("aws_cloudwatch_event_bus_policy"))
     buses = list(infra.all_resources("aws_cloudwatch_event_bus"))
@@ -404,7 +408,10 @@ def check_bus_policy_only_publishers(infra: Infra) -> list[str]:
             problems.append(f"{where}: policy must be an aws_iam_policy_document of this module")
             continue
         doc_name, doc = found
-        allowed = None
+        dynamic_sources = " ".join(
+            text_of(spec.get("for_each")) for dyn in blocks(doc, "dynamic") for kind, spec in dyn.items() if kind == "statement"
+        )
+        cross = text_of(mod.locals.get("cross_account_publisher_arns"))
         denied_others = False
         for st in _statements(doc):
             actions = as_list(st.get("actions"))
@@ -414,17 +421,23 @@ def check_bus_policy_only_publishers(infra: Infra) -> list[str]:
                     problems.append(f"{where}: {doc_name} allows a '*' principal")
                 if "events:PutEvents" in actions:
                     ids = [text_of(i) for t, i in principals if t == "AWS"]
-                    if ids != ["var.publisher_role_arns"] or len(principals) != 1:
-                        problems.append(f"{where}: PutEvents must be allowed to var.publisher_role_arns only, not {principals}")
-                    allowed = True
+                    named = ids == ["local.cross_account_publisher_arns"] or (
+                        ids == ["statement.value"] and "local.cross_account_publisher_arns" in dynamic_sources
+                    )
+                    if not named or len(principals) != 1:
+                        problems.append(
+                            f"{where}: PutEvents may be allowed only to local.cross_account_publisher_arns (publishers of other accounts), not {principals}"
+                        )
             elif _effect(st) == "Deny" and "events:PutEvents" in actions:
                 for test, variable, values in _conditions(st):
                     if test == "StringNotEquals" and variable == "aws:PrincipalArn" and text_of(values) == "var.publisher_role_arns":
                         denied_others = True
-        if not allowed:
-            problems.append(f"{where}: no statement allows the publishers to PutEvents")
         if not denied_others:
             problems.append(f"{where}: no Deny of PutEvents for principals outside var.publisher_role_arns")
+        if cross and not (
+            "var.publisher_role_arns" in cross and "!=" in cross and "data.aws_caller_identity.current.account_id" in cross
+        ):
+            problems.append(f"{mod.rel}: local.cross_account_publisher_arns must keep only publishers whose account is not this one")
         validations = " ".join(mod.var_validations("publisher_role_arns"))
         if ":role/" not in validations:
             problems.append(f"{mod.rel}: var.publisher_role_arns must be validated as IAM role ARNs")

@@ -123,7 +123,21 @@ MUTATIONS = [
         "var.target_maximum_retry_attempts >= 0 &&",
         "zero retries allowed",
     ),
-    Mutation("bus_policy_only_publishers", f"{CORE}/bus.tf", "identifiers = var.publisher_role_arns", 'identifiers = ["*"]', "anyone may publish"),
+    Mutation("bus_policy_only_publishers", f"{CORE}/bus.tf", "identifiers = statement.value", 'identifiers = ["*"]', "anyone may publish"),
+    Mutation(
+        "bus_policy_only_publishers",
+        f"{CORE}/bus.tf",
+        "identifiers = statement.value",
+        "identifiers = var.publisher_role_arns",
+        "same-account roles allowed (invalid principal on a first apply)",
+    ),
+    Mutation(
+        "bus_policy_only_publishers",
+        f"{CORE}/bus.tf",
+        'if split(":", arn)[4] != data.aws_caller_identity.current.account_id',
+        "if arn != \"\"",
+        "cross-account filter keeps this account's roles",
+    ),
     Mutation("bus_policy_only_publishers", f"{CORE}/bus.tf", 'test     = "StringNotEquals"', 'test     = "StringEquals"', "no deny of others"),
     Mutation(
         "bus_policy_only_publishers",

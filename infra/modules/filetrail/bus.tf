@@ -17,22 +17,44 @@ resource "aws_cloudwatch_event_archive" "file_moved" {
   retention_days   = var.archive_retention_days
 }
 
-data "aws_iam_policy_document" "bus" {
-  statement {
-    sid       = "PublishersPutEvents"
-    effect    = "Allow"
-    actions   = ["events:PutEvents"]
-    resources = [aws_cloudwatch_event_bus.this.arn]
+# Who may publish. Same-account publishers need no Allow here: within one account a request is
+# allowed when the identity policy or the resource policy allows it, and the stage roles'
+# identity policies allow PutEvents on this bus
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html,
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html). An Allow
+# naming them as principals would also fail the first apply: AWS resolves a role ARN in a
+# Principal element to the role's unique id when the policy is saved and refuses ARNs it cannot
+# resolve yet ("invalid principal"), and the roles are created in the same apply
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles).
+# What restricts publishing is the Deny below, whose aws:PrincipalArn condition is a string
+# compared per request, not resolved when the policy is saved. Only roles of other accounts, which
+# the cross-account evaluation requires the bus policy to allow, get an Allow (they exist already).
+locals {
+  cross_account_publisher_arns = [
+    for arn in var.publisher_role_arns : arn if split(":", arn)[4] != data.aws_caller_identity.current.account_id
+  ]
+}
 
-    principals {
-      type        = "AWS"
-      identifiers = var.publisher_role_arns
+data "aws_iam_policy_document" "bus" {
+  dynamic "statement" {
+    for_each = length(local.cross_account_publisher_arns) > 0 ? [local.cross_account_publisher_arns] : []
+    content {
+      sid       = "OtherAccountPublishersPutEvents"
+      effect    = "Allow"
+      actions   = ["events:PutEvents"]
+      resources = [aws_cloudwatch_event_bus.this.arn]
+
+      principals {
+        type        = "AWS"
+        identifiers = statement.value
+      }
     }
   }
 
-  # An Allow in a bus policy does not stop other principals of the account whose identity
-  # policies allow events:PutEvents; this Deny does. AWS services (none publish here) are left
-  # alone so the policy never blocks the service's own machinery.
+  # This Deny restricts publishing: every other principal, even one of this account whose
+  # identity policy allows events:PutEvents, is refused (an explicit Deny overrides any Allow).
+  # AWS services (none publish here) are left alone so the policy never blocks the service's
+  # own machinery.
   statement {
     sid       = "NobodyElsePutsEvents"
     effect    = "Deny"

@@ -58,6 +58,8 @@ module "filetrail" {
 
   # Timestream for InfluxDB instead (sink = "influxdb"; see influxdb.tf and the README).
   sink                               = var.sink
+  create_timestream                  = var.create_timestream
+  force_destroy                      = var.force_destroy
   recorder_enabled                   = var.recorder_enabled
   influxdb_vpc_id                    = var.influxdb_vpc_id
   influxdb_subnet_ids                = var.influxdb_subnet_ids
@@ -94,6 +96,10 @@ resource "aws_s3_bucket" "mission" {
   #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) encrypts at rest; SSE-KMS would add kms:Decrypt/GenerateDataKey to both stage roles for no narrower access.
   for_each = local.all_bucket_names
   bucket   = each.value
+
+  # Versioned buckets are deleted only once empty of every version and delete marker; with
+  # force_destroy (development) Terraform empties them first. Off by default: science data.
+  force_destroy = var.force_destroy
 }
 
 resource "aws_s3_bucket_public_access_block" "mission" {

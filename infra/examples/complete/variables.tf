@@ -127,6 +127,18 @@ variable "sink" {
   }
 }
 
+variable "create_timestream" {
+  type        = bool
+  description = "Create (or keep) the Timestream database, table and rejected-data bucket. null = only with sink = timestream. Set true before switching an existing deployment to influxdb: otherwise the apply destroys the table and every record in it."
+  default     = null
+}
+
+variable "force_destroy" {
+  type        = bool
+  description = "Let `terraform destroy` delete the mission buckets and the rejected-data bucket with all their objects and versions, and the InfluxDB token secret without a recovery window, so the example can be destroyed and applied again under the same names. Development only: with true, a destroy deletes every science file in the buckets. false keeps them (the destroy then stops at the first non-empty bucket)."
+  default     = false
+}
+
 variable "recorder_enabled" {
   type        = bool
   description = "Whether the recorder consumes the events queue. With influxdb, apply first with false, put the API token into the token secret, then apply with true (README)."

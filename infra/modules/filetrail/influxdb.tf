@@ -165,8 +165,12 @@ resource "aws_vpc_security_group_egress_rule" "recorder_to_aws_apis" {
 resource "aws_secretsmanager_secret" "influxdb_token" {
   #checkov:skip=CKV_AWS_149:Encrypted with the AWS-managed aws/secretsmanager key, which only Secrets Manager uses on the account's behalf; a customer key needs a key policy whose Resource is "*" (kept out by this project's IAM invariant) and narrows no access the recorder's GetSecretValue on this one ARN does not already narrow.
   #checkov:skip=CKV2_AWS_57:The value is an InfluxDB API token that only InfluxDB can mint; a rotation Lambda would need admin credentials and a route into the VPC. Rotate by hand (README): create a new token, put it, restart the recorder, delete the old token.
-  count       = local.influxdb_sink && var.influxdb_token_secret_arn == null ? 1 : 0
-  name        = "${var.name_prefix}/influxdb-token"
-  description = "InfluxDB API token (write to bucket ${var.influxdb_bucket}) of the filetrail recorder ${local.recorder_function_name}: the bare token, or JSON {\"token\": \"...\"}."
-  tags        = var.tags
+  count = local.influxdb_sink && var.influxdb_token_secret_arn == null ? 1 : 0
+  name  = "${var.name_prefix}/influxdb-token"
+  # A deleted secret waits out its recovery window (30 days by default) and its name cannot be
+  # used meanwhile; 0 deletes it at once (ForceDeleteWithoutRecovery,
+  # https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html).
+  recovery_window_in_days = var.force_destroy ? 0 : 30
+  description             = "InfluxDB API token (write to bucket ${var.influxdb_bucket}) of the filetrail recorder ${local.recorder_function_name}: the bare token, or JSON {\"token\": \"...\"}."
+  tags                    = var.tags
 }

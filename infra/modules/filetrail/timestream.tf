@@ -96,6 +96,11 @@ resource "aws_s3_bucket" "rejected_data" {
   bucket = local.rejected_data_bucket_name
   tags   = var.tags
 
+  # A versioned bucket is deleted only once every object version and delete marker is gone
+  # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html): force_destroy lets
+  # Terraform delete them first.
+  force_destroy = var.force_destroy
+
   lifecycle {
     precondition {
       condition     = length(local.rejected_data_bucket_name) <= 63

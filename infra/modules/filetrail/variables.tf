@@ -40,13 +40,19 @@ variable "create_timestream" {
   default     = null
 }
 
+variable "force_destroy" {
+  type        = bool
+  description = "Let `terraform destroy` delete the rejected-data bucket with every report (and every version) in it, and the InfluxDB token secret without Secrets Manager's recovery window, so the same names can be created again at once. For development deployments; false keeps both (S3 refuses to delete a bucket that holds objects, and a deleted secret's name stays taken for 30 days)."
+  default     = false
+}
+
 # ---------------------------------------------------------------------------------------------
 # EventBridge: bus, archive, rule, target
 # ---------------------------------------------------------------------------------------------
 
 variable "publisher_role_arns" {
   type        = list(string)
-  description = "IAM role ARNs allowed to put events on the bus (the stage roles, plus any operator or CLI host role). The bus policy denies every other principal."
+  description = "IAM role ARNs allowed to put events on the bus (the stage roles, plus any operator or CLI host role); each needs events:PutEvents on the bus in its own role policy. The bus policy denies every other principal and allows only the roles of other accounts (cross-account access needs both sides)."
 
   validation {
     condition = length(var.publisher_role_arns) > 0 && alltrue([

@@ -42,7 +42,7 @@ test: venv tools influxdb ## every test, unit and integration, against the emula
 	cargo build --bin filetrail-recorder # the crash test (filetrail-soak) runs the real binary
 	scripts/with-emulator.sh scripts/with-influxdb.sh cargo nextest run --workspace --all-targets --no-fail-fast
 
-lint: tools ## fmt, clippy, licenses/sources, advisories
+lint: tools ## fmt, clippy, licenses/sources, advisories, then lint-infra
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo deny check licenses bans sources
@@ -81,7 +81,7 @@ clean:
 	rm -rf target $(VENV)
 
 # --- infrastructure: static checks of infra/ and the Lambda zips it deploys --------------------
-.PHONY: lint-infra package
+.PHONY: lint-infra package terraform-present
 
 # Two venvs: checkov's bc-python-hcl2 and python-hcl2 both install the module `hcl2`.
 $(INFRA_VENV)/test/.stamp: tests/infra/requirements.txt
@@ -96,8 +96,24 @@ $(INFRA_VENV)/checkov/.stamp: tests/infra/requirements-checkov.txt
 	$(INFRA_VENV)/checkov/bin/pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
-lint-infra: $(INFRA_VENV)/test/.stamp $(INFRA_VENV)/checkov/.stamp ## static checks of infra/: wiring invariants, dashboard, checkov
-	$(INFRA_VENV)/test/bin/python -m pytest tests/infra -q -p no:cacheprovider
+# Stand-in providers for the real terraform binary (tests/infra/standin): schemas from the
+# pinned CDK for Terraform bindings (npm), served from a filesystem mirror; nothing is downloaded
+# from a Terraform registry. npm keeps its tarballs in $(STANDIN)/npm.
+STANDIN := $(INFRA_VENV)/standin
+STANDIN_SRC := tests/infra/standin/npm-packages.txt $(wildcard tests/infra/standin/*.py)
+
+$(STANDIN)/.stamp: $(INFRA_VENV)/test/.stamp $(STANDIN_SRC)
+	@command -v npm >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y npm)
+	cd tests/infra && $(CURDIR)/$(INFRA_VENV)/test/bin/python -m standin install --out $(CURDIR)/$(STANDIN)
+	touch $@
+
+terraform-present:
+	@command -v terraform >/dev/null || { echo "terraform (>= 1.6) must be on PATH for make lint-infra" >&2; exit 1; }
+	@terraform version -json | grep -q '"terraform_version": "1\.' || { echo "terraform 1.x needed" >&2; exit 1; }
+
+lint-infra: terraform-present $(INFRA_VENV)/test/.stamp $(INFRA_VENV)/checkov/.stamp $(STANDIN)/.stamp ## static checks of infra/: fmt, validate, plan/apply on stand-in providers, invariants, dashboard, checkov
+	TF_CLI_CONFIG_FILE=$(STANDIN)/terraformrc terraform fmt -check -recursive -diff infra
+	FILETRAIL_TF_STANDIN=$(CURDIR)/$(STANDIN) $(INFRA_VENV)/test/bin/python -m pytest tests/infra -q -p no:cacheprovider
 	$(INFRA_VENV)/checkov/bin/checkov -d infra --framework terraform --quiet --compact --skip-download
 
 # cargo-lambda from PyPI ships its own zig, so cross-linking needs nothing else on the machine.

@@ -24,3 +24,32 @@ def infra_copy(tmp_path: Path) -> Path:
     dest = tmp_path / "infra"
     shutil.copytree(INFRA, dest, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"))
     return dest
+
+
+# --- the real terraform binary on stand-in providers (tfrun.py) -------------------------------
+
+
+@pytest.fixture(scope="session")
+def tf_zips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Stand-in bootstrap.zip files, passed to the example as lambda_zip_dir."""
+    from tfrun import make_zips
+
+    return make_zips(tmp_path_factory.mktemp("lambda"))
+
+
+@pytest.fixture(scope="session")
+def applied(tmp_path_factory: pytest.TempPathFactory, tf_zips: Path):
+    """The example applied on the stand-in providers, once per sink: {sink: (Workdir, vars)}."""
+    from tfrun import INFLUXDB_VARS, MIN_TERRAFORM, TerraformError, Workdir, copy_infra, terraform_version
+
+    if terraform_version() < MIN_TERRAFORM:
+        raise TerraformError(f"terraform {terraform_version()} is older than {MIN_TERRAFORM}")
+    out = {}
+    for sink, extra in (("timestream", {}), ("influxdb", INFLUXDB_VARS)):
+        wd = Workdir(copy_infra(tmp_path_factory.mktemp(f"apply-{sink}") / "infra"), "examples/complete")
+        variables = {"lambda_zip_dir": str(tf_zips), **extra}
+        wd.init()
+        wd.plan(variables, out="first.tfplan")
+        wd.run("apply", "-input=false", "first.tfplan")
+        out[sink] = (wd, variables)
+    return out

@@ -1,0 +1,223 @@
+"""Terraform checked as Terraform: the real binary validates each module and the example, plans
+and applies the example for both sinks on the stand-in providers (tests/infra/standin), and a
+second plan must show no changes; the `moved` blocks must plan as moves; switching the sink
+with create_timestream keeps the table. Each step is shown to refuse a broken file.
+
+What this cannot check (the stand-ins know AWS's schemas, not AWS): values (names, ARN
+formats, limits), rules AWS enforces when it is called, IAM semantics. ARCHITECTURE.md says so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tfrun import INFLUXDB_VARS, INFRA, Workdir, changes, copy_infra
+
+DIRS = ["modules/filetrail", "modules/filetrail-stages", "examples/complete"]
+SINKS = ["timestream", "influxdb"]
+
+
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Workdir]:
+    root = copy_infra(tmp_path_factory.mktemp("validate") / "infra")
+    out = {}
+    for rel in DIRS:
+        wd = Workdir(root, rel)
+        wd.init()
+        out[rel] = wd
+    return out
+
+
+@pytest.mark.parametrize("rel", DIRS)
+def test_validate(validated: dict[str, Workdir], rel: str) -> None:
+    res = validated[rel].validate()
+    assert "Success! The configuration is valid." in res.out, res.out
+
+
+@pytest.mark.parametrize("sink", SINKS)
+def test_plan_creates_the_deployment(applied, sink: str) -> None:
+    """The first plan (the one applied) creates everything and nothing else; the sink decides
+    which store exists."""
+    wd, _ = applied[sink]
+    plan = wd.show("first.tfplan")
+    acts = {a for _, a, _ in changes(plan)}
+    assert acts == {("create",)}, acts
+    addresses = {a for a, _, _ in changes(plan)}
+    table = "module.filetrail.aws_timestreamwrite_table.this[0]"
+    instance = "module.filetrail.aws_timestreaminfluxdb_db_instance.this[0]"
+    if sink == "timestream":
+        assert table in addresses and instance not in addresses
+    else:
+        assert instance in addresses and table not in addresses
+    assert "module.filetrail.aws_cloudwatch_event_bus_policy.this" in addresses
+
+
+@pytest.mark.parametrize("sink", SINKS)
+def test_second_plan_after_apply_shows_no_changes(applied, sink: str) -> None:
+    wd, variables = applied[sink]
+    res = wd.plan(variables, out="again.tfplan", check=False, exitcode=True)
+    assert res.rc == 0, f"a second plan after the apply is not empty (exit {res.rc}):\n{res.out}"
+    assert "No changes." in res.out
+
+
+def _moved_blocks() -> set[tuple[str, str]]:
+    """(from, to) of every `moved` block of the core module."""
+    text = "\n".join(p.read_text() for p in sorted((INFRA / "modules/filetrail").glob("*.tf")))
+    return set(re.findall(r"moved\s*\{\s*from\s*=\s*(\S+)\s*to\s*=\s*(\S+)\s*\}", text))
+
+
+def test_moved_blocks_plan_as_moves(applied, tmp_path: Path) -> None:
+    """A state from before the Timestream resources were counted (their addresses without [0])
+    plans as moves only: nothing is destroyed, created or changed."""
+    wd, variables = applied["timestream"]
+    moved = _moved_blocks()
+    assert len(moved) >= 8, moved
+    state = wd.state()
+    old = {f for f, _ in moved}
+    rewritten = 0
+    for r in state["resources"]:
+        if r.get("module") == "module.filetrail" and f"{r['type']}.{r['name']}" in old:
+            assert [i.get("index_key") for i in r["instances"]] == [0], r["instances"]
+            r.pop("each", None)
+            for i in r["instances"]:
+                i.pop("index_key")
+            rewritten += 1
+    assert rewritten == len(moved)
+    state["serial"] += 1
+    new = Workdir(copy_infra(tmp_path / "infra"), "examples/complete")
+    (new.dir / "terraform.tfstate").write_text(json.dumps(state))
+    new.init()
+    new.plan(variables)
+    plan = new.show()
+    moves = {(prev, addr) for addr, acts, prev in changes(plan) if prev}
+    assert moves == {(f"module.filetrail.{f}", f"module.filetrail.{t}") for f, t in moved}
+    others = [(a, acts) for a, acts, _ in changes(plan) if acts != ("no-op",)]
+    assert others == [], f"the moved blocks plan more than moves: {others}"
+
+
+def test_switching_to_influxdb_keeps_the_table_with_create_timestream(applied) -> None:
+    """The example's create_timestream keeps the Timestream database, table and rejected-data
+    bucket when an existing deployment switches sink; without it the plan destroys them."""
+    wd, variables = applied["timestream"]
+    kept = [
+        "module.filetrail.aws_timestreamwrite_database.this[0]",
+        "module.filetrail.aws_timestreamwrite_table.this[0]",
+        "module.filetrail.aws_s3_bucket.rejected_data[0]",
+    ]
+    wd.plan({**variables, **INFLUXDB_VARS, "create_timestream": True}, out="switch-keep.tfplan")
+    acts = dict((a, acts) for a, acts, _ in changes(wd.show("switch-keep.tfplan")))
+    for addr in kept:
+        assert acts.get(addr) == ("no-op",), f"{addr}: {acts.get(addr)}"
+    wd.plan({**variables, **INFLUXDB_VARS}, out="switch-drop.tfplan")
+    acts = dict((a, acts) for a, acts, _ in changes(wd.show("switch-drop.tfplan")))
+    assert acts.get("module.filetrail.aws_timestreamwrite_table.this[0]") == ("delete",)
+
+
+def test_force_destroy_reaches_every_bucket_and_the_secret(applied) -> None:
+    """With force_destroy every bucket the example creates can be destroyed with its objects,
+    and the token secret is deleted without a recovery window; the default keeps both."""
+    for sink in SINKS:
+        wd, _ = applied[sink]
+        for r in wd.state()["resources"]:
+            if r["mode"] == "managed" and r["type"] == "aws_s3_bucket":
+                for i in r["instances"]:
+                    assert i["attributes"]["force_destroy"] is False, (r["name"], i["attributes"]["force_destroy"])
+    after: dict[str, dict] = {}
+    for sink in SINKS:
+        wd, variables = applied[sink]
+        wd.plan({**variables, "force_destroy": True}, out="force.tfplan")
+        after.update({c["address"]: c["change"]["after"] for c in wd.show("force.tfplan")["resource_changes"]})
+    buckets = {a: v["force_destroy"] for a, v in after.items() if ".aws_s3_bucket." in f".{a}"}
+    assert "module.filetrail.aws_s3_bucket.rejected_data[0]" in buckets and len(buckets) >= 6, buckets
+    assert all(v is True for v in buckets.values()), buckets
+    secrets = {a: v["recovery_window_in_days"] for a, v in after.items() if ".aws_secretsmanager_secret." in f".{a}"}
+    assert secrets == {"module.filetrail.aws_secretsmanager_secret.influxdb_token[0]": 0}, secrets
+
+
+# ---------------------------------------------------------------------------------------------
+# Each step refuses a broken file.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Broken:
+    step: str  # fmt, validate or plan
+    file: str
+    pattern: str
+    replacement: str
+    expect: str  # in terraform's output
+    why: str
+
+    def apply(self, root: Path) -> None:
+        path = root / self.file
+        text = path.read_text()
+        assert text.count(self.pattern) == 1, f"{self.why}: pattern must occur once in {self.file}"
+        path.write_text(text.replace(self.pattern, self.replacement))
+
+
+BROKEN = [
+    Broken("fmt", "examples/complete/main.tf", 'name = "${var.name_prefix}-alarms"', 'name =    "${var.name_prefix}-alarms"', "main.tf", "badly formatted"),
+    Broken(
+        "validate",
+        "modules/filetrail/bus.tf",
+        'resource "aws_cloudwatch_event_bus" "this" {\n',
+        'resource "aws_cloudwatch_event_bus" "this" {\n  colour = "blue"\n',
+        'An argument named "colour" is not expected here',
+        "unknown argument",
+    ),
+    Broken(
+        "validate",
+        "modules/filetrail/recorder.tf",
+        "event_source_arn                   = aws_sqs_queue.events.arn",
+        "event_source_arn                   = aws_sqs_queue.events.arm",
+        'This object has no argument, nested block, or exported attribute named "arm"',
+        "wrong attribute reference",
+    ),
+    Broken(
+        "validate",
+        "modules/filetrail/recorder.tf",
+        "  function_name    = local.recorder_function_name\n",
+        "",
+        'The argument "function_name" is required',
+        "missing required argument",
+    ),
+    Broken(
+        "plan",
+        "examples/complete/variables.tf",
+        '  default     = "filetrail"\n',
+        '  default     = "filetrail-with-a-longer-prefix"\n',
+        "The rejected-data bucket name is longer than 63 characters",
+        "precondition",
+    ),
+    Broken(
+        "plan",
+        "modules/filetrail/timestream.tf",
+        "  count         = local.create_timestream ? 1 : 0\n  database_name = var.timestream_database_name",
+        "  count         = length(aws_cloudwatch_event_bus.this.arn) > 0 ? 1 : 0\n  database_name = var.timestream_database_name",
+        "Invalid count argument",
+        "count known only after apply",
+    ),
+]
+
+
+@pytest.mark.parametrize("broken", BROKEN, ids=lambda b: f"{b.step}:{b.why}")
+def test_each_step_refuses_a_broken_file(broken: Broken, tmp_path: Path, tf_zips: Path) -> None:
+    root = copy_infra(tmp_path / "infra")
+    broken.apply(root)
+    rel = "examples/complete" if broken.step == "plan" else str(Path(broken.file).parent)
+    wd = Workdir(root, rel)
+    if broken.step == "fmt":
+        res = wd.run("fmt", "-check", "-recursive", str(root), check=False)
+    else:
+        wd.init()
+        res = wd.validate(check=False)
+        if broken.step == "plan":
+            assert res.rc == 0, f"{broken.why}: validate already refuses it, so it is no plan-only check:\n{res.out}"
+            res = wd.plan({"lambda_zip_dir": str(tf_zips)}, check=False)
+    assert res.rc != 0, f"terraform {broken.step} accepted a file with a {broken.why}:\n{res.out}"
+    assert broken.expect in " ".join(res.out.split()), f"{broken.why}: expected {broken.expect!r} in:\n{res.out}"

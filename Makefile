@@ -13,7 +13,7 @@ CARGO_LAMBDA_VERSION := 1.9.2
 LAMBDA_ARCH ?= --arm64
 LAMBDA_BINS := filetrail-recorder filetrail-sorter filetrail-processor
 
-.PHONY: influxdb help venv tools demo test lint fmt bench soak fuzz clean
+.PHONY: influxdb help venv tools lint-tools demo test lint fmt bench soak fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -25,8 +25,11 @@ $(VENV)/.stamp: Makefile
 
 venv: $(VENV)/.stamp ## Python venv with the pinned emulator
 
-tools: ## cargo tools the checks need (installed when missing)
+tools: ## the cargo tool the tests need (installed when missing)
 	@command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+
+# Only `make lint` uses these; each builds from source in minutes on a fresh machine.
+lint-tools: ## cargo tools the checks need (installed when missing)
 	@command -v cargo-deny >/dev/null || cargo install --locked cargo-deny
 	@command -v cargo-audit >/dev/null || cargo install --locked cargo-audit
 
@@ -42,7 +45,7 @@ test: venv tools influxdb ## every test, unit and integration, against the emula
 	cargo build --bin filetrail-recorder # the crash test (filetrail-soak) runs the real binary
 	scripts/with-emulator.sh scripts/with-influxdb.sh cargo nextest run --workspace --all-targets --no-fail-fast
 
-lint: tools ## fmt, clippy, licenses/sources, advisories, then lint-infra
+lint: lint-tools ## fmt, clippy, licenses/sources, advisories, then lint-infra
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo deny check licenses bans sources

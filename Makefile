@@ -112,7 +112,7 @@ $(STANDIN)/.stamp: $(INFRA_VENV)/test/.stamp $(STANDIN_SRC)
 
 terraform-present:
 	@command -v terraform >/dev/null || { echo "terraform (>= 1.6) must be on PATH for make lint-infra" >&2; exit 1; }
-	@terraform version -json | grep -q '"terraform_version": "1\.' || { echo "terraform 1.x needed" >&2; exit 1; }
+	@TF_CLI_CONFIG_FILE=/dev/null terraform version -json | grep -q '"terraform_version": "1\.' || { echo "terraform 1.x needed" >&2; exit 1; }
 
 lint-infra: terraform-present $(INFRA_VENV)/test/.stamp $(INFRA_VENV)/checkov/.stamp $(STANDIN)/.stamp ## static checks of infra/: fmt, validate, plan/apply on stand-in providers, invariants, dashboard, checkov
 	TF_CLI_CONFIG_FILE=$(STANDIN)/terraformrc terraform fmt -check -recursive -diff infra

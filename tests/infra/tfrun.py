@@ -54,7 +54,8 @@ def terraform_env() -> dict[str, str]:
 
 
 def terraform_version() -> tuple[int, int, int]:
-    out = subprocess.run(["terraform", "version", "-json"], capture_output=True, text=True, check=True).stdout
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull}
+    out = subprocess.run(["terraform", "version", "-json"], capture_output=True, text=True, check=True, env=env).stdout
     return tuple(int(x) for x in re.match(r"(\d+)\.(\d+)\.(\d+)", json.loads(out)["terraform_version"]).groups())
 
 

@@ -106,7 +106,7 @@ variable "processor_layer_arns" {
 
 variable "extra_publisher_role_arns" {
   type        = list(string)
-  description = "Roles besides the stages that may publish to the bus (e.g. the role of a host running `filetrail publish` or `filetrail replay --to-bus`)."
+  description = "Roles besides the stages that may publish to the bus (e.g. the role of a host running `filetrail publish` or `filetrail replay --to-bus`), of this account or another; each needs events:PutEvents on the bus in its own role policy."
   default     = []
 }
 

@@ -69,8 +69,20 @@ def make_zips(dest: Path) -> Path:
     return dest
 
 
+# Repository entries a scratch copy never links to (build output, virtualenvs, git).
+_NOT_LINKED = {"infra", ".git", "target", ".tools", ".emulator"}
+
+
 def copy_infra(dest: Path) -> Path:
+    """A scratch copy of infra/ at `dest` (named infra), beside links to the repository's other
+    top-level entries, so a file the configuration reads outside infra/ by a relative path
+    (e.g. a pattern file shared with the Rust tests) resolves as in the repository."""
     shutil.copytree(INFRA, dest, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"))
+    for entry in REPO.iterdir():
+        if entry.name not in _NOT_LINKED and not entry.name.startswith(".venv"):
+            link = dest.parent / entry.name
+            if not link.exists():
+                link.symlink_to(entry)
     return dest
 
 

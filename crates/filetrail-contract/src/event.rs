@@ -18,7 +18,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const EVENT_ID_HEX_LEN: usize = 32;
 
 /// What happened to the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum ActionType {
     /// The file was written to its new place.
     #[serde(rename = "PUT")]
@@ -34,6 +34,20 @@ impl ActionType {
         match self {
             Self::Put => "PUT",
             Self::Delete => "DELETE",
+        }
+    }
+}
+
+/// Only the JSON strings `"PUT"` and `"DELETE"`, as the schema's `enum` says. (A derived
+/// `Deserialize` would also take serde's externally tagged form `{"PUT": null}`, and would report
+/// any other JSON type as "not JSON" without naming the field.)
+impl<'de> Deserialize<'de> for ActionType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        match s.as_ref() {
+            "PUT" => Ok(Self::Put),
+            "DELETE" => Ok(Self::Delete),
+            other => Err(serde::de::Error::unknown_variant(other, &["PUT", "DELETE"])),
         }
     }
 }

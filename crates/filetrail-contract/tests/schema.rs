@@ -66,6 +66,10 @@ fn invalid_samples_fail_both() {
         ),
         ("COPY", with(|v| v["action_type"] = json!("COPY"))),
         (
+            "tagged action",
+            with(|v| v["action_type"] = json!({"PUT": null})),
+        ),
+        (
             "1969",
             with(|v| v["occurred_at"] = json!("1969-12-31T23:59:59.999Z")),
         ),

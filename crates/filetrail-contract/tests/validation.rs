@@ -88,6 +88,23 @@ fn action_type_copy() {
 }
 
 #[test]
+fn action_type_is_only_a_string() {
+    // serde's externally tagged enum form is not the schema's enum, and a wrong JSON type names
+    // the field instead of calling the body "not JSON".
+    for v in [
+        json!({"PUT": null}),
+        json!({"DELETE": null}),
+        json!({}),
+        json!(["PUT"]),
+        json!(7),
+        Value::Null,
+    ] {
+        let e = rejected("action_type", |d| d["action_type"] = v.clone());
+        assert!(e.to_string().contains("expected a string"), "{v}: {e}");
+    }
+}
+
+#[test]
 fn timestamp_in_1969() {
     let e = rejected("occurred_at", |v| {
         v["occurred_at"] = json!("1969-12-31T23:59:59.999Z")

@@ -177,6 +177,22 @@ impl FileMoved {
 
     /// Parse a bare detail from JSON; errors name the field.
     pub fn from_json(json: &str) -> Result<Self, ContractError> {
+        // A derived struct also reads a JSON array of its fields in order; the contract (and
+        // its schema's `"type": "object"`) is an object.
+        if json
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('[')
+        {
+            return Err(match serde_json::from_str::<serde::de::IgnoredAny>(json) {
+                Err(e) => ContractError::NotJson {
+                    reason: e.to_string(),
+                },
+                Ok(_) => ContractError::field(
+                    "detail",
+                    "invalid type: sequence, expected struct FileMoved",
+                ),
+            });
+        }
         let de = &mut serde_json::Deserializer::from_str(json);
         let event: Self = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();

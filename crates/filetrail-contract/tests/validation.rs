@@ -1,4 +1,4 @@
-use filetrail_contract::{ContractError, OccurredAt, parse_body};
+use filetrail_contract::{ContractError, FileMoved, OccurredAt, parse_body};
 use serde_json::{Value, json};
 
 use super::{BARE, ENVELOPE, NOW};
@@ -102,6 +102,39 @@ fn action_type_is_only_a_string() {
         let e = rejected("action_type", |d| d["action_type"] = v.clone());
         assert!(e.to_string().contains("expected a string"), "{v}: {e}");
     }
+}
+
+#[test]
+fn a_detail_is_an_object_not_an_array_of_its_fields() {
+    // A derived struct would also read a JSON array of its fields in declaration order.
+    let bare: Value = serde_json::from_str(BARE).expect("fixture");
+    let fields = [
+        "schema_version",
+        "event_id",
+        "file_key",
+        "new_file_key",
+        "source_bucket",
+        "destination_bucket",
+        "action_type",
+        "occurred_at",
+        "stage",
+        "size",
+        "etag",
+    ];
+    let mut values: Vec<Value> = fields.iter().map(|f| bare[*f].clone()).collect();
+    values.extend([Value::Null, Value::Null]);
+    for array in [Value::Array(values), json!([]), json!([1, 2])] {
+        let e = FileMoved::from_json(&format!(" {array}")).expect_err("an array is not a detail");
+        assert_eq!(e.field_name(), Some("detail"), "{array}: {e}");
+    }
+    let mut env: Value = serde_json::from_str(ENVELOPE).expect("fixture");
+    env["detail"] = json!([1, 2]);
+    let e = parse_body(env.to_string().as_bytes(), NOW).expect_err("refused");
+    assert_eq!(e.field_name(), Some("detail.detail"), "{e}");
+    assert!(matches!(
+        FileMoved::from_json("[1,"),
+        Err(ContractError::NotJson { .. })
+    ));
 }
 
 #[test]

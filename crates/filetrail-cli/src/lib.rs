@@ -7,6 +7,7 @@
 //! - [`dlq`]: what waits in a DLQ, by reason.
 //! - [`routing`]: whether a bus routes an event (before replay deletes anything, before publish).
 //! - [`sqs`]: reading a queue once, every message exactly once, without consuming it.
+//! - [`validate`]: check details against the v1 contract.
 
 pub mod dlq;
 pub mod history;
@@ -14,3 +15,4 @@ pub mod publish;
 pub mod replay;
 pub mod routing;
 pub mod sqs;
+pub mod validate;

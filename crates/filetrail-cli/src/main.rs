@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use filetrail_cli::history::{self, Layout, TimestreamHistory};
 use filetrail_cli::replay::{Filters, ReplayOptions, Target};
-use filetrail_cli::{dlq, publish, replay};
+use filetrail_cli::{dlq, publish, replay, validate};
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
 
@@ -38,6 +38,9 @@ enum Command {
     /// How many messages wait in a DLQ, their oldest age, by reason (nothing is consumed).
     #[command(alias = "status")]
     Dlq(DlqArgs),
+    /// Check FileMoved details (JSON lines on standard input) against the v1 contract: per line
+    /// the event_id or the error naming the field; exit non-zero if any is invalid.
+    Validate(validate::ValidateArgs),
 }
 
 #[derive(Args)]
@@ -157,6 +160,10 @@ fn by_reason(title: &str, map: &std::collections::BTreeMap<String, usize>) {
 }
 
 async fn run(cli: Cli) -> Result<bool> {
+    // Validation needs no AWS configuration (and must not wait for a region lookup).
+    if let Command::Validate(a) = &cli.command {
+        return validate::run(a, cli.json);
+    }
     let sdk = filetrail_aws::load_sdk_config().await;
     match cli.command {
         Command::Replay(a) => {
@@ -341,6 +348,7 @@ async fn run(cli: Cli) -> Result<bool> {
             }
             Ok(true)
         }
+        Command::Validate(_) => unreachable!("validate ran before the SDK was loaded"),
     }
 }
 

@@ -5,6 +5,7 @@ mod history;
 mod influx_history;
 mod publish;
 mod replay;
+mod validate;
 
 use std::time::Duration;
 

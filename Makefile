@@ -13,7 +13,11 @@ CARGO_LAMBDA_VERSION := 1.9.2
 LAMBDA_ARCH ?= --arm64
 LAMBDA_BINS := filetrail-recorder filetrail-sorter filetrail-processor
 
-.PHONY: influxdb help venv tools lint-tools demo test lint fmt bench soak fuzz clean
+PYTEST      := pytest==9.2.0
+HATCHLING   := hatchling==1.33.0
+MYPY        := mypy==2.4.1
+
+.PHONY: influxdb help venv tools lint-tools demo test test-python lint fmt bench soak fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -41,9 +45,20 @@ demo: venv ## the whole pipeline on the local emulator: sort, process, record, t
 influxdb: ## install influxd when missing
 	@command -v influxd >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y influxdb)
 
-test: venv tools influxdb ## every test, unit and integration, against the emulator and a real InfluxDB
+test: venv tools influxdb test-python ## every test, unit and integration, against the emulator and a real InfluxDB
 	cargo build --bin filetrail-recorder # the crash test (filetrail-soak) runs the real binary
 	scripts/with-emulator.sh scripts/with-influxdb.sh cargo nextest run --workspace --all-targets --no-fail-fast
+
+# --- the Python package (python/): pytest in the emulator's venv, against the Rust binaries ------
+$(VENV)/.stamp-python: $(VENV)/.stamp python/pyproject.toml
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check '$(PYTEST)' '$(HATCHLING)' '$(MYPY)'
+	touch $@
+
+test-python: venv $(VENV)/.stamp-python ## the Python package: contract, conformance with Rust (12,000 events), publisher and recorder on the emulator, wheel, layer, fresh install
+	cargo build --bin filetrail --bin filetrail-recorder
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --force-reinstall ./python
+	$(VENV)/bin/mypy --strict --ignore-missing-imports --no-error-summary --cache-dir target/mypy python/src/filetrail
+	scripts/with-emulator.sh $(VENV)/bin/python -m pytest python/tests -q -p no:cacheprovider
 
 lint: lint-tools ## fmt, clippy, licenses/sources, advisories, then lint-infra
 	cargo fmt --all -- --check
@@ -84,7 +99,7 @@ clean:
 	rm -rf target $(VENV)
 
 # --- infrastructure: static checks of infra/ and the Lambda zips it deploys --------------------
-.PHONY: lint-infra package terraform-present
+.PHONY: lint-infra package package-python terraform-present
 
 # Two venvs: checkov's bc-python-hcl2 and python-hcl2 both install the module `hcl2`.
 $(INFRA_VENV)/test/.stamp: tests/infra/requirements.txt
@@ -126,5 +141,8 @@ $(INFRA_VENV)/cargo-lambda/.stamp-$(CARGO_LAMBDA_VERSION):
 	$(INFRA_VENV)/cargo-lambda/bin/pip install --quiet --disable-pip-version-check 'cargo-lambda==$(CARGO_LAMBDA_VERSION)'
 	touch $@
 
-package: $(INFRA_VENV)/cargo-lambda/.stamp-$(CARGO_LAMBDA_VERSION) ## Lambda zips for infra/: target/lambda/<bin>/bootstrap.zip (LAMBDA_ARCH=--x86-64 for x86)
+package: $(INFRA_VENV)/cargo-lambda/.stamp-$(CARGO_LAMBDA_VERSION) package-python ## Lambda zips for infra/: target/lambda/<bin>/bootstrap.zip (LAMBDA_ARCH=--x86-64 for x86), the Python wheel and layer
 	PATH="$(CURDIR)/$(INFRA_VENV)/cargo-lambda/bin:$$PATH" cargo lambda build --release $(LAMBDA_ARCH) --output-format zip $(addprefix --bin ,$(LAMBDA_BINS))
+
+package-python: ## the Python package: target/python/filetrail-<version>-py3-none-any.whl and filetrail-python-layer.zip
+	$(PYTHON) python/tools/build_layer.py target/python

@@ -1,0 +1,138 @@
+"""A drop-in for ``sdc_aws_utils.aws.log_to_timestream``: publish a FileMoved instead.
+
+The mission's stages call ``log_to_timestream(timestream_client, action_type, file_key,
+new_file_key=None, source_bucket=None, destination_bucket=None, environment=...)`` after every
+move. Changing the import to ``from filetrail import log_to_timestream`` makes the same call
+publish one FileMoved event to the filetrail bus; the recorder writes the Timestream record
+(seed layout: the same database, table, dimensions and measure the dashboards read).
+
+The signature has no time, and the move's time is part of its ``event_id``. So that a retried
+stage (Lambda retries a failed invocation; S3 may deliver a notification twice) publishes the
+same event and the recorder keeps one record, the time is read from S3, not the clock: the
+``Last-Modified`` of the object the move started from (``source_bucket``/``file_key``), else of
+the object it wrote (``destination_bucket``/``new_file_key`` or ``file_key``), else now. The
+mission's stages copy again on every retry, which gives the written object a new
+``Last-Modified``; the source's stays the same. Pass ``occurred_at=`` when the stage knows it.
+"""
+
+import logging
+import os
+import threading
+from datetime import datetime
+from typing import Any, Dict, Optional, Tuple, Union
+
+from .contract import file_moved
+from .publisher import ENV_EVENT_BUS, ENV_EVENT_SOURCE, Publisher
+
+__all__ = ["log_to_timestream", "object_time"]
+
+log = logging.getLogger("filetrail")
+
+#: HTTP statuses of a HeadObject that mean "no such object here" (404) or "not readable" (403).
+_NOT_THERE = (403, 404)
+
+_lock = threading.Lock()
+_publishers: Dict[Tuple[str, str], Publisher] = {}
+_s3: Dict[str, Any] = {}
+
+
+def _default_publisher() -> Publisher:
+    key = (os.environ.get(ENV_EVENT_BUS, ""), os.environ.get(ENV_EVENT_SOURCE, ""))
+    with _lock:
+        publisher = _publishers.get(key)
+        if publisher is None:
+            publisher = _publishers[key] = Publisher()
+        return publisher
+
+
+def _default_s3() -> Any:
+    with _lock:
+        client = _s3.get("client")
+        if client is None:
+            import boto3
+
+            from .publisher import client_config
+
+            client = _s3["client"] = boto3.client("s3", config=client_config())
+        return client
+
+
+def object_time(s3_client: Any, bucket: str, key: str) -> Optional[datetime]:
+    """``Last-Modified`` of an object (HeadObject), or ``None`` when it is not there or not
+    readable (HTTP 404 or 403). Any other error is raised.
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html"""
+    from botocore.exceptions import ClientError
+
+    try:
+        response = s3_client.head_object(Bucket=bucket, Key=key)
+    except ClientError as err:
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status in _NOT_THERE:
+            return None
+        raise
+    modified = response.get("LastModified")
+    return modified if isinstance(modified, datetime) else None
+
+
+def _move_time(
+    s3_client: Any,
+    file_key: str,
+    new_file_key: Optional[str],
+    source_bucket: Optional[str],
+    destination_bucket: Optional[str],
+) -> Optional[datetime]:
+    candidates = []
+    if source_bucket:
+        candidates.append((source_bucket, file_key))
+    if destination_bucket:
+        candidates.append((destination_bucket, new_file_key or file_key))
+    for bucket, key in candidates:
+        t = object_time(s3_client, bucket, key)
+        if t is not None:
+            return t
+    return None
+
+
+def log_to_timestream(
+    timestream_client: Any,
+    action_type: str,
+    file_key: str,
+    new_file_key: Optional[str] = None,
+    source_bucket: Optional[str] = None,
+    destination_bucket: Optional[str] = None,
+    environment: Optional[str] = None,
+    *,
+    occurred_at: Union[datetime, str, None] = None,
+    publisher: Optional[Publisher] = None,
+    s3_client: Any = None,
+) -> Dict[str, Any]:
+    """Publish one FileMoved for this move (``sdc_aws_utils.aws.log_to_timestream``'s signature).
+
+    ``timestream_client`` and ``environment`` are accepted and ignored: the recorder owns the
+    table. Configuration comes from ``FILETRAIL_EVENT_BUS`` and ``FILETRAIL_EVENT_SOURCE`` (or
+    ``publisher=``). Returns the published detail. Raises :class:`~filetrail.InvalidEvent` (a
+    ``ValueError``, naming the field) for a move the contract refuses and
+    :class:`~filetrail.PublishError` when EventBridge did not take it: nothing is swallowed.
+    """
+    del timestream_client, environment
+    if occurred_at is None:
+        occurred_at = _move_time(
+            s3_client or _default_s3(), file_key, new_file_key, source_bucket, destination_bucket
+        )
+        if occurred_at is None:
+            log.warning(
+                "no object to take the move's time from; using now (a retry would publish another event)",
+                extra={"file_key": file_key, "source_bucket": source_bucket, "destination_bucket": destination_bucket},
+            )
+    detail = file_moved(
+        action_type,
+        file_key,
+        new_file_key=new_file_key,
+        source_bucket=source_bucket,
+        destination_bucket=destination_bucket,
+        occurred_at=occurred_at,
+        stage=os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or None,
+    )
+    (publisher or _default_publisher()).publish_one(detail)
+    log.info("published FileMoved", extra={"event_id": detail["event_id"], "file_key": file_key})
+    return detail

@@ -1,0 +1,48 @@
+"""Service limits and contract constants, named once (the same numbers as the Rust crates).
+
+The contract limits mirror ``crates/filetrail-contract/src/limits.rs``; the PutEvents limits
+mirror ``crates/filetrail-publisher/src/limits.rs``.
+"""
+
+from typing import Tuple
+
+#: The only schema version this package reads and writes.
+SCHEMA_VERSION = 1
+#: Length of an ``event_id`` in hex characters (the first 128 bits of a SHA-256).
+EVENT_ID_HEX_LEN = 32
+#: The ``DetailType`` of every filetrail event.
+DETAIL_TYPE = "FileMoved"
+#: The two actions a move can be.
+ACTION_TYPES: Tuple[str, str] = ("PUT", "DELETE")
+
+#: Maximum S3 object key length, in UTF-8 bytes.
+MAX_KEY_BYTES = 1024
+#: Minimum S3 bucket name length.
+MIN_BUCKET_LEN = 3
+#: Maximum S3 bucket name length.
+MAX_BUCKET_LEN = 63
+#: Maximum length, in UTF-8 bytes, of the free-text optional fields.
+MAX_OPTIONAL_TEXT_BYTES = 256
+#: How far into the future Timestream accepts a record's time, in milliseconds (15 minutes).
+TIMESTREAM_MAX_FUTURE_MS = 15 * 60 * 1000
+#: Timestream: maximum dimension name plus value length, in bytes.
+TIMESTREAM_MAX_DIMENSION_BYTES = 2048
+
+#: Largest value of a ``u32`` field (``schema_version``).
+U32_MAX = 2**32 - 1
+#: Largest value of a ``u64`` field (``size``).
+U64_MAX = 2**64 - 1
+
+#: At most 10 entries per PutEvents call.
+#: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
+MAX_ENTRIES_PER_CALL = 10
+#: Maximum total size of the entries of one PutEvents call, in bytes, sized as AWS documents
+#: (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html). AWS raised
+#: the limit from 256 KiB to 1 MiB; 256 KiB is kept, as in the Rust publisher: accepted
+#: everywhere, and a FileMoved entry is under 4 KiB.
+MAX_REQUEST_BYTES = 256 * 1024
+#: Bytes an entry's ``Time`` adds to its size when set (AWS: "14 bytes"); filetrail sets none.
+TIME_FIELD_BYTES = 14
+#: Per-entry error codes worth sending again; AWS documents these two as retryable
+#: (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html).
+RETRYABLE_ENTRY_CODES: Tuple[str, str] = ("ThrottlingException", "InternalFailure")

@@ -6,13 +6,15 @@ move. Changing the import to ``from filetrail import log_to_timestream`` makes t
 publish one FileMoved event to the filetrail bus; the recorder writes the Timestream record
 (seed layout: the same database, table, dimensions and measure the dashboards read).
 
-The signature has no time, and the move's time is part of its ``event_id``. So that a retried
-stage (Lambda retries a failed invocation; S3 may deliver a notification twice) publishes the
-same event and the recorder keeps one record, the time is read from S3, not the clock: the
-``Last-Modified`` of the object the move started from (``source_bucket``/``file_key``), else of
-the object it wrote (``destination_bucket``/``new_file_key`` or ``file_key``), else now. The
-mission's stages copy again on every retry, which gives the written object a new
-``Last-Modified``; the source's stays the same. Pass ``occurred_at=`` when the stage knows it.
+The signature has no time, and the move's time is part of its ``event_id``. So that a
+retried stage publishes the same event and the recorder keeps one record (Lambda runs a failed
+asynchronous invocation two more times, and may deliver the same event twice even without an
+error: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), the
+time is read from S3, not the clock: the ``Last-Modified`` of the object the move started from
+(``source_bucket``/``file_key``), else of the object it wrote (``destination_bucket``/
+``new_file_key`` or ``file_key``), else now. The mission's stages copy again on every retry,
+which gives the written object a new ``Last-Modified``; the source's stays the same. Pass
+``occurred_at=`` when the stage knows the time.
 """
 
 import logging

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any, Dict, Optional, Tuple, Union
 
 from .contract import file_moved
-from .publisher import ENV_EVENT_BUS, ENV_EVENT_SOURCE, Publisher
+from .publisher import ENV_EVENT_BUS, ENV_EVENT_SOURCE, ENV_PUBLISH_DEADLINE_MS, Publisher
 
 __all__ = ["log_to_timestream", "object_time"]
 
@@ -34,12 +34,12 @@ log = logging.getLogger("filetrail")
 _NOT_THERE = (403, 404)
 
 _lock = threading.Lock()
-_publishers: Dict[Tuple[str, str], Publisher] = {}
+_publishers: Dict[Tuple[str, ...], Publisher] = {}
 _s3: Dict[str, Any] = {}
 
 
 def _default_publisher() -> Publisher:
-    key = (os.environ.get(ENV_EVENT_BUS, ""), os.environ.get(ENV_EVENT_SOURCE, ""))
+    key = tuple(os.environ.get(v, "") for v in (ENV_EVENT_BUS, ENV_EVENT_SOURCE, ENV_PUBLISH_DEADLINE_MS))
     with _lock:
         publisher = _publishers.get(key)
         if publisher is None:

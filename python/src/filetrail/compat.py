@@ -30,7 +30,9 @@ __all__ = ["log_to_timestream", "object_time"]
 
 log = logging.getLogger("filetrail")
 
-#: HTTP statuses of a HeadObject that mean "no such object here" (404) or "not readable" (403).
+#: HTTP statuses of a HeadObject that mean "no such object here": 404, or 403 when the caller
+#: lacks s3:ListBucket (S3 then answers 403 for a missing object), or the object is not readable.
+#: https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
 _NOT_THERE = (403, 404)
 
 _lock = threading.Lock()

@@ -18,9 +18,9 @@ from lambda_harness import ROOT, Function, drain_queue, timestream_records
 from filetrail import Publisher, file_moved, log_to_timestream, validate
 from filetrail.contract import canonical, parse_occurred_at
 
-#: The FileMoved rule's event pattern: any source, detail-type FileMoved (as the test kit's
-#: bus -> queue wiring, crates/filetrail-testkit/src/pipeline.rs).
-RULE_PATTERN = {"detail-type": ["FileMoved"]}
+#: The deployed FileMoved rule's event pattern, read from the Terraform module's own file (as the
+#: Rust test kit does, crates/filetrail-testkit/src/pipeline.rs).
+RULE_PATTERN = json.loads((ROOT / "infra/modules/filetrail/file-moved-pattern.json").read_text())
 S3_EVENT_FIXTURE = ROOT / "crates/filetrail-stages/tests/fixtures/example-s3-event.json"
 
 

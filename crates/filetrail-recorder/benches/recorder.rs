@@ -4,7 +4,9 @@
 //! - write calls per 1,000 events and request bytes per event, per Timestream layout and for the
 //!   InfluxDB sink (line protocol, gzip; its HTTP seam answers 204 in-process);
 //! - peak memory (VmHWM) of this process, which handles the 10,000-message batch;
-//! - release binary start to its first Runtime API `next` request.
+//! - release binary start to its first Runtime API `next` request;
+//! - a slow store (every WriteRecords answered after 2 s) and a DLQ that never answers, 10,000
+//!   messages at concurrency 4 in a 5 s function: wall time from the event to the response.
 #![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -17,9 +19,11 @@ use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, Token, TokenSource, Transport};
+use filetrail_aws::Classified;
+use filetrail_recorder::config::DEFAULT_SAFETY_MARGIN;
 use filetrail_recorder::{
-    InfluxDbSink, Layout, NoDeadLetterQueue, Recorder, Settings, Sink, TimestreamSink,
-    TimestreamWriter,
+    InfluxDbSink, Layout, NoDeadLetterQueue, Recorder, Settings, Sink, SqsDeadLetters,
+    TimestreamSink, TimestreamWriter, WriteOutcome, work_deadline,
 };
 use filetrail_testkit::runtime_api::RuntimeApi;
 
@@ -184,8 +188,10 @@ async fn recorder(
             ))
             .unwrap()
     });
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
+    let sdk = filetrail_aws::sdk::configure(aws_config::defaults(
+        aws_config::BehaviorVersion::latest(),
+    ))
+    .http_client(http)
         .endpoint_url("https://ingest.timestream.invalid")
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(filetrail_testkit::test_credentials())
@@ -197,6 +203,64 @@ async fn recorder(
         layout,
     );
     Recorder::new(sink, NoDeadLetterQueue, Settings::default())
+}
+
+/// How long the slow store takes to answer each call.
+const SLOW_STORE: Duration = Duration::from_secs(2);
+/// The function timeout of the slow-store run.
+const SLOW_FUNCTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A sink that answers every call [`SLOW_STORE`] late (the real Timestream sink behind it).
+struct Slow<S>(S);
+
+impl<S: Sink> Sink for Slow<S> {
+    type Record = S::Record;
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+    fn max_batch(&self) -> usize {
+        self.0.max_batch()
+    }
+    fn prepare(&self, event: &FileMoved) -> Result<S::Record, String> {
+        self.0.prepare(event)
+    }
+    async fn write(&self, records: Vec<S::Record>) -> Result<Vec<WriteOutcome>, Classified> {
+        tokio::time::sleep(SLOW_STORE).await;
+        self.0.write(records).await
+    }
+}
+
+/// A slow store and a DLQ that never answers: (wall time to the response, messages handed back,
+/// messages written). 50 of the messages are not events, so the DLQ has letters to hang on.
+async fn slow_store() -> (Duration, u64, u64) {
+    let wire = Arc::new(Wire {
+        calls: AtomicUsize::new(0),
+        bytes: AtomicUsize::new(0),
+    });
+    let fast = recorder(Layout::Seed, wire).await;
+    let hanging = filetrail_testkit::hanging_endpoint().await;
+    let sdk = filetrail_testkit::sdk_config_at(&hanging).await;
+    let dlq = SqsDeadLetters::new(aws_sdk_sqs::Client::new(&sdk), format!("{hanging}/000000000000/dlq"));
+    let settings = Settings {
+        concurrency: 4,
+        ..Settings::default()
+    };
+    let slow = Recorder::new(Slow(fast.sink().clone()), dlq, settings);
+    let mut event: SqsEvent = serde_json::from_str(&sqs_event_json()).unwrap();
+    for i in 0..50 {
+        event.records[i * 200].body = Some(format!("not an event {i}"));
+    }
+    let start = Instant::now();
+    let lambda_deadline = std::time::SystemTime::now() + SLOW_FUNCTION_TIMEOUT;
+    let (response, counts) = slow
+        .handle(&event, work_deadline(lambda_deadline, DEFAULT_SAFETY_MARGIN))
+        .await
+        .unwrap();
+    let elapsed = start.elapsed();
+    assert!(elapsed < SLOW_FUNCTION_TIMEOUT, "outlived the deadline: {elapsed:?}");
+    assert_eq!(counts.dead_lettered, 0, "the DLQ never answered");
+    assert_eq!(response.batch_item_failures.len() as u64, counts.failed);
+    (elapsed, counts.failed, counts.written)
 }
 
 async fn start_to_first_next() -> Duration {
@@ -287,5 +351,10 @@ fn main() {
     println!(
         "| release binary start to first Runtime API `next` (ms, median of 20) | {:.1} | | |",
         start.as_secs_f64() * 1e3
+    );
+    let (wall, handed_back, written) = rt.block_on(slow_store());
+    println!(
+        "| slow store (each call answered after 2 s) and a DLQ that never answers, 10,000 messages, concurrency 4, 5 s function: wall time to the response (s; handed back / written) | {:.2} ({handed_back} / {written}) | | |",
+        wall.as_secs_f64()
     );
 }

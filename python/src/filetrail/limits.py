@@ -37,10 +37,10 @@ U64_MAX = 2**64 - 1
 #: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
 MAX_ENTRIES_PER_CALL = 10
 #: Maximum total size of the entries of one PutEvents call, in bytes, sized as AWS documents
-#: (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html). AWS raised
-#: the limit from 256 KiB to 1 MiB; 256 KiB is kept, as in the Rust publisher: accepted
-#: everywhere, and a FileMoved entry is under 4 KiB.
-MAX_REQUEST_BYTES = 256 * 1024
+#: (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html): "must be
+#: less than 256KB", so one byte under 256 KiB, as in the Rust publisher. The current API model
+#: says 1 MB; 256 KiB is accepted everywhere, and a FileMoved entry is under 4 KiB.
+MAX_REQUEST_BYTES = 256 * 1024 - 1
 #: Bytes an entry's ``Time`` adds to its size when set (AWS: "14 bytes"); filetrail sets none.
 TIME_FIELD_BYTES = 14
 #: Per-entry error codes worth sending again; AWS documents these two as retryable

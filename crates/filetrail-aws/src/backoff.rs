@@ -56,3 +56,48 @@ impl Backoff {
         (Instant::now() + delay < self.deadline).then_some(delay)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> BackoffSettings {
+        BackoffSettings {
+            min_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(80),
+            factor: 2.0,
+        }
+    }
+
+    #[test]
+    fn delays_grow_to_the_cap_with_jitter() {
+        let mut b = Backoff::new(settings(), Instant::now() + Duration::from_secs(3600));
+        let delays: Vec<Duration> = (0..12)
+            .map(|_| b.next_delay().expect("far deadline"))
+            .collect();
+        // Jittered: never below the first delay, never above twice the cap.
+        for d in &delays {
+            assert!(*d >= Duration::from_millis(10), "{d:?}");
+            assert!(*d <= Duration::from_millis(160), "{d:?}");
+        }
+        assert!(
+            delays[6..].iter().all(|d| *d >= Duration::from_millis(80)),
+            "capped: {delays:?}"
+        );
+    }
+
+    #[test]
+    fn no_delay_runs_past_the_deadline() {
+        let deadline = Instant::now() + Duration::from_millis(50);
+        let mut b = Backoff::new(settings(), deadline);
+        let mut offered = 0;
+        while let Some(d) = b.next_delay() {
+            assert!(Instant::now() + d < deadline, "{d:?}");
+            offered += 1;
+            assert!(offered < 100, "the growing delays reach the deadline");
+        }
+        assert_eq!(b.deadline(), deadline);
+        let mut late = Backoff::new(settings(), Instant::now());
+        assert_eq!(late.next_delay(), None, "no time left, no delay");
+    }
+}

@@ -4,31 +4,75 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-/// Error codes AWS services use for transient failures, across EventBridge, SQS, S3 and Timestream.
-const RETRYABLE_CODES: &[&str] = &[
-    "ThrottlingException",
-    "Throttling",
-    "ThrottledException",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "SlowDown",
-    "InternalFailure",
-    "InternalError",
-    "InternalException",
-    "InternalServerError",
-    "InternalServerException",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "RequestTimeout",
-    "RequestTimeoutException",
-];
+/// The services filetrail calls, each with the error codes it documents as transient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// Amazon EventBridge (calls and `PutEvents` entries).
+    EventBridge,
+    /// Amazon SQS.
+    Sqs,
+    /// Amazon S3.
+    S3,
+    /// Amazon Timestream for LiveAnalytics, write and query.
+    Timestream,
+    /// AWS Secrets Manager.
+    SecretsManager,
+}
 
-/// Whether an AWS error code (call-level or per-entry) names a transient failure.
-pub fn is_retryable_code(code: &str) -> bool {
-    RETRYABLE_CODES.contains(&code)
+impl Service {
+    /// The error codes of this service that name a failure the same request may pass later.
+    /// Any answer with HTTP 429 or 5xx, and any transport failure, is retryable too.
+    pub const fn retryable_codes(self) -> &'static [&'static str] {
+        match self {
+            // Common errors (ThrottlingException 400, InternalFailure 500, ServiceUnavailable
+            // 503) and PutEvents' own InternalException; per entry, ThrottlingException and
+            // InternalFailure are the retryable ErrorCodes.
+            // <https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html>,
+            // <https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html>
+            Self::EventBridge => &[
+                "ThrottlingException",
+                "InternalFailure",
+                "InternalException",
+                "ServiceUnavailable",
+            ],
+            // RequestThrottled (400), KMS.ThrottlingException (with a customer-managed key),
+            // InternalFailure (500), ServiceUnavailable (503).
+            // <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html>,
+            // <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html#API_SendMessage_Errors>
+            Self::Sqs => &[
+                "RequestThrottled",
+                "KMS.ThrottlingException",
+                "InternalFailure",
+                "ServiceUnavailable",
+            ],
+            // SlowDown (503), InternalError (500), ServiceUnavailable (503), RequestTimeout
+            // (400), and 409 ConditionalRequestConflict: a concurrent write of the key; "you
+            // should fetch the object's ETag and retry".
+            // <https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>,
+            // <https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-requests.html>
+            Self::S3 => &[
+                "SlowDown",
+                "InternalError",
+                "ServiceUnavailable",
+                "RequestTimeout",
+                "ConditionalRequestConflict",
+            ],
+            // ThrottlingException (429) and InternalServerException (500). A stale endpoint
+            // (InvalidEndpointException, 421) passes only after discovery runs again: the
+            // recorder's Timestream sink does that and retries.
+            // <https://docs.aws.amazon.com/timestream/latest/developerguide/API_WriteRecords.html#API_WriteRecords_Errors>
+            Self::Timestream => &["ThrottlingException", "InternalServerException"],
+            // InternalServiceError ("An error occurred on the server side", HTTP 400 in the
+            // common errors) and ThrottlingException.
+            // <https://docs.aws.amazon.com/secretsmanager/latest/apireference/CommonErrors.html>
+            Self::SecretsManager => &["InternalServiceError", "ThrottlingException"],
+        }
+    }
+
+    /// Whether `code`, an error code of this service (call-level or per entry), is transient.
+    pub fn is_retryable_code(self, code: &str) -> bool {
+        self.retryable_codes().contains(&code)
+    }
 }
 
 /// An SDK error reduced to what the callers decide on.
@@ -42,9 +86,10 @@ pub struct Classified {
     pub message: String,
 }
 
-/// Classify an SDK error once: throttling, 5xx, timeouts and connection failures are retryable;
-/// everything else (validation, access, not-found, construction) is not.
-pub fn classify<E>(err: &SdkError<E, HttpResponse>) -> Classified
+/// Classify an SDK error of `service` once: its transient codes ([`Service::retryable_codes`]),
+/// HTTP 429 and 5xx, timeouts and connection failures are retryable; everything else
+/// (validation, access, not-found, construction) is not.
+pub fn classify<E>(service: Service, err: &SdkError<E, HttpResponse>) -> Classified
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -64,7 +109,7 @@ where
             let status = se.raw().status().as_u16();
             let code = se.err().code().unwrap_or("Unknown").to_owned();
             let message = se.err().message().unwrap_or_default().to_owned();
-            let retryable = is_retryable_code(&code) || status == 429 || status >= 500;
+            let retryable = service.is_retryable_code(&code) || status == 429 || status >= 500;
             Classified {
                 retryable,
                 code,
@@ -87,5 +132,71 @@ fn transient(code: &str, message: &str) -> Classified {
         retryable: true,
         code: code.into(),
         message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn service_error(status: u16, code: &str) -> SdkError<ErrorMetadata, HttpResponse> {
+        let meta = ErrorMetadata::builder().code(code).message("m").build();
+        let raw = HttpResponse::new(
+            StatusCode::try_from(status).expect("status"),
+            SdkBody::empty(),
+        );
+        SdkError::service_error(meta, raw)
+    }
+
+    #[test]
+    fn each_service_retries_only_its_own_transient_codes() {
+        let cases = [
+            (Service::EventBridge, 400, "ThrottlingException", true),
+            (Service::EventBridge, 400, "AccessDeniedException", false),
+            (Service::Sqs, 400, "RequestThrottled", true),
+            (Service::Sqs, 400, "KMS.ThrottlingException", true),
+            (Service::Sqs, 400, "ThrottlingException", false),
+            (Service::S3, 409, "ConditionalRequestConflict", true),
+            (Service::S3, 403, "AccessDenied", false),
+            (Service::Timestream, 400, "ValidationException", false),
+            (Service::Timestream, 421, "InvalidEndpointException", false),
+            (Service::SecretsManager, 400, "InternalServiceError", true),
+            (
+                Service::SecretsManager,
+                400,
+                "ResourceNotFoundException",
+                false,
+            ),
+        ];
+        for (service, status, code, retryable) in cases {
+            let c = classify(service, &service_error(status, code));
+            assert_eq!(c.retryable, retryable, "{service:?} {status} {code}");
+            assert_eq!(c.code, code);
+        }
+    }
+
+    #[test]
+    fn throttling_statuses_and_server_errors_are_retryable_whatever_the_code() {
+        for status in [429, 500, 502, 503, 504] {
+            assert!(classify(Service::Timestream, &service_error(status, "Whatever")).retryable);
+        }
+        assert!(!classify(Service::Timestream, &service_error(404, "Whatever")).retryable);
+    }
+
+    #[test]
+    fn transport_failures_are_retryable() {
+        let timeout: SdkError<ErrorMetadata, HttpResponse> =
+            SdkError::timeout_error("attempt timed out");
+        let c = classify(Service::Sqs, &timeout);
+        assert!(c.retryable);
+        assert_eq!(c.code, "Timeout");
+        let construction: SdkError<ErrorMetadata, HttpResponse> =
+            SdkError::construction_failure("bad input");
+        assert!(!classify(Service::Sqs, &construction).retryable);
     }
 }

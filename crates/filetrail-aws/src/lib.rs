@@ -13,7 +13,7 @@ mod env;
 pub mod sdk;
 
 pub use backoff::{Backoff, BackoffSettings};
-pub use classify::{Classified, classify, is_retryable_code};
+pub use classify::{Classified, Service, classify};
 pub use env::{ConfigError, Env};
 
 /// Load the AWS SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`)

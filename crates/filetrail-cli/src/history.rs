@@ -135,7 +135,7 @@ impl HistorySource for TimestreamHistory {
                 .send()
                 .await
                 .map_err(|e| {
-                    let c = filetrail_aws::classify(&e);
+                    let c = filetrail_aws::classify(filetrail_aws::Service::Timestream, &e);
                     format!("Timestream query failed: {}: {}", c.code, c.message)
                 })?;
             let names: Vec<&str> = resp

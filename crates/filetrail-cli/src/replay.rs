@@ -238,7 +238,7 @@ pub async fn replay(
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| format!("SendMessage: {}", filetrail_aws::classify(&e).code)),
+                        .map_err(|e| format!("SendMessage: {}", filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).code)),
                     Target::Bus(bus) => {
                         let publisher = publishers.entry(source.clone()).or_insert_with(|| {
                             let config = PublisherConfig {
@@ -270,7 +270,7 @@ pub async fn replay(
                         .map_err(|e| {
                             format!(
                                 "delivered, but DeleteMessage failed ({}); it will be delivered again",
-                                filetrail_aws::classify(&e).code
+                                filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).code
                             )
                         }),
                 };

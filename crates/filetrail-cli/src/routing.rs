@@ -62,7 +62,7 @@ impl Routes {
                 .set_next_token(next.take())
                 .send()
                 .await
-                .map_err(|e| filetrail_aws::classify(&e))?;
+                .map_err(|e| filetrail_aws::classify(filetrail_aws::Service::EventBridge, &e))?;
             for r in page.rules() {
                 // Both enabled states route events; only DISABLED does not.
                 // <https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListRules.html>
@@ -81,7 +81,9 @@ impl Routes {
                     .limit(1)
                     .send()
                     .await
-                    .map_err(|e| filetrail_aws::classify(&e))?;
+                    .map_err(|e| {
+                        filetrail_aws::classify(filetrail_aws::Service::EventBridge, &e)
+                    })?;
                 if targets.targets().is_empty() {
                     continue;
                 }
@@ -131,7 +133,7 @@ impl Routes {
                 .event(test_event(event, source, &rule.account, &rule.region))
                 .send()
                 .await
-                .map_err(|e| filetrail_aws::classify(&e))?
+                .map_err(|e| filetrail_aws::classify(filetrail_aws::Service::EventBridge, &e))?
                 .result();
             if matched {
                 if rule.envelope_only {

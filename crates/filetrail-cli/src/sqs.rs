@@ -97,7 +97,7 @@ pub async fn receive(
         .send()
         .await
         .map(|out| out.messages().to_vec())
-        .map_err(|e| filetrail_aws::classify(&e))
+        .map_err(|e| filetrail_aws::classify(filetrail_aws::Service::Sqs, &e))
 }
 
 /// A message the scan keeps hidden until it ends.
@@ -265,7 +265,7 @@ pub async fn queue_counts(
         .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
         .send()
         .await
-        .map_err(|e| filetrail_aws::classify(&e))?;
+        .map_err(|e| filetrail_aws::classify(filetrail_aws::Service::Sqs, &e))?;
     let get = |n: QueueAttributeName| {
         attrs
             .attributes()
@@ -314,6 +314,6 @@ async fn change_visibility(
     {
         // Not fatal: a message whose visibility was not changed reappears when its timeout
         // ends, and the scan knows it by id.
-        tracing::warn!(error = %filetrail_aws::classify(&e).message, "could not change the visibility of messages");
+        tracing::warn!(error = %filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).message, "could not change the visibility of messages");
     }
 }

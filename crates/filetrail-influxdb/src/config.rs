@@ -241,7 +241,7 @@ pub async fn secret_token(
         .send()
         .await
         .map_err(|e| {
-            let c = filetrail_aws::classify(&e);
+            let c = filetrail_aws::classify(filetrail_aws::Service::SecretsManager, &e);
             fail(format!("{}: {}", c.code, c.message))
         })?;
     let text = out

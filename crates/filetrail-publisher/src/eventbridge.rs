@@ -40,7 +40,12 @@ impl PutEvents for EventBridge {
             .set_entries(Some(request))
             .send()
             .await
-            .map_err(|err| CallError::from(filetrail_aws::classify(&err)))?;
+            .map_err(|err| {
+                CallError::from(filetrail_aws::classify(
+                    filetrail_aws::Service::EventBridge,
+                    &err,
+                ))
+            })?;
         let results = output.entries();
         if results.len() != entries.len() {
             return Err(CallError {

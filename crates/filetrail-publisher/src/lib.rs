@@ -15,5 +15,5 @@ pub use config::{ENV_EVENT_BUS, ENV_EVENT_SOURCE, ENV_PUBLISH_DEADLINE_MS, Publi
 pub use eventbridge::EventBridge;
 pub use publish::{
     CONCURRENT_CALLS, CallError, Entry, EntryOutcome, FailedEntry, PublishError, PublishReport,
-    Publisher, PutEvents, RETRYABLE_ENTRY_CODES, codes, pack_batches,
+    Publisher, PutEvents, codes, pack_batches,
 };

@@ -19,9 +19,6 @@ pub mod codes {
     pub const ENTRY_TOO_LARGE: &str = "EntryTooLarge";
 }
 
-/// Per-entry error codes worth sending again (EventBridge documents these two as transient).
-pub const RETRYABLE_ENTRY_CODES: [&str; 2] = ["ThrottlingException", "InternalFailure"];
-
 /// How many PutEvents calls one `publish` keeps in flight.
 pub const CONCURRENT_CALLS: usize = 4;
 
@@ -272,7 +269,8 @@ impl<C: PutEvents> Publisher<C> {
                             states[i] = match outcome {
                                 EntryOutcome::Delivered { .. } => State::Delivered,
                                 EntryOutcome::Failed { code, message } => {
-                                    let retryable = RETRYABLE_ENTRY_CODES.contains(&code.as_str());
+                                    let retryable = filetrail_aws::Service::EventBridge
+                                        .is_retryable_code(&code);
                                     after_failure(&states[i], &entries[i], retryable, code, message)
                                 }
                             };

@@ -17,9 +17,9 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use aws_smithy_http_client::test_util::infallible_client_fn;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
+use filetrail_aws::Classified;
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, Token, TokenSource, Transport};
-use filetrail_aws::Classified;
 use filetrail_recorder::config::DEFAULT_SAFETY_MARGIN;
 use filetrail_recorder::{
     InfluxDbSink, Layout, NoDeadLetterQueue, Recorder, Settings, Sink, SqsDeadLetters,
@@ -188,15 +188,14 @@ async fn recorder(
             ))
             .unwrap()
     });
-    let sdk = filetrail_aws::sdk::configure(aws_config::defaults(
-        aws_config::BehaviorVersion::latest(),
-    ))
-    .http_client(http)
-        .endpoint_url("https://ingest.timestream.invalid")
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(filetrail_testkit::test_credentials())
-        .load()
-        .await;
+    let sdk =
+        filetrail_aws::sdk::configure(aws_config::defaults(aws_config::BehaviorVersion::latest()))
+            .http_client(http)
+            .endpoint_url("https://ingest.timestream.invalid")
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(filetrail_testkit::test_credentials())
+            .load()
+            .await;
     let client = filetrail_recorder::timestream_client(&sdk).await.unwrap();
     let sink = TimestreamSink::new(
         TimestreamWriter::new(client, "sdc_aws_logs", "sdc_aws_s3_bucket_log_table"),
@@ -240,7 +239,10 @@ async fn slow_store() -> (Duration, u64, u64) {
     let fast = recorder(Layout::Seed, wire).await;
     let hanging = filetrail_testkit::hanging_endpoint().await;
     let sdk = filetrail_testkit::sdk_config_at(&hanging).await;
-    let dlq = SqsDeadLetters::new(aws_sdk_sqs::Client::new(&sdk), format!("{hanging}/000000000000/dlq"));
+    let dlq = SqsDeadLetters::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        format!("{hanging}/000000000000/dlq"),
+    );
     let settings = Settings {
         concurrency: 4,
         ..Settings::default()
@@ -253,11 +255,17 @@ async fn slow_store() -> (Duration, u64, u64) {
     let start = Instant::now();
     let lambda_deadline = std::time::SystemTime::now() + SLOW_FUNCTION_TIMEOUT;
     let (response, counts) = slow
-        .handle(&event, work_deadline(lambda_deadline, DEFAULT_SAFETY_MARGIN))
+        .handle(
+            &event,
+            work_deadline(lambda_deadline, DEFAULT_SAFETY_MARGIN),
+        )
         .await
         .unwrap();
     let elapsed = start.elapsed();
-    assert!(elapsed < SLOW_FUNCTION_TIMEOUT, "outlived the deadline: {elapsed:?}");
+    assert!(
+        elapsed < SLOW_FUNCTION_TIMEOUT,
+        "outlived the deadline: {elapsed:?}"
+    );
     assert_eq!(counts.dead_lettered, 0, "the DLQ never answered");
     assert_eq!(response.batch_item_failures.len() as u64, counts.failed);
     (elapsed, counts.failed, counts.written)

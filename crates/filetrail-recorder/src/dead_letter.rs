@@ -253,7 +253,7 @@ impl SqsDeadLetters {
                 );
             }
             Ok(Err(err)) => {
-                let c = filetrail_aws::classify(&err);
+                let c = filetrail_aws::classify(filetrail_aws::Service::Sqs, &err);
                 return all(format!(
                     "SendMessageBatch failed: {}: {}",
                     c.code, c.message

@@ -182,7 +182,10 @@ impl WriteRecords for TimestreamWriter {
                     message: e.message().unwrap_or_default().to_owned(),
                 }))
             }
-            _ => Err(WriteError::Call(filetrail_aws::classify(&err))),
+            _ => Err(WriteError::Call(filetrail_aws::classify(
+                filetrail_aws::Service::Timestream,
+                &err,
+            ))),
         }
     }
 }

@@ -213,7 +213,7 @@ impl Mapping {
             let messages = match received {
                 Ok(out) => out.messages().to_vec(),
                 Err(e) => {
-                    tracing::warn!(error = %filetrail_aws::classify(&e).message, "receive failed; polling again");
+                    tracing::warn!(error = %filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).message, "receive failed; polling again");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -283,7 +283,7 @@ impl Mapping {
             {
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(error = %filetrail_aws::classify(&e).message, "could not send a duplicate copy")
+                    tracing::warn!(error = %filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).message, "could not send a duplicate copy")
                 }
             }
         }
@@ -310,7 +310,7 @@ impl Mapping {
             {
                 Ok(out) => self.lock().stats.deleted += n - out.failed().len() as u64,
                 Err(e) => {
-                    tracing::warn!(error = %filetrail_aws::classify(&e).message, "delete failed; the batch will be delivered again")
+                    tracing::warn!(error = %filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).message, "delete failed; the batch will be delivered again")
                 }
             }
         }

@@ -56,7 +56,7 @@ async fn send(sqs: &aws_sdk_sqs::Client, url: &str, body: &str) -> filetrail_aws
         .send()
         .await
         .expect_err("the proxy faults every call");
-    filetrail_aws::classify(&err)
+    filetrail_aws::classify(filetrail_aws::Service::Sqs, &err)
 }
 
 async fn visible(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
@@ -119,7 +119,7 @@ async fn throttling_comes_back_as_aws_throttling_errors_that_are_retried() {
         .send()
         .await
         .expect_err("throttled");
-    let c = filetrail_aws::classify(&err);
+    let c = filetrail_aws::classify(filetrail_aws::Service::EventBridge, &err);
     assert_eq!(
         (c.code.as_str(), c.retryable),
         ("ThrottlingException", true)

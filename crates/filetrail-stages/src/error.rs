@@ -91,7 +91,7 @@ impl StageError {
             } => e.retryable,
             Self::Publish(PublishError::Failed { failures, .. }) => failures
                 .iter()
-                .any(|f| filetrail_publisher::RETRYABLE_ENTRY_CODES.contains(&f.code.as_str())),
+                .any(|f| filetrail_aws::Service::EventBridge.is_retryable_code(&f.code)),
             Self::CopyMismatch { .. } | Self::Io { .. } | Self::Download { .. } => true,
             Self::Process { .. } | Self::Product { .. } | Self::Trigger(_) => false,
         }

@@ -94,7 +94,7 @@ fn s3_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let c = filetrail_aws::classify(err);
+    let c = filetrail_aws::classify(filetrail_aws::Service::S3, err);
     S3Error {
         operation,
         bucket: bucket.into(),

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 /// How far `new_file_key` links are followed.
 pub const MAX_HOPS: usize = 32;
-/// The value the recorder writes for a missing dimension.
-pub const NOT_AVAILABLE: &str = "N/A";
+pub use filetrail_contract::record::NOT_AVAILABLE;
+use filetrail_contract::record::{SEED_MEASURE, name};
 
 /// One recorded move.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -56,6 +56,9 @@ pub async fn trail(source: &impl HistorySource, key: &str) -> Result<Vec<Move>, 
     Ok(moves.into_iter().collect())
 }
 
+/// The measure name of the recorder's `multi` layout.
+pub const MULTI_MEASURE: &str = "file_moved";
+
 /// The record layout the table uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Layout {
@@ -93,15 +96,24 @@ impl TimestreamHistory {
     /// The SQL for one key (string literals escaped by doubling quotes).
     pub fn query(&self, key: &str) -> String {
         let measure = match self.layout {
-            Layout::Seed => "timestamp",
-            Layout::Multi => "file_moved",
+            Layout::Seed => SEED_MEASURE,
+            Layout::Multi => MULTI_MEASURE,
         };
         let ident = |s: &str| s.replace('"', "\"\"");
+        let columns = [
+            name::ACTION_TYPE,
+            name::FILE_KEY,
+            name::NEW_FILE_KEY,
+            name::SOURCE_BUCKET,
+            name::DESTINATION_BUCKET,
+            name::EVENT_ID,
+        ]
+        .join(", ");
         format!(
-            "SELECT time, action_type, file_key, new_file_key, source_bucket, destination_bucket, event_id \
-             FROM \"{}\".\"{}\" WHERE measure_name = '{measure}' AND file_key = '{}' ORDER BY time ASC",
+            "SELECT time, {columns} FROM \"{}\".\"{}\" WHERE measure_name = '{measure}' AND {} = '{}' ORDER BY time ASC",
             ident(&self.database),
             ident(&self.table),
+            name::FILE_KEY,
             key.replace('\'', "''")
         )
     }
@@ -154,12 +166,12 @@ impl HistorySource for TimestreamHistory {
                 let d = row.data();
                 out.push(Move {
                     time: rfc3339(&col(d, "time")),
-                    action_type: col(d, "action_type"),
-                    file_key: col(d, "file_key"),
-                    new_file_key: col(d, "new_file_key"),
-                    source_bucket: col(d, "source_bucket"),
-                    destination_bucket: col(d, "destination_bucket"),
-                    event_id: col(d, "event_id"),
+                    action_type: col(d, name::ACTION_TYPE),
+                    file_key: col(d, name::FILE_KEY),
+                    new_file_key: col(d, name::NEW_FILE_KEY),
+                    source_bucket: col(d, name::SOURCE_BUCKET),
+                    destination_bucket: col(d, name::DESTINATION_BUCKET),
+                    event_id: col(d, name::EVENT_ID),
                 });
             }
             match resp.next_token() {

@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::limits::{
-    MAX_BUCKET_LEN, MAX_KEY_BYTES, MAX_OPTIONAL_TEXT_BYTES, MIN_BUCKET_LEN,
-    TIMESTREAM_MAX_DIMENSION_BYTES, TIMESTREAM_MAX_FUTURE_MS,
+    MAX_BUCKET_LEN, MAX_FUTURE_MS, MAX_KEY_BYTES, MAX_OPTIONAL_TEXT_BYTES, MIN_BUCKET_LEN,
 };
 use crate::{ContractError, OccurredAt};
 
@@ -233,9 +232,9 @@ impl FileMoved {
                 format!("must be {SCHEMA_VERSION}; got {}", self.schema_version),
             ));
         }
-        check_key("file_key", &self.file_key)?;
+        check_text("file_key", &self.file_key, MAX_KEY_BYTES)?;
         if let Some(k) = &self.new_file_key {
-            check_key("new_file_key", k)?;
+            check_text("new_file_key", k, MAX_KEY_BYTES)?;
         }
         if self.source_bucket.is_none() && self.destination_bucket.is_none() {
             return Err(ContractError::field(
@@ -256,16 +255,16 @@ impl FileMoved {
             return Err(ContractError::field(
                 "occurred_at",
                 format!(
-                    "{} is before 1970-01-01T00:00:00Z, the earliest time Timestream stores",
+                    "{} is before 1970-01-01T00:00:00Z (times are epoch milliseconds, never negative)",
                     self.occurred_at
                 ),
             ));
         }
-        if ms > now.millis() + TIMESTREAM_MAX_FUTURE_MS {
+        if ms > now.millis() + MAX_FUTURE_MS {
             return Err(ContractError::field(
                 "occurred_at",
                 format!(
-                    "{} is more than 15 minutes after now ({now}); Timestream accepts at most {TIMESTREAM_MAX_FUTURE_MS} ms into the future",
+                    "{} is more than 15 minutes after now ({now}); a move is at most {MAX_FUTURE_MS} ms into the future",
                     self.occurred_at
                 ),
             ));
@@ -305,20 +304,6 @@ fn check_text(field: &str, v: &str, max: usize) -> Result<(), ContractError> {
         return Err(ContractError::field(
             field,
             format!("is {} bytes of UTF-8; the limit is {max} bytes", v.len()),
-        ));
-    }
-    Ok(())
-}
-
-fn check_key(field: &str, key: &str) -> Result<(), ContractError> {
-    check_text(field, key, MAX_KEY_BYTES)?;
-    // Every key becomes a Timestream dimension value; name plus value must fit.
-    if field.len() + key.len() > TIMESTREAM_MAX_DIMENSION_BYTES {
-        return Err(ContractError::field(
-            field,
-            format!(
-                "name plus value exceed Timestream's {TIMESTREAM_MAX_DIMENSION_BYTES}-byte dimension limit"
-            ),
         ));
     }
     Ok(())

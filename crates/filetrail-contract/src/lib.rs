@@ -5,11 +5,14 @@
 //! - [`FileMoved::validate`]: every rule of the contract, one error per field and limit.
 //! - [`parse_body`] and [`Delivery::from_attributes`]: every form a message arrives in.
 //! - [`SCHEMA_JSON`]: the JSON Schema for producers in other languages.
+//! - [`record`]: the names and values every store writes an event under (no store's limits:
+//!   the contract knows S3's and its own rules only).
 
 mod error;
 mod event;
 mod inbound;
 pub mod limits;
+pub mod record;
 mod time;
 
 pub use error::ContractError;

@@ -42,9 +42,9 @@ fn empty_key() {
 #[test]
 fn two_kilobyte_key() {
     let e = rejected("file_key", |v| v["file_key"] = json!("k".repeat(2048)));
-    assert!(
-        e.to_string().contains("2048 bytes") && e.to_string().contains("1024"),
-        "{e}"
+    assert_eq!(
+        e.to_string(),
+        "file_key: is 2048 bytes of UTF-8; the limit is 1024 bytes"
     );
 }
 
@@ -54,7 +54,10 @@ fn key_limit_counts_bytes_not_characters() {
     let e = rejected("new_file_key", |v| {
         v["new_file_key"] = json!("é".repeat(513))
     });
-    assert!(e.to_string().contains("1026 bytes"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "new_file_key: is 1026 bytes of UTF-8; the limit is 1024 bytes"
+    );
 }
 
 #[test]
@@ -251,4 +254,18 @@ fn envelope_with_other_detail_type() {
     env["detail-type"] = json!("Object Created");
     let e = parse_body(env.to_string().as_bytes(), NOW).expect_err("wrong detail-type");
     assert_eq!(e.field_name(), Some("detail-type"));
+}
+
+#[test]
+fn a_key_of_exactly_the_limit_is_accepted_one_byte_more_is_not() {
+    let mut v: Value = serde_json::from_str(BARE).expect("fixture");
+    v["file_key"] = json!("k".repeat(1024));
+    let e = FileMoved::from_json(&v.to_string()).expect("an event");
+    v["event_id"] = json!(e.to_move().event_id());
+    parse_body(v.to_string().as_bytes(), NOW).expect("1024 bytes is the limit, inclusive");
+    let e = rejected("file_key", |v| v["file_key"] = json!("k".repeat(1025)));
+    assert_eq!(
+        e.to_string(),
+        "file_key: is 1025 bytes of UTF-8; the limit is 1024 bytes"
+    );
 }

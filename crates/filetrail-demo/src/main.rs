@@ -7,6 +7,7 @@
 //! and the counts. `scripts/with-emulator.sh` provides the emulator.
 #![allow(clippy::print_stdout)]
 
+use filetrail_contract::record::name;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -271,7 +272,7 @@ impl HistorySource for EmulatorHistory {
         Ok(self
             .0
             .iter()
-            .filter(|r| dim(r, "file_key") == key)
+            .filter(|r| dim(r, name::FILE_KEY) == key)
             .map(|r| Move {
                 time: r["Time"]
                     .as_str()
@@ -279,12 +280,12 @@ impl HistorySource for EmulatorHistory {
                     .map(OccurredAt::from_millis)
                     .map(|t| t.to_string())
                     .unwrap_or_default(),
-                action_type: dim(r, "action_type"),
-                file_key: dim(r, "file_key"),
-                new_file_key: dim(r, "new_file_key"),
-                source_bucket: dim(r, "source_bucket"),
-                destination_bucket: dim(r, "destination_bucket"),
-                event_id: dim(r, "event_id"),
+                action_type: dim(r, name::ACTION_TYPE),
+                file_key: dim(r, name::FILE_KEY),
+                new_file_key: dim(r, name::NEW_FILE_KEY),
+                source_bucket: dim(r, name::SOURCE_BUCKET),
+                destination_bucket: dim(r, name::DESTINATION_BUCKET),
+                event_id: dim(r, name::EVENT_ID),
             })
             .collect())
     }

@@ -4,7 +4,8 @@ use filetrail_contract::{ActionType, OccurredAt};
 use serde_json::Value;
 
 use crate::Error;
-use crate::line::{NOT_AVAILABLE, SEED_FIELD, tag_text, text_from_tag};
+use crate::line::{SEED_FIELD, tag_text, text_from_tag};
+use filetrail_contract::record::{self, name};
 
 /// One recorded move of a file, as the history query returns it.
 ///
@@ -29,16 +30,17 @@ pub struct HistoryRow {
     pub new_file_key: Option<String>,
     /// The seed measure: `occurred_at` in epoch seconds.
     pub timestamp: Option<f64>,
-    /// Stage that moved the file.
-    pub stage: Option<String>,
-    /// Object size in bytes.
-    pub size: Option<u64>,
-    /// ETag after the move.
-    pub etag: Option<String>,
-    /// S3 version id after the move.
-    pub version_id: Option<String>,
-    /// Producer's trace id.
-    pub trace_id: Option<String>,
+    /// The optional fields the point carries ([`record::OPTIONAL_FIELDS`]), as stored.
+    pub optional: Vec<(&'static str, Value)>,
+}
+
+impl HistoryRow {
+    /// The optional field `name`, when the point has it.
+    pub fn optional(&self, name: &str) -> Option<&Value> {
+        self.optional
+            .iter()
+            .find_map(|(n, v)| (*n == name).then_some(v))
+    }
 }
 
 /// An InfluxQL string literal: single-quoted, with `\` and `'` escaped (and newlines as `\n`).
@@ -117,14 +119,14 @@ pub fn rows(answer: &Value) -> Result<Vec<HistoryRow>, Error> {
 
 fn row<'a>(cell: &dyn Fn(&str) -> Option<&'a Value>) -> Result<HistoryRow, Error> {
     let text = |name: &str| cell(name).and_then(Value::as_str).map(text_from_tag);
-    let tag = |name: &str| text(name).filter(|v| v != NOT_AVAILABLE);
+    let tag = |name: &str| text(name).filter(|v| record::stored(v).is_some());
     let required = |name: &str| {
         text(name).ok_or_else(|| Error::Decode(format!("a history row has no {name:?}")))
     };
     let time = cell("time").and_then(Value::as_i64).ok_or_else(|| {
         Error::Decode("a history row has no millisecond \"time\" (epoch=ms)".into())
     })?;
-    let action_type = match required("action_type")?.as_str() {
+    let action_type = match required(name::ACTION_TYPE)?.as_str() {
         "PUT" => ActionType::Put,
         "DELETE" => ActionType::Delete,
         other => {
@@ -134,20 +136,19 @@ fn row<'a>(cell: &dyn Fn(&str) -> Option<&'a Value>) -> Result<HistoryRow, Error
         }
     };
     // Field strings are stored as they are (only tags are percent-encoded).
-    let field = |name: &str| cell(name).and_then(Value::as_str).map(str::to_owned);
+    let optional = record::OPTIONAL_FIELDS
+        .iter()
+        .filter_map(|&name| cell(name).map(|v| (name, v.clone())))
+        .collect();
     Ok(HistoryRow {
         time: OccurredAt::from_millis(time),
-        event_id: required("event_id")?,
+        event_id: required(name::EVENT_ID)?,
         action_type,
-        source_bucket: tag("source_bucket"),
-        destination_bucket: tag("destination_bucket"),
-        file_key: required("file_key")?,
-        new_file_key: tag("new_file_key"),
+        source_bucket: tag(name::SOURCE_BUCKET),
+        destination_bucket: tag(name::DESTINATION_BUCKET),
+        file_key: required(name::FILE_KEY)?,
+        new_file_key: tag(name::NEW_FILE_KEY),
         timestamp: cell(SEED_FIELD).and_then(Value::as_f64),
-        stage: field("stage"),
-        size: cell("size").and_then(Value::as_u64),
-        etag: field("etag"),
-        version_id: field("version_id"),
-        trace_id: field("trace_id"),
+        optional,
     })
 }

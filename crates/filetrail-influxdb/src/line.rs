@@ -36,24 +36,25 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 use filetrail_contract::FileMoved;
+use filetrail_contract::record::{self, Value};
+pub use filetrail_contract::record::{NOT_AVAILABLE, epoch_seconds};
 
-/// The value of a tag the event leaves empty (as the seed pipeline writes it).
-pub const NOT_AVAILABLE: &str = "N/A";
 /// The default measurement name.
 pub const DEFAULT_MEASUREMENT: &str = "file_moved";
 /// The field holding the seed measure, `occurred_at` in epoch seconds.
-pub const SEED_FIELD: &str = "timestamp";
+pub const SEED_FIELD: &str = record::SEED_MEASURE;
 /// InfluxDB 1.x/2.x refuse a series key (measurement plus tags, escaped) longer than this.
 pub const MAX_SERIES_KEY_BYTES: usize = 65_535;
 
-/// Tag names, in the sorted order they are written.
+/// Tag names, in the sorted order they are written: the seed dimensions
+/// ([`record::seed_dimensions`]).
 pub const TAG_NAMES: [&str; 6] = [
-    "action_type",
-    "destination_bucket",
-    "event_id",
-    "file_key",
-    "new_file_key",
-    "source_bucket",
+    record::name::ACTION_TYPE,
+    record::name::DESTINATION_BUCKET,
+    record::name::EVENT_ID,
+    record::name::FILE_KEY,
+    record::name::NEW_FILE_KEY,
+    record::name::SOURCE_BUCKET,
 ];
 
 fn needs_percent(c: char) -> bool {
@@ -130,26 +131,14 @@ pub fn push_string_field(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Epoch milliseconds as decimal epoch seconds with exactly three decimals (`1714564800.123`).
-pub fn epoch_seconds(ms: i64) -> String {
-    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
-}
-
 /// The line-protocol point for `event` in `measurement` (no trailing newline), or why it can
 /// never be stored.
 pub fn point(measurement: &str, event: &FileMoved) -> Result<String, String> {
-    let na = |v: &Option<String>| v.clone().unwrap_or_else(|| NOT_AVAILABLE.to_owned());
-    let values = [
-        event.action_type.as_str().to_owned(),
-        na(&event.destination_bucket),
-        event.event_id.clone(),
-        event.file_key.clone(),
-        na(&event.new_file_key),
-        na(&event.source_bucket),
-    ];
+    let mut tags = record::seed_dimensions(event);
+    tags.sort_unstable_by_key(|(name, _)| *name);
     let mut line = String::with_capacity(256 + event.file_key.len() * 2);
     push_measurement(&mut line, measurement);
-    for (name, value) in TAG_NAMES.iter().zip(&values) {
+    for (name, value) in tags {
         line.push(',');
         push_tag(&mut line, name);
         line.push('=');
@@ -165,28 +154,23 @@ pub fn point(measurement: &str, event: &FileMoved) -> Result<String, String> {
     line.push(' ');
     line.push_str(SEED_FIELD);
     line.push('=');
-    line.push_str(&epoch_seconds(ms));
-    for (name, value) in [
-        ("stage", &event.stage),
-        ("etag", &event.etag),
-        ("version_id", &event.version_id),
-        ("trace_id", &event.trace_id),
-    ] {
-        if let Some(v) = value {
-            line.push(',');
-            line.push_str(name);
-            line.push('=');
-            push_string_field(&mut line, v);
+    record::push_epoch_seconds(&mut line, ms);
+    for (name, value) in record::optional_fields(event) {
+        line.push(',');
+        line.push_str(name);
+        line.push('=');
+        match value {
+            Value::Text(v) => push_string_field(&mut line, v),
+            Value::Integer(n) => {
+                let n = i64::try_from(n).map_err(|_| {
+                    format!(
+                        "{name} {n} is beyond InfluxDB's integer range (at most {})",
+                        i64::MAX
+                    )
+                })?;
+                let _ = write!(line, "{n}i");
+            }
         }
-    }
-    if let Some(size) = event.size {
-        let size = i64::try_from(size).map_err(|_| {
-            format!(
-                "size {size} is beyond InfluxDB's integer range (at most {})",
-                i64::MAX
-            )
-        })?;
-        let _ = write!(line, ",size={size}i");
     }
     let _ = write!(line, " {ms}");
     Ok(line)

@@ -8,14 +8,19 @@ use aws_sdk_timestreamwrite::types::{
     Dimension, DimensionValueType, MeasureValue, MeasureValueType, Record, TimeUnit,
 };
 use filetrail_contract::FileMoved;
-use filetrail_contract::limits::TIMESTREAM_MAX_RECORD_BYTES;
+use filetrail_contract::record::{self, Value, name};
+pub use filetrail_contract::record::{NOT_AVAILABLE, epoch_seconds};
 
-/// The value of a dimension the event leaves empty (as the seed pipeline writes it).
-pub const NOT_AVAILABLE: &str = "N/A";
 /// Measure name of the `seed` layout.
-pub const SEED_MEASURE_NAME: &str = "timestamp";
+pub const SEED_MEASURE_NAME: &str = record::SEED_MEASURE;
 /// Measure name of the `multi` layout.
 pub const MULTI_MEASURE_NAME: &str = "file_moved";
+/// Timestream's limit on one record, in bytes (dimensions, measure names and values, time).
+/// <https://docs.aws.amazon.com/timestream/latest/developerguide/ts-limits.html>
+pub const TIMESTREAM_MAX_RECORD_BYTES: usize = 2048;
+/// Timestream's limit on the dimension names and values of one series together, in bytes.
+/// <https://docs.aws.amazon.com/timestream/latest/developerguide/ts-limits.html>
+pub const TIMESTREAM_MAX_SERIES_DIMENSION_BYTES: usize = 2048;
 /// Bytes Timestream counts for a record's time.
 const TIME_BYTES: usize = 8;
 
@@ -50,94 +55,88 @@ impl Layout {
             .build()
     }
 
-    /// The record for `event`, or why it can never be stored.
+    /// The record for `event`, or why it can never be stored (it breaks a Timestream limit).
     pub fn record(self, event: &FileMoved) -> Result<Record, String> {
-        let na = |v: &Option<String>| v.clone().unwrap_or_else(|| NOT_AVAILABLE.to_owned());
-        let seconds = epoch_seconds(event.occurred_at.millis());
-        let mut size = TIME_BYTES;
-        let mut dims = Vec::with_capacity(6);
-        let mut dimension = |name: &str, value: String| {
-            size += name.len() + value.len();
-            dims.push(dimension(name, value));
+        let [action, source, destination, key, new_key, id] = record::seed_dimensions(event);
+        let identity: &[(&str, &str)] = match self {
+            Self::Seed => &[action, source, destination, key, new_key, id],
+            Self::Multi => &[action, source, destination, id],
         };
-        dimension("action_type", event.action_type.as_str().to_owned());
-        dimension("source_bucket", na(&event.source_bucket));
-        dimension("destination_bucket", na(&event.destination_bucket));
-        let builder = match self {
+        let series: usize = identity.iter().map(|(n, v)| n.len() + v.len()).sum();
+        if series > TIMESTREAM_MAX_SERIES_DIMENSION_BYTES {
+            return Err(format!(
+                "the {} record's dimensions are {series} bytes; Timestream's limit for the dimensions of a series is {TIMESTREAM_MAX_SERIES_DIMENSION_BYTES} bytes (file_key and new_file_key are too long together)",
+                self.name()
+            ));
+        }
+        let dims = identity.iter().map(|(n, v)| dimension(n, v)).collect();
+        let seconds = epoch_seconds(event.occurred_at.millis());
+        let (builder, measures_size) = match self {
             Self::Seed => {
-                dimension("file_key", event.file_key.clone());
-                dimension("new_file_key", na(&event.new_file_key));
-                dimension("event_id", event.event_id.clone());
-                size += SEED_MEASURE_NAME.len() + seconds.len();
-                Record::builder()
-                    .set_dimensions(Some(dims))
-                    .measure_value(seconds)
+                let size = SEED_MEASURE_NAME.len() + seconds.len();
+                (Record::builder().measure_value(seconds), size)
             }
             Self::Multi => {
-                dimension("event_id", event.event_id.clone());
-                size += MULTI_MEASURE_NAME.len();
-                let mut measures = Vec::with_capacity(8);
-                let mut measure = |name: &str, value: String, kind: MeasureValueType| {
-                    size += name.len() + value.len();
-                    measures.push(
-                        MeasureValue::builder()
-                            .name(name)
-                            .value(value)
-                            .r#type(kind)
-                            .build()
-                            .unwrap_or_else(|_| unreachable!("name, value and type are set")),
-                    );
-                };
-                measure(SEED_MEASURE_NAME, seconds, MeasureValueType::Double);
-                measure(
-                    "file_key",
-                    event.file_key.clone(),
-                    MeasureValueType::Varchar,
-                );
-                measure(
-                    "new_file_key",
-                    na(&event.new_file_key),
-                    MeasureValueType::Varchar,
-                );
-                let optional = [
-                    ("stage", &event.stage),
-                    ("etag", &event.etag),
-                    ("version_id", &event.version_id),
-                    ("trace_id", &event.trace_id),
-                ];
-                for (name, value) in optional {
-                    if let Some(v) = value {
-                        measure(name, v.clone(), MeasureValueType::Varchar);
-                    }
-                }
-                if let Some(s) = event.size {
-                    measure("size", s.to_string(), MeasureValueType::Bigint);
-                }
-                Record::builder()
-                    .set_dimensions(Some(dims))
-                    .set_measure_values(Some(measures))
+                let (measures, size) = multi_measures(event, seconds, key.1, new_key.1);
+                (Record::builder().set_measure_values(Some(measures)), size)
             }
         };
+        let size = TIME_BYTES + series + measures_size;
         if size > TIMESTREAM_MAX_RECORD_BYTES {
             return Err(format!(
                 "the {} record is {size} bytes; Timestream's record limit is {TIMESTREAM_MAX_RECORD_BYTES} bytes (file_key and new_file_key are too long together)",
                 self.name()
             ));
         }
-        Ok(builder.time(event.occurred_at.millis().to_string()).build())
+        Ok(builder
+            .set_dimensions(Some(dims))
+            .time(event.occurred_at.millis().to_string())
+            .build())
     }
 }
 
-fn dimension(name: &str, value: String) -> Dimension {
+/// The measures of the `multi` layout and their size: the seed measure, the keys, then every
+/// optional field the event carries ([`record::optional_fields`]).
+fn multi_measures(
+    event: &FileMoved,
+    seconds: String,
+    key: &str,
+    new_key: &str,
+) -> (Vec<MeasureValue>, usize) {
+    let mut size = MULTI_MEASURE_NAME.len();
+    let mut measures = Vec::with_capacity(8);
+    let mut measure = |name: &str, value: String, kind: MeasureValueType| {
+        size += name.len() + value.len();
+        measures.push(
+            MeasureValue::builder()
+                .name(name)
+                .value(value)
+                .r#type(kind)
+                .build()
+                .unwrap_or_else(|_| unreachable!("name, value and type are set")),
+        );
+    };
+    measure(SEED_MEASURE_NAME, seconds, MeasureValueType::Double);
+    measure(name::FILE_KEY, key.to_owned(), MeasureValueType::Varchar);
+    measure(
+        name::NEW_FILE_KEY,
+        new_key.to_owned(),
+        MeasureValueType::Varchar,
+    );
+    for (name, value) in record::optional_fields(event) {
+        match value {
+            Value::Text(t) => measure(name, t.to_owned(), MeasureValueType::Varchar),
+            Value::Integer(n) => measure(name, n.to_string(), MeasureValueType::Bigint),
+        }
+    }
+    (measures, size)
+}
+
+fn dimension(name: &str, value: &str) -> Dimension {
     Dimension::builder()
         .name(name)
         .value(value)
         .dimension_value_type(DimensionValueType::Varchar)
         .build()
         .unwrap_or_else(|_| unreachable!("name and value are set"))
-}
-
-/// Epoch milliseconds as decimal epoch seconds with exactly three decimals (`1714564800.123`).
-pub fn epoch_seconds(ms: i64) -> String {
-    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
 }

@@ -20,12 +20,11 @@ from .limits import (
     ACTION_TYPES,
     EVENT_ID_HEX_LEN,
     MAX_BUCKET_LEN,
+    MAX_FUTURE_MS,
     MAX_KEY_BYTES,
     MAX_OPTIONAL_TEXT_BYTES,
     MIN_BUCKET_LEN,
     SCHEMA_VERSION,
-    TIMESTREAM_MAX_DIMENSION_BYTES,
-    TIMESTREAM_MAX_FUTURE_MS,
     U32_MAX,
     U64_MAX,
 )
@@ -263,11 +262,6 @@ def _check_text(field: str, value: str, limit: int) -> None:
 
 def _check_key(field: str, key: str) -> None:
     _check_text(field, key, MAX_KEY_BYTES)
-    # Every key becomes a Timestream dimension value; name plus value must fit.
-    if len(field) + _utf8_len(field, key) > TIMESTREAM_MAX_DIMENSION_BYTES:
-        raise InvalidEvent(
-            field, f"name plus value exceed Timestream's {TIMESTREAM_MAX_DIMENSION_BYTES}-byte dimension limit"
-        )
 
 
 def _is_bucket_name(b: str) -> bool:
@@ -329,13 +323,13 @@ def validate(detail: Any, *, now: Optional[datetime] = None) -> None:
     if occurred_ms < 0:
         raise InvalidEvent(
             "occurred_at",
-            f"{detail['occurred_at']} is before 1970-01-01T00:00:00Z, the earliest time Timestream stores",
+            f"{detail['occurred_at']} is before 1970-01-01T00:00:00Z, (times are epoch milliseconds, never negative)",
         )
-    if occurred_ms > now_ms + TIMESTREAM_MAX_FUTURE_MS:
+    if occurred_ms > now_ms + MAX_FUTURE_MS:
         raise InvalidEvent(
             "occurred_at",
             f"{format_occurred_at(occurred_ms)} is more than 15 minutes after now ({format_occurred_at(now_ms)}); "
-            f"Timestream accepts at most {TIMESTREAM_MAX_FUTURE_MS} ms into the future",
+            f"a move is at most {MAX_FUTURE_MS} ms into the future",
         )
     for field in _OPTIONAL_TEXT:
         value = detail.get(field)

@@ -23,10 +23,9 @@ MIN_BUCKET_LEN = 3
 MAX_BUCKET_LEN = 63
 #: Maximum length, in UTF-8 bytes, of the free-text optional fields.
 MAX_OPTIONAL_TEXT_BYTES = 256
-#: How far into the future Timestream accepts a record's time, in milliseconds (15 minutes).
-TIMESTREAM_MAX_FUTURE_MS = 15 * 60 * 1000
-#: Timestream: maximum dimension name plus value length, in bytes.
-TIMESTREAM_MAX_DIMENSION_BYTES = 2048
+#: How far after the validating clock an event's ``occurred_at`` may lie, in milliseconds (15
+#: minutes): the contract's own rule (a time well ahead is a producer's clock gone wrong).
+MAX_FUTURE_MS = 15 * 60 * 1000
 
 #: Largest value of a ``u32`` field (``schema_version``).
 U32_MAX = 2**32 - 1

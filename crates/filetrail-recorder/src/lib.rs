@@ -11,6 +11,7 @@ mod dead_letter;
 mod handler;
 mod influxdb;
 mod layout;
+pub mod metering;
 mod sink;
 mod timestream;
 

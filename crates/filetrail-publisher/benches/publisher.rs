@@ -4,7 +4,9 @@
 //! serialization, SigV4 signing, response parsing), the HTTP layer answered in-process: events
 //! per second, CPU per event, PutEvents calls per 1,000 events and request bytes per event,
 //! without faults and with 5% of entries answered `ThrottlingException` (retried by the
-//! publisher). The emulator's figures come from the soak (`make soak`).
+//! publisher), and each entry's size as AWS computes it (`Entry::size`; EventBridge bills each
+//! 64 KB chunk of an entry as one event, BENCHMARKS.md's cost table). The emulator's figures
+//! come from the soak (`make soak`).
 #![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -14,8 +16,8 @@ use std::time::{Duration, Instant};
 use aws_smithy_http_client::test_util::infallible_client_fn;
 use aws_smithy_types::body::SdkBody;
 use filetrail_aws::BackoffSettings;
-use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
-use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
+use filetrail_contract::{ActionType, DETAIL_TYPE, FileMoved, Move, OccurredAt};
+use filetrail_publisher::{Entry, EventBridge, Publisher, PublisherConfig};
 use serde_json::{Value, json};
 
 const EVENTS: usize = 10_000;
@@ -58,6 +60,23 @@ struct Wire {
     calls: AtomicUsize,
     bytes: AtomicUsize,
     entries: AtomicUsize,
+    /// Sum of every entry's size as AWS computes it.
+    entry_bytes: AtomicUsize,
+    /// The largest entry, as AWS computes its size.
+    largest_entry: AtomicUsize,
+}
+
+/// An entry of a PutEvents request body, sized as AWS computes it (`Entry::size`).
+fn entry_size(entry: &Value) -> usize {
+    assert_eq!(entry["DetailType"], DETAIL_TYPE);
+    assert!(entry.get("Resources").is_none() && entry.get("Time").is_none());
+    Entry {
+        event_id: String::new(),
+        source: entry["Source"].as_str().unwrap().to_owned(),
+        detail_type: DETAIL_TYPE,
+        detail: entry["Detail"].as_str().unwrap().to_owned(),
+    }
+    .size()
 }
 
 /// An EventBridge answering every PutEvents in AWS's shape; with `throttle_every` = n, every
@@ -69,7 +88,13 @@ async fn publisher(wire: Arc<Wire>, throttle_every: Option<usize>) -> Publisher<
         w.calls.fetch_add(1, Ordering::Relaxed);
         w.bytes.fetch_add(body.len(), Ordering::Relaxed);
         let request: Value = serde_json::from_slice(body).unwrap();
-        let n = request["Entries"].as_array().map_or(0, Vec::len);
+        let sent = request["Entries"].as_array().unwrap();
+        let n = sent.len();
+        for entry in sent {
+            let size = entry_size(entry);
+            w.entry_bytes.fetch_add(size, Ordering::Relaxed);
+            w.largest_entry.fetch_max(size, Ordering::Relaxed);
+        }
         let mut failed = 0;
         let entries: Vec<Value> = (0..n)
             .map(|_| {
@@ -123,7 +148,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let mut columns: Vec<[String; 4]> = Vec::new();
+    let mut columns: Vec<[String; 6]> = Vec::new();
     for throttle_every in [None, Some(20)] {
         let wire = Arc::new(Wire::default());
         let p = rt.block_on(publisher(wire.clone(), throttle_every));
@@ -143,6 +168,12 @@ fn main() {
             format!("{:.1}", cpu.as_secs_f64() * 1e6 / n),
             format!("{:.1}", calls as f64 * 1000.0 / n),
             format!("{:.0}", wire.bytes.load(Ordering::Relaxed) as f64 / n),
+            format!(
+                "{:.0}",
+                wire.entry_bytes.load(Ordering::Relaxed) as f64
+                    / wire.entries.load(Ordering::Relaxed) as f64
+            ),
+            wire.largest_entry.load(Ordering::Relaxed).to_string(),
         ]);
     }
     println!("| figure | no faults | 5% of entries throttled |\n| --- | --- | --- |");
@@ -151,6 +182,8 @@ fn main() {
         "publisher CPU per event (µs)",
         "PutEvents calls per 1,000 events",
         "request bytes sent per event (all attempts)",
+        "PutEvents entry size as AWS computes it (Source + DetailType + Detail; mean bytes per entry sent)",
+        "largest PutEvents entry, as AWS computes its size (bytes)",
     ];
     for (i, name) in names.iter().enumerate() {
         println!("| {name} | {} | {} |", columns[0][i], columns[1][i]);

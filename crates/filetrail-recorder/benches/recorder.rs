@@ -6,7 +6,12 @@
 //! - peak memory (VmHWM) of this process, which handles the 10,000-message batch;
 //! - release binary start to its first Runtime API `next` request;
 //! - a slow store (every WriteRecords answered after 2 s) and a DLQ that never answers, 10,000
-//!   messages at concurrency 4 in a 5 s function: wall time from the event to the response.
+//!   messages at concurrency 4 in a 5 s function: wall time from the event to the response;
+//! - what BENCHMARKS.md's cost table needs: invocations of 100 messages (the module's default
+//!   `batch_size`) with their wall time, write calls and dead-letter calls (one message in each
+//!   not an event), the SQS body bytes per event, and Timestream's write metering (AWS's
+//!   formula, `filetrail_recorder::metering`) of the records each layout builds for the bench's
+//!   events, beside the old Python writer's one record per WriteRecords call.
 #![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -14,6 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_timestreamwrite::types::{MeasureValueType, Record, TimeUnit};
 use aws_smithy_http_client::test_util::infallible_client_fn;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
@@ -21,14 +27,18 @@ use filetrail_aws::Classified;
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, Token, TokenSource, Transport};
 use filetrail_recorder::config::DEFAULT_SAFETY_MARGIN;
+use filetrail_recorder::metering::{Names, meter_write};
 use filetrail_recorder::{
-    InfluxDbSink, Layout, NoDeadLetterQueue, Recorder, Settings, Sink, SqsDeadLetters,
-    TimestreamSink, TimestreamWriter, WriteOutcome, work_deadline,
+    DeadLetters, InfluxDbSink, Layout, MAX_RECORDS_PER_WRITE, NoDeadLetterQueue, Recorder,
+    SEED_MEASURE_NAME, Settings, Sink, SqsDeadLetters, TimestreamSink, TimestreamWriter,
+    WriteOutcome, work_deadline,
 };
 use filetrail_testkit::runtime_api::RuntimeApi;
 
 const BATCH: usize = 10_000;
 const ROUNDS: usize = 5;
+/// Messages per invocation in the cost figures: the Terraform module's default `batch_size`.
+const INVOCATION: usize = 100;
 
 fn event(i: usize, base: i64) -> FileMoved {
     let mut e = FileMoved::from_move(Move {
@@ -301,6 +311,214 @@ async fn start_to_first_next() -> Duration {
     samples[samples.len() / 2]
 }
 
+/// The in-process SQS that takes the recorder's dead letters: answers every SendMessageBatch
+/// entry `Successful` in AWS's JSON shape, counting calls and request bytes.
+async fn counted_dead_letters(wire: Arc<Wire>) -> SqsDeadLetters {
+    let http = infallible_client_fn(move |req: http::Request<SdkBody>| {
+        let body = req.body().bytes().unwrap_or_default();
+        wire.calls.fetch_add(1, Ordering::Relaxed);
+        wire.bytes.fetch_add(body.len(), Ordering::Relaxed);
+        let request: serde_json::Value = serde_json::from_slice(body).unwrap();
+        let ok: Vec<serde_json::Value> = request["Entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::json!({"Id": e["Id"], "MessageId": "5fea7756-0ea4-451a-a703-a558b933e274", "MD5OfMessageBody": "0"}))
+            .collect();
+        http::Response::builder()
+            .status(200)
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(SdkBody::from(
+                serde_json::json!({"Successful": ok, "Failed": []}).to_string(),
+            ))
+            .unwrap()
+    });
+    let sdk =
+        filetrail_aws::sdk::configure(aws_config::defaults(aws_config::BehaviorVersion::latest()))
+            .http_client(http)
+            .endpoint_url("https://sqs.invalid")
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(filetrail_testkit::test_credentials())
+            .load()
+            .await;
+    SqsDeadLetters::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        "https://sqs.us-east-1.amazonaws.com/111122223333/filetrail-recorder-dlq",
+    )
+}
+
+/// What invocations of [`INVOCATION`] messages cost the recorder.
+struct Invocations {
+    /// Mean wall time of one invocation, deserializing its event included.
+    wall: Duration,
+    /// Messages in all invocations.
+    messages: usize,
+    /// Messages dead-lettered.
+    dead_lettered: u64,
+}
+
+/// [`BATCH`] messages handed to `recorder` as Lambda's event source mapping hands them with
+/// `batch_size` = [`INVOCATION`]; with `poison`, the first message of each is not an event.
+fn invocations<S: Sink, D: DeadLetters>(
+    rt: &tokio::runtime::Runtime,
+    recorder: &Recorder<S, D>,
+    poison: bool,
+) -> Invocations {
+    let full: SqsEvent = serde_json::from_str(&sqs_event_json()).unwrap();
+    let events: Vec<String> = full
+        .records
+        .chunks(INVOCATION)
+        .enumerate()
+        .map(|(n, chunk)| {
+            let mut event: SqsEvent = serde_json::from_str(r#"{"Records":[]}"#).unwrap();
+            event.records = chunk.to_vec();
+            if poison {
+                event.records[0].body = Some(format!("not an event {n}"));
+            }
+            serde_json::to_string(&event).unwrap()
+        })
+        .collect();
+    let (mut wall, mut dead_lettered) = (Duration::ZERO, 0);
+    for json in &events {
+        let w0 = Instant::now();
+        let event: SqsEvent = serde_json::from_str(json).unwrap();
+        let (response, counts) = rt
+            .block_on(recorder.handle(&event, Instant::now() + Duration::from_secs(60)))
+            .unwrap();
+        wall += w0.elapsed();
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(counts.written + counts.dead_lettered, INVOCATION as u64);
+        dead_lettered += counts.dead_lettered;
+    }
+    Invocations {
+        wall: wall / u32::try_from(events.len()).unwrap(),
+        messages: BATCH,
+        dead_lettered,
+    }
+}
+
+/// Mean SQS body bytes per message of the bench's SQS event (the EventBridge envelope).
+fn body_bytes_per_event() -> f64 {
+    let event: SqsEvent = serde_json::from_str(&sqs_event_json()).unwrap();
+    let total: usize = event
+        .records
+        .iter()
+        .map(|m| m.body.as_deref().map_or(0, str::len))
+        .sum();
+    total as f64 / event.records.len() as f64
+}
+
+/// AWS's write metering of `records`, [`MAX_RECORDS_PER_WRITE`] to a WriteRecords call sharing
+/// `common`: (mean metered bytes per record, metered bytes of the common attributes, 1 KiB
+/// writes per 1,000 records).
+fn metered(common: Option<&Record>, records: &[Record], per_call: usize, names: Names) -> Metered {
+    let (mut bytes, mut writes, mut common_bytes) = (0, 0, 0);
+    for call in records.chunks(per_call) {
+        let m = meter_write(common, call, names);
+        bytes += m.record_bytes.iter().sum::<usize>();
+        writes += m.writes;
+        common_bytes = m.common_bytes;
+    }
+    let n = records.len() as f64;
+    Metered {
+        bytes_per_record: bytes as f64 / n,
+        common_bytes,
+        writes_per_1000: writes as f64 * 1000.0 / n,
+    }
+}
+
+/// AWS's write metering of a run of records.
+struct Metered {
+    /// Mean metered bytes per record.
+    bytes_per_record: f64,
+    /// Metered bytes of the common attributes.
+    common_bytes: usize,
+    /// 1 KiB writes per 1,000 records.
+    writes_per_1000: f64,
+}
+
+/// A layout's metering with names metered and with names free.
+struct LayoutMetering {
+    names: Metered,
+    free: Metered,
+}
+
+/// The record the old Python writer wrote for `event` (ARCHITECTURE.md's seed shape): the five
+/// seed dimensions without `event_id`, measure `timestamp` = epoch seconds as a DOUBLE, all in
+/// the record (no `CommonAttributes`), one record per WriteRecords call. Built from the seed
+/// layout's own record so the names and values are the same strings.
+fn python_writer_record(event: &FileMoved) -> Record {
+    let seed = Layout::Seed.record(event).unwrap();
+    let dimensions = seed
+        .dimensions()
+        .iter()
+        .filter(|d| d.name() != "event_id")
+        .cloned()
+        .collect();
+    Record::builder()
+        .set_dimensions(Some(dimensions))
+        .measure_name(SEED_MEASURE_NAME)
+        .measure_value(seed.measure_value().unwrap())
+        .measure_value_type(MeasureValueType::Double)
+        .time(seed.time().unwrap())
+        .time_unit(TimeUnit::Milliseconds)
+        .build()
+}
+
+/// The bench's events, as the recorder's records would meter them.
+fn metering_rows() -> Vec<(String, Vec<String>)> {
+    let base = OccurredAt::now().millis() - 60_000;
+    let events: Vec<FileMoved> = (0..BATCH).map(|i| event(i, base)).collect();
+    let mut layouts = Vec::new();
+    for layout in [Layout::Seed, Layout::Multi] {
+        let records: Vec<Record> = events.iter().map(|e| layout.record(e).unwrap()).collect();
+        let common = layout.common_attributes();
+        let names = metered(
+            Some(&common),
+            &records,
+            MAX_RECORDS_PER_WRITE,
+            Names::Metered,
+        );
+        let free = metered(Some(&common), &records, MAX_RECORDS_PER_WRITE, Names::Free);
+        layouts.push(LayoutMetering { names, free });
+    }
+    let old: Vec<Record> = events.iter().map(python_writer_record).collect();
+    let old_names = metered(None, &old, 1, Names::Metered);
+    let old_free = metered(None, &old, 1, Names::Free);
+    let cols =
+        |f: &dyn Fn(&LayoutMetering) -> String| vec![f(&layouts[0]), f(&layouts[1]), String::new()];
+    vec![
+        (
+            "Timestream metered bytes per record (AWS's write metering: timestamp 8 + dimension names and values + measure names and values)".into(),
+            cols(&|m| format!("{:.1}", m.names.bytes_per_record)),
+        ),
+        (
+            "Timestream metered bytes of the CommonAttributes, counted once per 1 KiB write".into(),
+            cols(&|m| m.names.common_bytes.to_string()),
+        ),
+        (
+            "Timestream 1 KiB writes per 1,000 events (AWS's write metering, 100 records per WriteRecords)".into(),
+            cols(&|m| format!("{:.1}", m.names.writes_per_1000)),
+        ),
+        (
+            "Timestream 1 KiB writes per 1,000 events, dimension and measure names not metered (AWS, July 2022)".into(),
+            cols(&|m| format!("{:.1}", m.free.writes_per_1000)),
+        ),
+        (
+            "old Python writer (one record per WriteRecords, no CommonAttributes): Timestream metered bytes per record".into(),
+            vec![format!("{:.1}", old_names.bytes_per_record), String::new(), String::new()],
+        ),
+        (
+            "old Python writer: Timestream 1 KiB writes per 1,000 events".into(),
+            vec![format!("{:.1}", old_names.writes_per_1000), String::new(), String::new()],
+        ),
+        (
+            "old Python writer: Timestream 1 KiB writes per 1,000 events, names not metered (AWS, July 2022)".into(),
+            vec![format!("{:.1}", old_free.writes_per_1000), String::new(), String::new()],
+        ),
+    ]
+}
+
 fn main() {
     // `cargo bench` passes `--bench`. Test runners (`cargo test --all-targets`, nextest) list or
     // run bench targets as tests: this binary has no tests, so it answers with none.
@@ -365,4 +583,82 @@ fn main() {
         "| slow store (each call answered after 2 s) and a DLQ that never answers, 10,000 messages, concurrency 4, 5 s function: wall time to the response (s; handed back / written) | {:.2} ({handed_back} / {written}) | | |",
         wall.as_secs_f64()
     );
+
+    // The cost table's figures: invocations of the module's default batch_size.
+    let mut cost: Vec<(String, Vec<String>)> = vec![
+        (
+            "invocation of 100 messages (the module's default batch_size): handler wall time, event deserialization included (ms, mean of 100)".into(),
+            vec![],
+        ),
+        (
+            "write calls per 1,000 events, invocations of 100 messages".into(),
+            vec![],
+        ),
+    ];
+    for sink in ["seed", "multi", "influxdb"] {
+        let wire = Arc::new(Wire {
+            calls: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+        });
+        let run = match sink {
+            "seed" => invocations(
+                &rt,
+                &rt.block_on(recorder(Layout::Seed, wire.clone())),
+                false,
+            ),
+            "multi" => invocations(
+                &rt,
+                &rt.block_on(recorder(Layout::Multi, wire.clone())),
+                false,
+            ),
+            _ => invocations(&rt, &influxdb_recorder(wire.clone()), false),
+        };
+        cost[0]
+            .1
+            .push(format!("{:.3}", run.wall.as_secs_f64() * 1e3));
+        cost[1].1.push(format!(
+            "{:.1}",
+            wire.calls.load(Ordering::Relaxed) as f64 * 1000.0 / run.messages as f64
+        ));
+    }
+    let store = Arc::new(Wire {
+        calls: AtomicUsize::new(0),
+        bytes: AtomicUsize::new(0),
+    });
+    let sqs = Arc::new(Wire {
+        calls: AtomicUsize::new(0),
+        bytes: AtomicUsize::new(0),
+    });
+    let poisoned = {
+        let seed = rt.block_on(recorder(Layout::Seed, store));
+        let dlq = rt.block_on(counted_dead_letters(sqs.clone()));
+        let r = Recorder::new(seed.sink().clone(), dlq, Settings::default());
+        invocations(&rt, &r, true)
+    };
+    assert_eq!(poisoned.dead_lettered, (BATCH / INVOCATION) as u64);
+    let dlq_calls = sqs.calls.load(Ordering::Relaxed);
+    cost.push((
+        "dead-letter SendMessageBatch calls per 1,000 events, invocations of 100 messages with 1 not an event (request bytes per call)".into(),
+        vec![
+            format!(
+                "{:.1} ({:.0})",
+                dlq_calls as f64 * 1000.0 / poisoned.messages as f64,
+                sqs.bytes.load(Ordering::Relaxed) as f64 / dlq_calls.max(1) as f64
+            ),
+            String::new(),
+            String::new(),
+        ],
+    ));
+    cost.push((
+        "SQS message body bytes per event (the EventBridge envelope in the events queue)".into(),
+        vec![
+            format!("{:.0}", body_bytes_per_event()),
+            String::new(),
+            String::new(),
+        ],
+    ));
+    cost.extend(metering_rows());
+    for (name, values) in cost {
+        println!("| {name} | {} |", values.join(" | "));
+    }
 }

@@ -17,7 +17,7 @@ PYTEST      := pytest==9.2.0
 HATCHLING   := hatchling==1.33.0
 MYPY        := mypy==2.4.1
 
-.PHONY: influxdb help venv tools lint-tools demo test test-python lint fmt bench soak fuzz clean
+.PHONY: influxdb help venv tools lint-tools demo test test-python lint fmt bench bench-cost soak fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -59,6 +59,7 @@ test-python: venv $(VENV)/.stamp-python ## the Python package: contract, conform
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --force-reinstall ./python
 	$(VENV)/bin/mypy --strict --ignore-missing-imports --no-error-summary --cache-dir target/mypy python/src/filetrail
 	scripts/with-emulator.sh $(VENV)/bin/python -m pytest python/tests -q -p no:cacheprovider
+	$(VENV)/bin/python -m pytest scripts/test_cost.py -q -p no:cacheprovider # BENCHMARKS.md's cost arithmetic
 
 lint: lint-tools ## fmt, clippy, licenses/sources, advisories, then lint-infra
 	cargo fmt --all -- --check
@@ -94,6 +95,9 @@ fuzz: tools ## fuzz every parser of outside input with FUZZ_CASES cases per targ
 bench: venv ## every benchmark, the soak runs and the Lambda zips; rewrites BENCHMARKS.md
 	SOAK_EVENTS=$(SOAK_EVENTS) MATRIX_EVENTS=$(MATRIX_EVENTS) CRASH_EVENTS=$(CRASH_EVENTS) SEED=$(SEED) \
 	  $(PYTHON) scripts/bench.py
+
+bench-cost: ## only the recorder and publisher benches, then only BENCHMARKS.md's cost section
+	$(PYTHON) scripts/bench.py --only cost
 
 clean:
 	rm -rf target $(VENV)

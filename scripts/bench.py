@@ -5,7 +5,12 @@
 that explain them live here, so they survive every regeneration. Environment:
   SOAK_EVENTS (10000), MATRIX_EVENTS (1000), CRASH_EVENTS (1000), SEED (7),
   BENCH_SKIP_PACKAGE=1 to reuse the zips of an earlier `make package`.
+
+`python3 scripts/bench.py --only cost` runs only the recorder and publisher benches (a few
+minutes, not the hour of the whole run) and rewrites only BENCHMARKS.md's cost section
+(`scripts/cost.py`), leaving every other section as it is.
 """
+import argparse
 import json
 import os
 import platform
@@ -13,6 +18,9 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cost  # noqa: E402  (scripts/cost.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "target" / "bench"
@@ -79,18 +87,45 @@ RECORDER_TARGETS = {
 
 
 def recorder():
-    header, rows = table_lines(run("cargo bench -p filetrail-recorder --bench recorder"))
+    """The recorder bench's table for BENCHMARKS.md, and its raw output (for the cost section)."""
+    raw = run("cargo bench -p filetrail-recorder --bench recorder")
+    header, rows = table_lines(raw)
     cols = header.count("|") - 1
     out = [header + " target |", "|" + " --- |" * (cols + 1)]
     for r in rows:
         target = next((t for k, t in RECORDER_TARGETS.items() if k in r), "")
         out.append(f"{r} {target} |")
-    return "\n".join(out)
+    return "\n".join(out), raw
 
 
 def publisher():
-    header, rows = table_lines(run("cargo bench -p filetrail-publisher --bench publisher"))
-    return "\n".join([header, "|" + " --- |" * (header.count("|") - 1)] + rows)
+    """The publisher bench's table for BENCHMARKS.md, and its raw output."""
+    raw = run("cargo bench -p filetrail-publisher --bench publisher")
+    header, rows = table_lines(raw)
+    return "\n".join([header, "|" + " --- |" * (header.count("|") - 1)] + rows), raw
+
+
+COST_HEADING = "## Cost of one million file moves"
+
+
+def replace_section(text, heading, new):
+    """`text` with the section under `heading` (to the next `## ` heading) replaced by `new`,
+    or `new` appended when there is no such section."""
+    start = text.find(heading + "\n")
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + new
+    nxt = text.find("\n## ", start + len(heading))
+    rest = "\n" + text[nxt + 1:] if nxt >= 0 else ""
+    return text[:start] + new.rstrip("\n") + "\n" + rest
+
+
+def only_cost():
+    """Run the two benches the cost section reads and rewrite just that section."""
+    _, recorder_raw = recorder()
+    _, publisher_raw = publisher()
+    path = ROOT / "BENCHMARKS.md"
+    path.write_text(replace_section(path.read_text(), COST_HEADING, cost.section(recorder_raw, publisher_raw)))
+    print("bench: BENCHMARKS.md cost section written", file=sys.stderr)
 
 
 def soak_runs():
@@ -199,9 +234,13 @@ def outage_table(r):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["cost"], help="regenerate only this section of BENCHMARKS.md")
+    if parser.parse_args().only == "cost":
+        return only_cost()
     contract_fig = contract()
-    recorder_tab = recorder()
-    publisher_tab = publisher()
+    recorder_tab, recorder_raw = recorder()
+    publisher_tab, publisher_raw = publisher()
     soak, matrix, crash, outage = soak_runs()
     package_rows = packages()
     text = f"""# Benchmarks
@@ -327,7 +366,8 @@ one codegen unit, stripped symbols, `panic = "abort"`.
 | package | zipped size | target |
 | --- | --- | --- |
 {package_rows}
-"""
+
+{cost.section(recorder_raw, publisher_raw)}"""
     (ROOT / "BENCHMARKS.md").write_text(text)
     print("bench: BENCHMARKS.md written", file=sys.stderr)
     failed = [r["label"] for r in [soak, crash, outage, *matrix] if r["problems"]]

@@ -5,7 +5,7 @@
 //! | 2xx (204) | every line written |
 //! | 429, 5xx | the request may pass later: [`WriteError::Retryable`], with `Retry-After` when sent |
 //! | 401, 403, 404, and 500 "retention policy not found" | [`WriteError::Configuration`]: token, database, bucket, org or retention policy is wrong; nothing is wrong with the lines |
-//! | 400 / 422 naming lines | named lines [`LineOutcome::Refused`] with the server's reason, the others [`LineOutcome::Resend`] |
+//! | 400 / 422 naming lines | named lines [`LineOutcome::Refused`] with the server's reason, the others [`LineOutcome::Retry`] |
 //! | 400 / 422 / 413 about lines without naming them | every line [`LineOutcome::Isolate`]: send each alone to learn which |
 //! | any other 400 or 4xx | [`WriteError::Configuration`] (a request the server refuses whatever the lines) |
 //!
@@ -36,7 +36,7 @@ pub enum LineOutcome {
     Refused(String),
     /// Not named, but other lines of the request were refused and this one may not have been
     /// stored: send it again.
-    Resend(String),
+    Retry(String),
     /// The server refused part of the request without saying which lines: send each line
     /// alone to find out.
     Isolate(String),
@@ -90,7 +90,7 @@ pub fn classify(
     status: u16,
     retry_after: Option<&str>,
     body: &[u8],
-    lines: &[String],
+    lines: &[impl AsRef<str>],
 ) -> Result<Vec<LineOutcome>, WriteError> {
     let message = server_message(body);
     let said = |what: &str| format!("InfluxDB answered {status} ({what}): {message}");
@@ -135,7 +135,7 @@ pub fn classify(
                         Some(reason) => LineOutcome::Refused(format!(
                             "InfluxDB refused the point ({status}): {reason}"
                         )),
-                        None => LineOutcome::Resend(format!(
+                        None => LineOutcome::Retry(format!(
                             "sent again: InfluxDB refused {refused} other point(s) of the same request and may have stored none of it"
                         )),
                     })
@@ -179,7 +179,7 @@ fn about_lines(message: &str) -> bool {
 }
 
 /// Lines (0-based index → the server's reason) the answer names.
-fn named_lines(body: &[u8], message: &str, lines: &[String]) -> HashMap<usize, String> {
+fn named_lines(body: &[u8], message: &str, lines: &[impl AsRef<str>]) -> HashMap<usize, String> {
     let mut named = HashMap::new();
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     // InfluxDB 3 Core / Enterprise: data: [{line_number, error_message, original_line}] or {..}.
@@ -222,7 +222,7 @@ fn named_lines(body: &[u8], message: &str, lines: &[String]) -> HashMap<usize, S
         let index: HashMap<&str, usize> = lines
             .iter()
             .enumerate()
-            .map(|(i, l)| (l.as_str(), i))
+            .map(|(i, l)| (l.as_ref(), i))
             .collect();
         let starts: Vec<usize> = message.match_indices(MARK).map(|(i, _)| i).collect();
         for (k, &start) in starts.iter().enumerate() {

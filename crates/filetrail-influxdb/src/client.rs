@@ -191,7 +191,10 @@ impl<T: Transport> InfluxDb<T> {
 
     /// Write `lines` (at most [`MAX_POINTS_PER_WRITE`]) in one gzip-compressed request: one
     /// outcome per line, in order, or why the whole request failed (see [`crate::answer`]).
-    pub async fn write(&self, lines: &[String]) -> Result<Vec<LineOutcome>, WriteError> {
+    pub async fn write(
+        &self,
+        lines: &[impl AsRef<str> + Sync],
+    ) -> Result<Vec<LineOutcome>, WriteError> {
         if lines.is_empty() {
             return Ok(Vec::new());
         }
@@ -287,14 +290,14 @@ impl<T: Transport> InfluxDb<T> {
     }
 }
 
-fn gzip_lines(lines: &[String]) -> std::io::Result<Bytes> {
-    let size: usize = lines.iter().map(|l| l.len() + 1).sum();
+fn gzip_lines(lines: &[impl AsRef<str>]) -> std::io::Result<Bytes> {
+    let size: usize = lines.iter().map(|l| l.as_ref().len() + 1).sum();
     let mut gz = flate2::write::GzEncoder::new(
         Vec::with_capacity(size / 4 + 64),
         flate2::Compression::new(GZIP_LEVEL),
     );
     for l in lines {
-        gz.write_all(l.as_bytes())?;
+        gz.write_all(l.as_ref().as_bytes())?;
         gz.write_all(b"\n")?;
     }
     Ok(Bytes::from(gz.finish()?))

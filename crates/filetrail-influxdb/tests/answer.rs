@@ -32,7 +32,7 @@ fn no_content_means_every_line_written() {
 fn influxdb_1_partial_write_names_lines_by_quoting_them() {
     let body = br#"{"error":"partial write: unable to parse 'file_moved,file_key=b timestamp=2.000 2000': invalid field format\nunable to parse 'file_moved,file_key=c timestamp=3.000 3000': bad timestamp dropped=0"}"#;
     let out = classify(400, None, body, &lines()).expect("per line");
-    assert!(matches!(out[0], LineOutcome::Resend(_)), "{out:?}");
+    assert!(matches!(out[0], LineOutcome::Retry(_)), "{out:?}");
     assert_eq!(
         refused(&out[1]),
         Some("InfluxDB refused the point (400): invalid field format")
@@ -51,14 +51,14 @@ fn influxdb_2_names_lines_in_its_message() {
         refused(&out[0]),
         Some("InfluxDB refused the point (400): missing tag value")
     );
-    assert!(matches!(out[1], LineOutcome::Resend(_)));
+    assert!(matches!(out[1], LineOutcome::Retry(_)));
 }
 
 #[test]
 fn influxdb_3_iox_names_lines_by_number() {
     let body = br#"{"code":"invalid","line":2,"message":"failed to parse line protocol: errors encountered on line(s):\nerror parsing line 2 (1-based): Invalid measurement was provided\nerror parsing line 3 (1-based): Unable to parse timestamp value '123461000000000000000000000000'"}"#;
     let out = classify(400, None, body, &lines()).expect("per line");
-    assert!(matches!(out[0], LineOutcome::Resend(_)));
+    assert!(matches!(out[0], LineOutcome::Retry(_)));
     assert_eq!(
         refused(&out[1]),
         Some("InfluxDB refused the point (400): Invalid measurement was provided")
@@ -70,8 +70,8 @@ fn influxdb_3_iox_names_lines_by_number() {
 fn influxdb_3_core_names_lines_in_data() {
     let body = br#"{"error":"partial write of line protocol occurred","data":[{"original_line":"file_moved,file_key=c timestamp=hi 3000","line_number":3,"error_message":"invalid column type for column 'timestamp', expected iox::column_type::field::float, got iox::column_type::field::string"}]}"#;
     let out = classify(400, None, body, &lines()).expect("per line");
-    assert!(matches!(out[0], LineOutcome::Resend(_)));
-    assert!(matches!(out[1], LineOutcome::Resend(_)));
+    assert!(matches!(out[0], LineOutcome::Retry(_)));
+    assert!(matches!(out[1], LineOutcome::Retry(_)));
     assert!(refused(&out[2]).is_some_and(|r| r.contains("invalid column type")));
     // accept_partial=false: `data` is one object.
     let body = br#"{"error":"parsing failed for write_lp endpoint","data":{"original_line":"x","line_number":1,"error_message":"No fields were provided"}}"#;

@@ -210,7 +210,7 @@ async fn each_answer_ends_where_the_rules_say() {
         matches!(&out[1], LineOutcome::Refused(r) if r.ends_with("invalid boolean")),
         "{out:?}"
     );
-    assert!(matches!(out[0], LineOutcome::Resend(_)) && matches!(out[2], LineOutcome::Resend(_)));
+    assert!(matches!(out[0], LineOutcome::Retry(_)) && matches!(out[2], LineOutcome::Retry(_)));
     assert!(
         matches!(db.write(&sent).await, Err(WriteError::Configuration { message }) if message.contains("unauthorized"))
     );

@@ -112,7 +112,7 @@ async fn a_point_the_server_can_never_accept_is_named_and_the_rest_are_resent() 
         matches!(&out[1], LineOutcome::Refused(r) if r.contains("missing field value")),
         "{out:?}"
     );
-    assert!(matches!(out[0], LineOutcome::Resend(_)) && matches!(out[2], LineOutcome::Resend(_)));
+    assert!(matches!(out[0], LineOutcome::Retry(_)) && matches!(out[2], LineOutcome::Retry(_)));
     // A conflict InfluxDB 1.x reports without naming the line: isolate, then it is alone.
     let out = db
         .write(&[conflicting.clone(), other.clone()])

@@ -23,15 +23,14 @@ use aws_sdk_timestreamwrite::types::{MeasureValueType, Record, TimeUnit};
 use aws_smithy_http_client::test_util::infallible_client_fn;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
-use filetrail_aws::Classified;
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, Token, TokenSource, Transport};
 use filetrail_recorder::config::DEFAULT_SAFETY_MARGIN;
 use filetrail_recorder::metering::{Names, meter_write};
 use filetrail_recorder::{
-    DeadLetters, InfluxDbSink, Layout, MAX_RECORDS_PER_WRITE, NoDeadLetterQueue, Recorder,
+    DeadLetters, InfluxDbSink, Layout, MAX_RECORDS_PER_WRITE, NoDeadLetterQueue, Outcome, Recorder,
     SEED_MEASURE_NAME, Settings, Sink, SqsDeadLetters, TimestreamSink, TimestreamWriter,
-    WriteOutcome, work_deadline,
+    work_deadline,
 };
 use filetrail_testkit::runtime_api::RuntimeApi;
 
@@ -233,7 +232,7 @@ impl<S: Sink> Sink for Slow<S> {
     fn prepare(&self, event: &FileMoved) -> Result<S::Record, String> {
         self.0.prepare(event)
     }
-    async fn write(&self, records: Vec<S::Record>) -> Result<Vec<WriteOutcome>, Classified> {
+    async fn write(&self, records: &[&S::Record]) -> Vec<Outcome> {
         tokio::time::sleep(SLOW_STORE).await;
         self.0.write(records).await
     }

@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use filetrail_aws::BackoffSettings;
 use filetrail_aws::emf::Metrics;
-use filetrail_aws::{Backoff, BackoffSettings, Classified};
 use filetrail_contract::{OccurredAt, parse_body};
-use futures_util::StreamExt;
 
-use crate::{DeadLetter, DeadLetterClass, DeadLetters, Sink, WriteOutcome};
+use crate::write::{Fate, Group, write_all};
+use crate::{DeadLetter, DeadLetterClass, DeadLetters, Sink};
 
 /// Tuning of one recorder.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,7 +19,8 @@ pub struct Settings {
     pub concurrency: usize,
     /// Backoff between write rounds.
     pub backoff: BackoffSettings,
-    /// Write attempts per record within one invocation before it goes back to SQS.
+    /// Write attempts per record within one invocation before it is handed back (or, for a
+    /// refusal the store documents as passing, dead-lettered).
     pub max_attempts: u32,
     /// Time kept at the end of the work for dead-lettering: writes stop this long (at most a
     /// quarter of the time left) before the work deadline; dead letters are sent by it.
@@ -56,7 +57,8 @@ pub struct Counts {
     pub retried: u64,
     /// Messages sent to the dead-letter queue with their reason.
     pub dead_lettered: u64,
-    /// Messages handed back to SQS (`batchItemFailures`).
+    /// Messages handed back to SQS for redelivery: the `batchItemFailures` of the response
+    /// (the metric keeps SQS's word).
     pub failed: u64,
 }
 
@@ -77,40 +79,15 @@ impl Counts {
 /// The invocation cannot be decided message by message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandlerError {
-    /// A message that must be retried has no `messageId`, so it cannot be named in
-    /// `batchItemFailures`; failing the invocation makes SQS retry the whole batch instead.
+    /// A message that must be handed back has no `messageId`, so it cannot be named in
+    /// `batchItemFailures`; failing the invocation makes SQS redeliver the whole batch instead.
     #[error(
-        "message {index} of the batch has no messageId and must be retried; failing the whole batch so SQS redelivers it"
+        "message {index} of the batch has no messageId and must be handed back; failing the whole batch so SQS redelivers it"
     )]
     MissingMessageId {
         /// Position of the message in the batch.
         index: usize,
     },
-}
-
-/// Where a message ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Fate {
-    Written,
-    Duplicate,
-    DeadLetter {
-        reason: String,
-        class: DeadLetterClass,
-    },
-    Requeue {
-        reason: String,
-    },
-}
-
-/// One distinct event of the batch and the messages that carry it. The event itself is
-/// dropped once its record is built: only the record is needed to write it.
-struct Group<R> {
-    messages: Vec<usize>,
-    record: Option<R>,
-    fate: Option<Fate>,
-    attempts: u32,
-    last_reason: String,
-    solo: bool,
 }
 
 /// The recorder: parses, deduplicates, writes through a [`Sink`], dead-letters through
@@ -142,140 +119,21 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
         &self.dead_letters
     }
 
-    /// Handle one SQS batch, finishing before `deadline`: every write call ends by
-    /// `deadline` minus the dead-letter reserve, every dead-letter call by `deadline`.
+    /// Handle one SQS batch, finishing before `deadline`: every write call ends by `deadline`
+    /// minus the dead-letter reserve, every dead-letter call by `deadline`.
     pub async fn handle(
         &self,
         event: &SqsEvent,
         deadline: Instant,
     ) -> Result<(SqsBatchResponse, Counts), HandlerError> {
         let messages = &event.records;
-        let mut counts = Counts {
-            received: messages.len() as u64,
-            ..Counts::default()
-        };
-        let mut fates: Vec<Option<Fate>> = vec![None; messages.len()];
-
-        // 1. Parse, validate and group by event_id: a redelivered event is written once.
-        // 2. Build each distinct event's record once (the event is then dropped); one that
-        //    breaks a store limit can never be written.
-        let now = OccurredAt::now();
-        let mut groups: Vec<Group<S::Record>> = Vec::new();
-        let mut by_id: HashMap<String, usize> = HashMap::with_capacity(messages.len());
-        for (i, m) in messages.iter().enumerate() {
-            let inbound = match parse_body(m.body.as_deref().unwrap_or_default().as_bytes(), now) {
-                Ok(inbound) => inbound,
-                Err(e) => {
-                    let reason = e.to_string();
-                    fates[i] = Some(Fate::DeadLetter {
-                        reason,
-                        class: DeadLetterClass::Invalid,
-                    });
-                    continue;
-                }
-            };
-            match by_id.entry(inbound.event.event_id.clone()) {
-                Entry::Occupied(g) => groups[*g.get()].messages.push(i),
-                Entry::Vacant(slot) => {
-                    slot.insert(groups.len());
-                    let (record, fate) = match self.sink.prepare(&inbound.event) {
-                        Ok(r) => (Some(r), None),
-                        Err(reason) => (
-                            None,
-                            Some(Fate::DeadLetter {
-                                reason,
-                                class: DeadLetterClass::Invalid,
-                            }),
-                        ),
-                    };
-                    groups.push(Group {
-                        messages: vec![i],
-                        record,
-                        fate,
-                        attempts: 0,
-                        last_reason: String::new(),
-                        solo: false,
-                    });
-                }
-            }
-        }
-        drop(by_id);
-
-        // 3. Write in rounds until everything is decided or the write deadline comes.
-        let reserve = self
-            .settings
-            .dead_letter_reserve
-            .min(deadline.saturating_duration_since(Instant::now()) / 4);
-        let write_deadline = deadline.checked_sub(reserve).unwrap_or(deadline);
-        counts.retried = self.write_all(&mut groups, write_deadline).await;
-
-        // 4. Every message takes its group's fate; later copies of a written event are duplicates.
-        for g in groups {
-            let fate = g.fate.unwrap_or_else(|| Fate::Requeue {
-                reason: "undecided".into(),
-            });
-            for (k, &i) in g.messages.iter().enumerate() {
-                fates[i] = Some(match &fate {
-                    Fate::Written if k > 0 => Fate::Duplicate,
-                    other => other.clone(),
-                });
-            }
-        }
-
-        // 5. Dead-letter what can never be written; what the DLQ refuses goes back to SQS.
-        let letters: Vec<(usize, DeadLetter)> = fates
-            .iter()
-            .enumerate()
-            .filter_map(|(i, f)| match f {
-                Some(Fate::DeadLetter { reason, class }) => Some((
-                    i,
-                    DeadLetter {
-                        message_id: messages[i].message_id.clone().unwrap_or_default(),
-                        body: messages[i].body.clone().unwrap_or_default(),
-                        reason: reason.clone(),
-                        class: *class,
-                    },
-                )),
-                _ => None,
-            })
-            .collect();
-        if !letters.is_empty() {
-            let batch: Vec<DeadLetter> = letters.iter().map(|(_, l)| l.clone()).collect();
-            let results = self.dead_letters.send(&batch, deadline).await;
-            for ((i, letter), result) in letters.iter().zip(results) {
-                match result {
-                    Ok(()) => {
-                        tracing::warn!(message_id = %letter.message_id, class = letter.class.as_str(), reason = %letter.reason, "dead-lettered")
-                    }
-                    Err(why) => {
-                        tracing::error!(message_id = %letter.message_id, reason = %letter.reason, dead_letter_error = %why, "could not dead-letter; handing back to SQS");
-                        fates[*i] = Some(Fate::Requeue {
-                            reason: format!("{} (dead-letter queue: {why})", letter.reason),
-                        });
-                    }
-                }
-            }
-        }
-
-        // 6. The partial batch response.
-        let mut response = SqsBatchResponse::default();
-        for (i, fate) in fates.into_iter().enumerate() {
-            match fate.unwrap_or_else(|| Fate::Requeue {
-                reason: "undecided".into(),
-            }) {
-                Fate::Written => counts.written += 1,
-                Fate::Duplicate => counts.duplicate += 1,
-                Fate::DeadLetter { .. } => counts.dead_lettered += 1,
-                Fate::Requeue { reason } => {
-                    let Some(id) = messages[i].message_id.clone() else {
-                        return Err(HandlerError::MissingMessageId { index: i });
-                    };
-                    tracing::warn!(message_id = %id, reason = %reason, "handing back to SQS for redelivery");
-                    counts.failed += 1;
-                    response.add_failure(id);
-                }
-            }
-        }
+        let (mut groups, mut fates) = self.parse(messages);
+        let writes_end = self.writes_end(deadline);
+        let retried = write_all(&self.sink, &self.settings, &mut groups, writes_end).await;
+        settle(groups, &mut fates);
+        self.dead_letter(messages, &mut fates, deadline).await;
+        let (response, mut counts) = respond(messages, fates)?;
+        counts.retried = retried;
         tracing::info!(
             sink = self.sink.name(),
             received = counts.received,
@@ -289,232 +147,137 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
         Ok((response, counts))
     }
 
-    /// Write every prepared record; returns how many record writes were retried.
-    async fn write_all(&self, groups: &mut [Group<S::Record>], deadline: Instant) -> u64 {
-        let mut retried = 0;
-        let mut backoff = Backoff::new(self.settings.backoff, deadline);
-        let max_batch = self.sink.max_batch().max(1);
-        loop {
-            let pending: Vec<usize> = (0..groups.len())
-                .filter(|&g| groups[g].fate.is_none())
-                .collect();
-            if pending.is_empty() {
-                return retried;
-            }
-            if Instant::now() >= deadline {
-                requeue(
-                    groups,
-                    &pending,
-                    "the invocation deadline came before the record was written",
-                );
-                return retried;
-            }
-            // Records isolated after a whole-call validation error go one per call.
-            let (solo, packed): (Vec<usize>, Vec<usize>) =
-                pending.iter().partition(|&&g| groups[g].solo);
-            let mut calls: Vec<Vec<usize>> =
-                packed.chunks(max_batch).map(<[usize]>::to_vec).collect();
-            calls.extend(solo.into_iter().map(|g| vec![g]));
-
-            // Every call ends by the deadline, however late it starts (calls past the
-            // concurrency limit wait for a slot); one whose slot comes after it never starts.
-            let shared: &[Group<S::Record>] = groups;
-            let jobs = calls.into_iter().map(|call| async move {
-                if Instant::now() >= deadline {
-                    return (call, None);
+    /// Parse and validate every message, group them by `event_id` (a redelivered event is
+    /// written once) and build each distinct event's record once. A message that is not a valid
+    /// event is decided here: dead-lettered.
+    fn parse(&self, messages: &[SqsMessage]) -> (Vec<Group<S::Record>>, Vec<Option<Fate>>) {
+        let now = OccurredAt::now();
+        let mut fates: Vec<Option<Fate>> = vec![None; messages.len()];
+        let mut groups: Vec<Group<S::Record>> = Vec::new();
+        let mut by_id: HashMap<String, usize> = HashMap::with_capacity(messages.len());
+        for (i, m) in messages.iter().enumerate() {
+            match parse_body(m.body.as_deref().unwrap_or_default().as_bytes(), now) {
+                Err(e) => {
+                    fates[i] = Some(Fate::DeadLetter {
+                        reason: e.to_string(),
+                        class: DeadLetterClass::Invalid,
+                    });
                 }
-                let records: Vec<S::Record> = call
-                    .iter()
-                    .filter_map(|&g| shared[g].record.clone())
-                    .collect();
-                let result =
-                    tokio::time::timeout_at(deadline.into(), self.sink.write(records)).await;
-                (call, Some(result))
-            });
-            let results: Vec<_> = futures_util::stream::iter(jobs)
-                .buffer_unordered(self.settings.concurrency.max(1))
-                .collect()
-                .await;
-
-            let mut wait = false;
-            // The least delay the store asked for (Retry-After) before the next round.
-            let mut min_wait = Duration::ZERO;
-            for (call, result) in results {
-                match result {
-                    Some(Ok(Ok(outcomes))) => {
-                        for (&g, outcome) in call.iter().zip(outcomes) {
-                            match outcome {
-                                WriteOutcome::Written => groups[g].fate = Some(Fate::Written),
-                                WriteOutcome::Conflict(reason) => {
-                                    groups[g].fate = Some(Fate::DeadLetter {
-                                        reason,
-                                        class: DeadLetterClass::Conflict,
-                                    });
-                                }
-                                WriteOutcome::Transient(reason) => {
-                                    wait = true;
-                                    self.retry_then_reject(&mut groups[g], reason);
-                                }
-                                WriteOutcome::Reject(reason) => {
-                                    groups[g].fate = Some(Fate::DeadLetter {
-                                        reason,
-                                        class: DeadLetterClass::Rejected,
-                                    });
-                                }
-                                WriteOutcome::Retry(reason) => {
-                                    wait = true;
-                                    self.retry(&mut groups[g], reason);
-                                }
-                                WriteOutcome::RetryAfter { reason, after } => {
-                                    wait = true;
-                                    min_wait = min_wait.max(after);
-                                    self.retry(&mut groups[g], reason);
-                                }
-                                WriteOutcome::Isolate(reason) => {
-                                    if call.len() > 1 {
-                                        groups[g].solo = true;
-                                    } else {
-                                        groups[g].fate = Some(Fate::DeadLetter {
-                                            reason,
-                                            class: DeadLetterClass::Rejected,
-                                        });
-                                    }
-                                }
-                            }
-                        }
+                Ok(inbound) => match by_id.entry(inbound.event.event_id.clone()) {
+                    Entry::Occupied(g) => groups[*g.get()].messages.push(i),
+                    Entry::Vacant(slot) => {
+                        slot.insert(groups.len());
+                        groups.push(Group::new(i, self.sink.prepare(&inbound.event)));
                     }
-                    // Never started: the deadline came first; the loop hands it back.
-                    None => {}
-                    Some(Ok(Err(err))) => wait |= self.call_failed(groups, &call, &err),
-                    Some(Err(_elapsed)) => {
-                        for &g in &call {
-                            self.retry(
-                                &mut groups[g],
-                                "the write call did not finish before the deadline".into(),
-                            );
-                        }
-                    }
-                }
+                },
             }
-            let still: Vec<usize> = (0..groups.len())
-                .filter(|&g| groups[g].fate.is_none())
-                .collect();
-            if still.is_empty() {
-                return retried;
-            }
-            if wait {
-                match backoff.next_delay() {
-                    Some(delay) if Instant::now() + delay.max(min_wait) >= deadline => {
-                        requeue(
-                            groups,
-                            &still,
-                            &format!(
-                                "the store asked to wait {} ms (Retry-After), past the invocation deadline",
-                                min_wait.as_millis()
-                            ),
-                        );
-                        return retried;
-                    }
-                    Some(delay) => {
-                        let delay = delay.max(min_wait);
-                        tracing::info!(
-                            records = still.len(),
-                            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                            "retrying records"
-                        );
-                        tokio::time::sleep(delay).await;
-                    }
-                    None => {
-                        requeue(
-                            groups,
-                            &still,
-                            "the invocation deadline came before the record was written",
-                        );
-                        return retried;
-                    }
-                }
-            }
-            retried += still.len() as u64;
         }
+        (groups, fates)
     }
 
-    /// A refusal the store documents as passing: retried like any other, but dead-lettered
-    /// with its reason, not handed back, when the attempts run out.
-    fn retry_then_reject(&self, g: &mut Group<S::Record>, reason: String) {
-        g.attempts += 1;
-        if g.attempts >= self.settings.max_attempts {
-            g.fate = Some(Fate::DeadLetter {
-                reason: format!("{reason} (refused {} times in one invocation)", g.attempts),
-                class: DeadLetterClass::Rejected,
-            });
-        }
-        g.last_reason = reason;
+    /// When writes stop: the work deadline minus the dead-letter reserve (at most a quarter of
+    /// the time left).
+    fn writes_end(&self, deadline: Instant) -> Instant {
+        let reserve = self
+            .settings
+            .dead_letter_reserve
+            .min(deadline.saturating_duration_since(Instant::now()) / 4);
+        deadline.checked_sub(reserve).unwrap_or(deadline)
     }
 
-    fn retry(&self, g: &mut Group<S::Record>, reason: String) {
-        g.attempts += 1;
-        if g.attempts >= self.settings.max_attempts {
-            g.fate = Some(Fate::Requeue {
-                reason: format!("{reason} (after {} attempts)", g.attempts),
-            });
-        }
-        g.last_reason = reason;
-    }
-
-    /// A whole write call failed; returns whether a backoff is due.
-    fn call_failed(
+    /// Dead-letter what can never be written; a letter the DLQ does not take is handed back.
+    async fn dead_letter(
         &self,
-        groups: &mut [Group<S::Record>],
-        call: &[usize],
-        err: &Classified,
-    ) -> bool {
-        tracing::warn!(code = %err.code, retryable = err.retryable, message = %err.message, records = call.len(), "write call failed");
-        if err.retryable {
-            for &g in call {
-                self.retry(&mut groups[g], format!("{}: {}", err.code, err.message));
-            }
-            return true;
-        }
-        if err.code == "ValidationException" {
-            // The request as a whole was refused: isolate the record that causes it.
-            if call.len() > 1 {
-                for &g in call {
-                    groups[g].solo = true;
+        messages: &[SqsMessage],
+        fates: &mut [Option<Fate>],
+        deadline: Instant,
+    ) {
+        let (indices, letters): (Vec<usize>, Vec<DeadLetter>) = fates
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| match f {
+                Some(Fate::DeadLetter { reason, class }) => {
+                    Some((i, letter(&messages[i], reason, *class)))
                 }
-            } else {
-                for &g in call {
-                    groups[g].fate = Some(Fate::DeadLetter {
-                        reason: format!(
-                            "the store refused the record: {}: {}",
-                            err.code, err.message
-                        ),
-                        class: DeadLetterClass::Rejected,
+                _ => None,
+            })
+            .unzip();
+        if letters.is_empty() {
+            return;
+        }
+        let results = self.dead_letters.send(&letters, deadline).await;
+        for ((i, l), result) in indices.into_iter().zip(&letters).zip(results) {
+            match result {
+                Ok(()) => {
+                    tracing::warn!(message_id = %l.message_id, class = l.class.as_str(), reason = %l.reason, "dead-lettered");
+                }
+                Err(why) => {
+                    tracing::error!(message_id = %l.message_id, reason = %l.reason, dead_letter_error = %why, "could not dead-letter; handing back to SQS");
+                    fates[i] = Some(Fate::HandBack {
+                        reason: format!("{} (dead-letter queue: {why})", l.reason),
                     });
                 }
             }
-            return false;
         }
-        // Access, missing table, bad configuration: nothing wrong with the messages; SQS keeps
-        // them and redelivers, and its redrive policy catches what never passes.
-        for &g in call {
-            groups[g].fate = Some(Fate::Requeue {
-                reason: format!("{}: {}", err.code, err.message),
-            });
-        }
-        false
     }
 }
 
-fn requeue<R>(groups: &mut [Group<R>], which: &[usize], why: &str) {
-    for &g in which {
-        let last = &groups[g].last_reason;
-        let reason = if last.is_empty() {
-            why.to_owned()
-        } else {
-            format!("{why}; last error: {last}")
-        };
-        groups[g].fate = Some(Fate::Requeue { reason });
+fn letter(m: &SqsMessage, reason: &str, class: DeadLetterClass) -> DeadLetter {
+    DeadLetter {
+        message_id: m.message_id.clone().unwrap_or_default(),
+        body: m.body.clone().unwrap_or_default(),
+        reason: reason.to_owned(),
+        class,
     }
+}
+
+/// Every message takes its group's fate; later copies of a written event are duplicates, and a
+/// group the write loop left undecided is handed back.
+fn settle<R>(groups: Vec<Group<R>>, fates: &mut [Option<Fate>]) {
+    for g in groups {
+        let fate = g.fate.unwrap_or_else(|| Fate::HandBack {
+            reason: "undecided".into(),
+        });
+        for (k, &i) in g.messages.iter().enumerate() {
+            fates[i] = Some(match &fate {
+                Fate::Written if k > 0 => Fate::Duplicate,
+                other => other.clone(),
+            });
+        }
+    }
+}
+
+/// The partial batch response and the counts: only what is handed back is named.
+fn respond(
+    messages: &[SqsMessage],
+    fates: Vec<Option<Fate>>,
+) -> Result<(SqsBatchResponse, Counts), HandlerError> {
+    let mut counts = Counts {
+        received: messages.len() as u64,
+        ..Counts::default()
+    };
+    let mut response = SqsBatchResponse::default();
+    for (i, fate) in fates.into_iter().enumerate() {
+        // Every message is decided (invalid ones in parse, the rest in settle); one that were
+        // not would be handed back rather than lost.
+        let fate = fate.unwrap_or_else(|| Fate::HandBack {
+            reason: "undecided".into(),
+        });
+        match fate {
+            Fate::Written => counts.written += 1,
+            Fate::Duplicate => counts.duplicate += 1,
+            Fate::DeadLetter { .. } => counts.dead_lettered += 1,
+            Fate::HandBack { reason } => {
+                let Some(id) = messages[i].message_id.clone() else {
+                    return Err(HandlerError::MissingMessageId { index: i });
+                };
+                tracing::warn!(message_id = %id, reason = %reason, "handing back to SQS for redelivery");
+                counts.failed += 1;
+                response.add_failure(id);
+            }
+        }
+    }
+    Ok((response, counts))
 }
 
 /// The deadline to work to: the Lambda deadline minus `margin`, as an [`Instant`].

@@ -1,22 +1,16 @@
 //! The InfluxDB sink: `FileMoved` points in line protocol, through `filetrail-influxdb`.
 //!
-//! Only the mapping lives here; the point layout, the HTTP client and the classification of
-//! InfluxDB's answers are `filetrail_influxdb`'s, and parsing, batching, retries and dead
-//! letters stay in [`crate::Recorder`].
+//! The point layout, the HTTP client and the classification of InfluxDB's answers are
+//! `filetrail_influxdb`'s; this sink tells those answers in the recorder's vocabulary
+//! ([`Outcome`]), and parsing, batching, retries and dead letters stay in [`crate::Recorder`].
 
-use filetrail_aws::Classified;
 use filetrail_contract::FileMoved;
 use filetrail_influxdb::{
     HyperTransport, InfluxDb, InfluxDbConfig, LineOutcome, MAX_POINTS_PER_WRITE, Transport,
     WriteError,
 };
 
-use crate::{Sink, WriteOutcome};
-
-/// Error code of a whole write InfluxDB may accept later (429, 5xx, no answer).
-pub const CODE_UNAVAILABLE: &str = "InfluxDbUnavailable";
-/// Error code of a whole write refused for its configuration (401, 403, 404, ...).
-pub const CODE_CONFIGURATION: &str = "InfluxDbConfiguration";
+use crate::{Outcome, Sink};
 
 /// Writes each event as one point to InfluxDB.
 #[derive(Debug, Clone)]
@@ -63,44 +57,37 @@ impl<T: Transport> Sink for InfluxDbSink<T> {
         self.db.point(event)
     }
 
-    async fn write(&self, records: Vec<String>) -> Result<Vec<WriteOutcome>, Classified> {
-        match self.db.write(&records).await {
-            Ok(lines) => Ok(lines
-                .into_iter()
-                .map(|l| match l {
-                    LineOutcome::Written => WriteOutcome::Written,
-                    LineOutcome::Refused(reason) => WriteOutcome::Reject(reason),
-                    LineOutcome::Resend(reason) => WriteOutcome::Retry(reason),
-                    LineOutcome::Isolate(reason) => WriteOutcome::Isolate(reason),
-                })
-                .collect()),
+    async fn write(&self, records: &[&String]) -> Vec<Outcome> {
+        match self.db.write(records).await {
+            Ok(lines) => lines.into_iter().map(line_outcome).collect(),
             Err(WriteError::Retryable {
                 message,
-                retry_after: Some(after),
+                retry_after,
             }) => {
-                tracing::warn!(message = %message, retry_after_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX),
-                    records = records.len(), "InfluxDB asked to retry later");
-                Ok(vec![
-                    WriteOutcome::RetryAfter {
-                        reason: message,
-                        after,
-                    };
-                    records.len()
-                ])
+                tracing::warn!(message = %message, retry_after_ms = retry_after.map(|a| u64::try_from(a.as_millis()).unwrap_or(u64::MAX)),
+                    records = records.len(), "InfluxDB did not take the write; retrying");
+                let outcome = match retry_after {
+                    Some(after) => Outcome::retry_after(message, after),
+                    None => Outcome::retry(message),
+                };
+                vec![outcome; records.len()]
             }
-            Err(WriteError::Retryable {
-                message,
-                retry_after: None,
-            }) => Err(Classified {
-                retryable: true,
-                code: CODE_UNAVAILABLE.into(),
-                message,
-            }),
-            Err(WriteError::Configuration { message }) => Err(Classified {
-                retryable: false,
-                code: CODE_CONFIGURATION.into(),
-                message,
-            }),
+            // Token, database, bucket, org or retention policy: nothing is wrong with the
+            // points; they go back to SQS and are never dead-lettered.
+            Err(WriteError::Configuration { message }) => {
+                tracing::error!(message = %message, records = records.len(), "InfluxDB refused the write for its configuration");
+                vec![Outcome::HandBack(message); records.len()]
+            }
         }
+    }
+}
+
+/// One line's answer in the recorder's vocabulary.
+fn line_outcome(line: LineOutcome) -> Outcome {
+    match line {
+        LineOutcome::Written => Outcome::Written,
+        LineOutcome::Refused(reason) => Outcome::Reject(reason),
+        LineOutcome::Retry(reason) => Outcome::retry(reason),
+        LineOutcome::Isolate(reason) => Outcome::Isolate(reason),
     }
 }

@@ -14,6 +14,7 @@ mod layout;
 pub mod metering;
 mod sink;
 mod timestream;
+mod write;
 
 pub use config::{RecorderConfig, SinkConfig};
 pub use dead_letter::{
@@ -24,9 +25,9 @@ pub use handler::{
     Counts, DEAD_LETTER_RESERVE, HandlerError, MAX_WRITE_ATTEMPTS, Recorder, Settings,
     work_deadline,
 };
-pub use influxdb::{CODE_CONFIGURATION, CODE_UNAVAILABLE, InfluxDbSink};
+pub use influxdb::InfluxDbSink;
 pub use layout::{Layout, MULTI_MEASURE_NAME, NOT_AVAILABLE, SEED_MEASURE_NAME, epoch_seconds};
-pub use sink::{Sink, WriteOutcome};
+pub use sink::{Exhausted, Outcome, Retry, Sink};
 pub use timestream::{
     MAX_RECORDS_PER_WRITE, Rejection, TimestreamSink, TimestreamWriter, WriteError, WriteRecords,
     classify_rejection, timestream_client,

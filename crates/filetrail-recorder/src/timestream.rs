@@ -11,7 +11,7 @@ use aws_sdk_timestreamwrite::types::Record;
 use filetrail_aws::Classified;
 use filetrail_contract::FileMoved;
 
-use crate::{Layout, Sink, WriteOutcome};
+use crate::{Layout, Outcome, Sink};
 
 /// Timestream accepts at most 100 records per WriteRecords call.
 pub const MAX_RECORDS_PER_WRITE: usize = 100;
@@ -225,14 +225,14 @@ pub async fn timestream_client(
 ///   (<https://docs.aws.amazon.com/timestream/latest/developerguide/API_RejectedRecord.html>,
 ///   <https://docs.aws.amazon.com/timestream/latest/developerguide/API_WriteRecords.html>).
 ///   The identity contains `event_id`, so two different events claim one id (or a layout
-///   changed): [`WriteOutcome::Conflict`], never written.
+///   changed): [`Outcome::Conflict`], never written.
 /// - a refusal as outside the memory store's time range: AWS documents that records are
 ///   rejected so for a while after the retention was changed, so it may pass:
-///   [`WriteOutcome::Transient`] (retried in the invocation, then dead-lettered). Past the
-///   magnetic store's retention or in the future it never passes: [`WriteOutcome::Reject`].
-/// - an invalid record can never pass: [`WriteOutcome::Reject`].
+///   [`Outcome::transient`] (retried in the invocation, then dead-lettered). Past the
+///   magnetic store's retention or in the future it never passes: [`Outcome::Reject`].
+/// - an invalid record can never pass: [`Outcome::Reject`].
 /// - anything else is retried (and, at the deadline, handed back to SQS).
-pub fn classify_rejection(r: &Rejection) -> WriteOutcome {
+pub fn classify_rejection(r: &Rejection) -> Outcome {
     let reason = r.reason.to_ascii_lowercase();
     let says = |words: &[&str]| words.iter().any(|w| reason.contains(w));
     if r.existing_version.is_some()
@@ -246,7 +246,7 @@ pub fn classify_rejection(r: &Rejection) -> WriteOutcome {
         let existing = r
             .existing_version
             .map_or_else(|| "not given".to_owned(), |v| v.to_string());
-        return WriteOutcome::Conflict(format!(
+        return Outcome::Conflict(format!(
             "conflict: Timestream holds a record with this event's identity (its dimensions contain event_id) \
              and different values; stored version {existing}, this record's version 1 (not set): \
              two different events claim one event_id, or the record layout changed. Timestream: {}",
@@ -266,12 +266,12 @@ pub fn classify_rejection(r: &Rejection) -> WriteOutcome {
         "out of range",
     ]) {
         if says(&["magnetic", "future"]) {
-            return WriteOutcome::Reject(format!(
+            return Outcome::Reject(format!(
                 "Timestream rejected the record as outside the table's time window: {}",
                 r.reason
             ));
         }
-        return WriteOutcome::Transient(format!(
+        return Outcome::transient(format!(
             "Timestream rejected the record as outside the memory store's time range (AWS \
              documents this as passing once a retention change has taken effect, so it was \
              retried first): {}",
@@ -288,12 +288,12 @@ pub fn classify_rejection(r: &Rejection) -> WriteOutcome {
         "maximum",
         "malformed",
     ]) {
-        return WriteOutcome::Reject(format!(
+        return Outcome::Reject(format!(
             "Timestream rejected the record as invalid: {}",
             r.reason
         ));
     }
-    WriteOutcome::Retry(format!("Timestream rejected the record: {}", r.reason))
+    Outcome::retry(format!("Timestream rejected the record: {}", r.reason))
 }
 
 /// The Timestream sink: records in the configured layout, written through `W`.
@@ -335,16 +335,13 @@ impl<W: WriteRecords> Sink for TimestreamSink<W> {
         self.layout.record(event)
     }
 
-    async fn write(&self, records: Vec<Record>) -> Result<Vec<WriteOutcome>, Classified> {
+    async fn write(&self, records: &[&Record]) -> Vec<Outcome> {
         let n = records.len();
-        match self
-            .writer
-            .write_records(self.common.clone(), records)
-            .await
-        {
-            Ok(()) => Ok(vec![WriteOutcome::Written; n]),
+        let owned = records.iter().map(|&r| r.clone()).collect();
+        match self.writer.write_records(self.common.clone(), owned).await {
+            Ok(()) => vec![Outcome::Written; n],
             Err(WriteError::Rejected(rejections)) => {
-                let mut outcomes = vec![WriteOutcome::Written; n];
+                let mut outcomes = vec![Outcome::Written; n];
                 for r in &rejections {
                     match outcomes.get_mut(r.index) {
                         Some(slot) => *slot = classify_rejection(r),
@@ -353,9 +350,27 @@ impl<W: WriteRecords> Sink for TimestreamSink<W> {
                         }
                     }
                 }
-                Ok(outcomes)
+                outcomes
             }
-            Err(WriteError::Call(c)) => Err(c),
+            Err(WriteError::Call(c)) => vec![call_outcome(&c, n); n],
         }
+    }
+}
+
+/// What a whole-call failure of WriteRecords means for each of its records: retryable
+/// (throttling, 5xx, timeouts, a stale endpoint already rediscovered) → send again;
+/// `ValidationException` → some record is refused without saying which: isolate it (Timestream
+/// checks a request as a whole, <https://docs.aws.amazon.com/timestream/latest/developerguide/API_WriteRecords.html#API_WriteRecords_Errors>);
+/// anything else (access, a missing table or database) → hand back: nothing is wrong with the
+/// records.
+fn call_outcome(c: &Classified, records: usize) -> Outcome {
+    tracing::warn!(code = %c.code, retryable = c.retryable, message = %c.message, records, "WriteRecords failed");
+    let why = format!("{}: {}", c.code, c.message);
+    if c.retryable {
+        Outcome::retry(why)
+    } else if c.code == "ValidationException" {
+        Outcome::Isolate(format!("the store refused the record: {why}"))
+    } else {
+        Outcome::HandBack(why)
     }
 }

@@ -5,10 +5,9 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-use filetrail_aws::Classified;
 use filetrail_contract::FileMoved;
 use filetrail_recorder::config::DEFAULT_SAFETY_MARGIN;
-use filetrail_recorder::{Recorder, Settings, Sink, SqsDeadLetters, WriteOutcome, work_deadline};
+use filetrail_recorder::{Outcome, Recorder, Settings, Sink, SqsDeadLetters, work_deadline};
 
 use super::{envelope, failed_ids, sqs_event};
 
@@ -35,11 +34,14 @@ impl Sink for SlowStore {
     fn prepare(&self, event: &FileMoved) -> Result<String, String> {
         Ok(event.event_id.clone())
     }
-    async fn write(&self, records: Vec<String>) -> Result<Vec<WriteOutcome>, Classified> {
+    async fn write(&self, records: &[&String]) -> Vec<Outcome> {
         tokio::time::sleep(STORE_DELAY).await;
         let n = records.len();
-        self.answered.lock().expect("lock").extend(records);
-        Ok(vec![WriteOutcome::Written; n])
+        self.answered
+            .lock()
+            .expect("lock")
+            .extend(records.iter().map(|r| (*r).clone()));
+        vec![Outcome::Written; n]
     }
 }
 

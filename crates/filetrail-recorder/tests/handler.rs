@@ -4,11 +4,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use filetrail_aws::{BackoffSettings, Classified};
+use filetrail_aws::BackoffSettings;
 use filetrail_contract::FileMoved;
-use filetrail_recorder::{
-    Counts, DeadLetter, HandlerError, Recorder, Settings, Sink, WriteOutcome,
-};
+use filetrail_recorder::{Counts, DeadLetter, HandlerError, Outcome, Recorder, Settings, Sink};
 use proptest::prelude::*;
 
 use super::{MemoryDlq, envelope, failed_ids, later, sqs_event};
@@ -28,10 +26,11 @@ struct ScriptedSink {
     scripts: HashMap<String, Vec<Step>>,
     attempts: Mutex<HashMap<String, usize>>,
     calls: Mutex<Vec<Vec<String>>>,
-    /// Whole calls containing this event id fail with ValidationException.
+    /// Whole calls containing this event id are refused without saying which record (as a
+    /// Timestream ValidationException is).
     poison: Option<String>,
-    /// Every call fails with this error.
-    call_error: Option<Classified>,
+    /// Every call's every record ends so (as a store's configuration error does).
+    call_error: Option<Outcome>,
 }
 
 impl Sink for ScriptedSink {
@@ -48,21 +47,18 @@ impl Sink for ScriptedSink {
         }
         Ok(event.event_id.clone())
     }
-    async fn write(&self, records: Vec<String>) -> Result<Vec<WriteOutcome>, Classified> {
+    async fn write(&self, records: &[&String]) -> Vec<Outcome> {
         assert!(records.len() <= 7);
+        let records: Vec<String> = records.iter().map(|r| (*r).clone()).collect();
         self.calls.lock().expect("lock").push(records.clone());
-        if let Some(e) = &self.call_error {
-            return Err(e.clone());
+        if let Some(o) = &self.call_error {
+            return vec![o.clone(); records.len()];
         }
         if self.poison.as_ref().is_some_and(|p| records.contains(p)) {
-            return Err(Classified {
-                retryable: false,
-                code: "ValidationException".into(),
-                message: "bad record".into(),
-            });
+            return vec![Outcome::Isolate("ValidationException: bad record".into()); records.len()];
         }
         let mut attempts = self.attempts.lock().expect("lock");
-        Ok(records
+        records
             .iter()
             .map(|id| {
                 let n = attempts.entry(id.clone()).or_default();
@@ -74,14 +70,14 @@ impl Sink for ScriptedSink {
                 let step = script[(*n).min(script.len() - 1)];
                 *n += 1;
                 match step {
-                    Step::Ok => WriteOutcome::Written,
-                    Step::Conflict => WriteOutcome::Conflict("another event holds this id".into()),
-                    Step::Retry => WriteOutcome::Retry("throttled".into()),
-                    Step::Transient => WriteOutcome::Transient("outside the time range".into()),
-                    Step::Reject => WriteOutcome::Reject("outside the time window".into()),
+                    Step::Ok => Outcome::Written,
+                    Step::Conflict => Outcome::Conflict("another event holds this id".into()),
+                    Step::Retry => Outcome::retry("throttled"),
+                    Step::Transient => Outcome::transient("outside the time range"),
+                    Step::Reject => Outcome::Reject("outside the time window".into()),
                 }
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -233,11 +229,9 @@ async fn permanent_call_errors_hand_everything_back_without_dead_lettering() {
         .map(|i| (format!("m{i}"), envelope(&super::event(i))))
         .collect();
     let sink = ScriptedSink {
-        call_error: Some(Classified {
-            retryable: false,
-            code: "ResourceNotFoundException".into(),
-            message: "The table does not exist.".into(),
-        }),
+        call_error: Some(Outcome::HandBack(
+            "ResourceNotFoundException: The table does not exist.".into(),
+        )),
         ..ScriptedSink::default()
     };
     let recorder = Recorder::new(sink, MemoryDlq::default(), settings());
@@ -290,11 +284,7 @@ async fn the_deadline_hands_unwritten_records_back() {
 #[tokio::test]
 async fn a_message_without_id_that_needs_redelivery_fails_the_invocation() {
     let sink = ScriptedSink {
-        call_error: Some(Classified {
-            retryable: false,
-            code: "AccessDeniedException".into(),
-            message: "denied".into(),
-        }),
+        call_error: Some(Outcome::HandBack("AccessDeniedException: denied".into())),
         ..ScriptedSink::default()
     };
     let recorder = Recorder::new(sink, MemoryDlq::default(), settings());

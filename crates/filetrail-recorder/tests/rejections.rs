@@ -1,8 +1,8 @@
 //! Rejection texts, as seen in public reports, classified once.
 
-use filetrail_recorder::{Rejection, WriteOutcome, classify_rejection};
+use filetrail_recorder::{Outcome, Rejection, classify_rejection};
 
-fn classify(reason: &str, existing_version: Option<i64>) -> WriteOutcome {
+fn classify(reason: &str, existing_version: Option<i64>) -> Outcome {
     classify_rejection(&Rejection {
         index: 0,
         reason: reason.into(),
@@ -16,7 +16,7 @@ fn classify(reason: &str, existing_version: Option<i64>) -> WriteOutcome {
 fn existing_versions_are_conflicts_never_written() {
     let lower = "The record version 2 is lower than the existing version 200. A higher version is required to update the measure value.";
     match classify(lower, Some(200)) {
-        WriteOutcome::Conflict(reason) => assert!(
+        Outcome::Conflict(reason) => assert!(
             reason.contains(lower) && reason.contains("stored version 200"),
             "{reason}"
         ),
@@ -24,7 +24,7 @@ fn existing_versions_are_conflicts_never_written() {
     }
     let exists = "A record already exists with the same time, dimensions, measure name, and record version. A higher record version must be specified in order to update the measure value.";
     match classify(exists, None) {
-        WriteOutcome::Conflict(reason) => assert!(
+        Outcome::Conflict(reason) => assert!(
             reason.contains(exists) && reason.contains("conflict"),
             "{reason}"
         ),
@@ -38,7 +38,11 @@ fn existing_versions_are_conflicts_never_written() {
 fn time_window_refusals_are_transient_with_the_raw_reason() {
     let raw = "The record timestamp is outside the time range [2024-04-30T12:00:00.000Z, 2024-05-01T12:15:00.000Z) of the memory store.";
     match classify(raw, None) {
-        WriteOutcome::Transient(reason) => assert!(
+        Outcome::Retry(filetrail_recorder::Retry {
+            reason,
+            exhausted: filetrail_recorder::Exhausted::DeadLetter,
+            ..
+        }) => assert!(
             reason.contains(raw)
                 && reason.contains("time range")
                 && reason.contains("retried first"),
@@ -56,7 +60,7 @@ fn records_outside_the_magnetic_window_or_in_the_future_are_dead_lettered_at_onc
         "The record timestamp is too far in the future.",
     ] {
         match classify(raw, None) {
-            WriteOutcome::Reject(reason) => assert!(reason.contains(raw), "{reason}"),
+            Outcome::Reject(reason) => assert!(reason.contains(raw), "{reason}"),
             other => panic!("expected Reject for {raw:?}, got {other:?}"),
         }
     }
@@ -66,14 +70,14 @@ fn records_outside_the_magnetic_window_or_in_the_future_are_dead_lettered_at_onc
 fn invalid_records_are_dead_lettered() {
     assert!(matches!(
         classify("Measure value is not a valid double.", None),
-        WriteOutcome::Reject(_)
+        Outcome::Reject(_)
     ));
     assert!(matches!(
         classify(
             "Dimension value exceeds the maximum size of 2048 bytes.",
             None
         ),
-        WriteOutcome::Reject(_)
+        Outcome::Reject(_)
     ));
 }
 
@@ -81,6 +85,6 @@ fn invalid_records_are_dead_lettered() {
 fn unknown_reasons_are_retried() {
     assert!(matches!(
         classify("Something unexpected happened.", None),
-        WriteOutcome::Retry(_)
+        Outcome::Retry(_)
     ));
 }

@@ -17,8 +17,9 @@ pub enum FaultKind {
     /// (<https://docs.aws.amazon.com/timestream/latest/developerguide/API_WriteRecords.html#API_WriteRecords_Errors>).
     Throttle,
     /// Answer HTTP 500 with the service's internal error code without forwarding
-    /// (EventBridge `InternalException`, SQS `InternalError`, Timestream
-    /// `InternalServerException`: the common errors and WriteRecords error pages above).
+    /// (EventBridge `InternalException`, SQS `InternalFailure`
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html>),
+    /// Timestream `InternalServerException`: the WriteRecords errors above).
     ServerError,
     /// Hold the request past the client's timeout, then close without answering; half of the
     /// time the request was forwarded first (so it took effect). Any network call can end so;

@@ -381,7 +381,7 @@ fn server_error_answer(service: Service, content_type: &HeaderValue) -> Response
             json!({"__type": "InternalException", "message": "An internal error occurred."})
         }
         Service::Sqs => {
-            json!({"__type": "InternalError", "message": "We encountered an internal error. Please try again."})
+            json!({"__type": "InternalFailure", "message": "The request processing has failed because of an unknown error, exception or failure."})
         }
     };
     json_answer(500, content_type, &body)

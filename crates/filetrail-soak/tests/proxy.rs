@@ -7,7 +7,7 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use filetrail_contract::OccurredAt;
 use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
 use filetrail_recorder::{
-    Layout, Sink, TimestreamSink, TimestreamWriter, WriteError, WriteOutcome, WriteRecords,
+    Exhausted, Layout, Outcome, Sink, TimestreamSink, TimestreamWriter, WriteError, WriteRecords,
     timestream_client,
 };
 use filetrail_soak::proxy::TIME_RANGE_REASON;
@@ -160,7 +160,7 @@ async fn server_errors_are_500s_with_the_services_codes() {
     let proxy = Proxy::start(&endpoint(), plan).await.expect("proxy");
     let sdk = one_attempt(proxy.url(), Duration::from_secs(5)).await;
     let c = send(&aws_sdk_sqs::Client::new(&sdk), &p.events_queue_url, "x").await;
-    assert_eq!((c.code.as_str(), c.retryable), ("InternalError", true));
+    assert_eq!((c.code.as_str(), c.retryable), ("InternalFailure", true));
     let sink = TimestreamSink::new(
         TimestreamWriter::new(
             timestream_client(&sdk).await.expect("client"),
@@ -170,14 +170,18 @@ async fn server_errors_are_500s_with_the_services_codes() {
         Layout::Seed,
     );
     let record = sink.prepare(&events(1)[0]).expect("record");
-    let err = sink
-        .write(vec![record])
-        .await
-        .expect_err("a whole-call error");
-    assert_eq!(
-        (err.code.as_str(), err.retryable),
-        ("InternalServerException", true)
-    );
+    let outcomes = sink.write(&[&record]).await;
+    match &outcomes[..] {
+        [Outcome::Retry(r)] => {
+            assert!(r.reason.starts_with("InternalServerException"), "{r:?}");
+            assert_eq!(
+                r.exhausted,
+                Exhausted::HandBack,
+                "the store, not the record, failed"
+            );
+        }
+        other => panic!("a whole-call server error is sent again: {other:?}"),
+    }
     assert_eq!(proxy.stats().injected(FaultKind::ServerError), 2);
 }
 
@@ -266,18 +270,14 @@ async fn rejected_records_are_held_back_in_aws_shape_and_retried() {
         TimestreamWriter::new(client, &p.database, &p.table),
         Layout::Seed,
     );
-    let outcomes = sink.write(records).await.expect("per-record outcomes");
+    let outcomes = sink.write(&records.iter().collect::<Vec<_>>()).await;
     let transient = outcomes
         .iter()
-        .filter(|o| matches!(o, WriteOutcome::Transient(_)))
+        .filter(|o| matches!(o, Outcome::Retry(r) if r.exhausted == Exhausted::DeadLetter))
         .count();
     assert!(transient > 0);
     assert_eq!(
-        transient
-            + outcomes
-                .iter()
-                .filter(|o| **o == WriteOutcome::Written)
-                .count(),
+        transient + outcomes.iter().filter(|o| **o == Outcome::Written).count(),
         10
     );
     let stats = proxy.stats();

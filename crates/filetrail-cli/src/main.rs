@@ -166,190 +166,200 @@ async fn run(cli: Cli) -> Result<bool> {
     }
     let sdk = filetrail_aws::load_sdk_config().await;
     match cli.command {
-        Command::Replay(a) => {
-            let target = match (a.to_queue, a.to_bus) {
-                (Some(q), None) => Target::Queue(q),
-                (None, Some(b)) => Target::Bus(b),
-                _ => bail!("give exactly one of --to-queue and --to-bus"),
-            };
-            let options = ReplayOptions {
-                from: a.from,
-                target,
-                dry_run: a.dry_run,
-                max: a.max,
-                rate: a.rate,
-                filters: Filters {
-                    reason: a.reason,
-                    source: a.source,
-                    key_pattern: a.key_pattern,
-                },
-                visibility_timeout_s: a.visibility_timeout,
-                default_source: a.event_source,
-            };
-            let bar = std::io::stderr().is_terminal().then(|| {
-                let b = indicatif::ProgressBar::new_spinner();
-                b.enable_steady_tick(Duration::from_millis(120));
-                b
-            });
-            let progress = |s: &replay::ReplaySummary| {
-                if let Some(b) = &bar {
-                    b.set_message(format!(
-                        "replayed {}  skipped {}  failed {}",
-                        s.replayed, s.skipped, s.failed
-                    ));
-                }
-            };
-            let summary = replay::replay(
-                &aws_sdk_sqs::Client::new(&sdk),
-                &aws_sdk_eventbridge::Client::new(&sdk),
-                &options,
-                &progress,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}; nothing more was replayed"))?;
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
-            if cli.json {
-                print_json(&summary)?;
-            } else {
-                let verb = if summary.dry_run {
-                    "would replay"
-                } else {
-                    "replayed"
-                };
-                println!(
-                    "{verb} {}, skipped {}, failed {}",
-                    summary.replayed, summary.skipped, summary.failed
-                );
-                by_reason(verb, &summary.replayed_by_reason);
-                by_reason("skipped", &summary.skipped_by_reason);
-                by_reason("failed", &summary.failed_by_reason);
-            }
-            Ok(summary.failed == 0)
-        }
-        Command::Publish(a) => {
-            let config = PublisherConfig {
-                bus: a.bus.clone(),
-                source: a.event_source,
-                deadline: Duration::from_secs(30),
-            };
-            let eventbridge = aws_sdk_eventbridge::Client::new(&sdk);
-            let mut routes =
-                publish::RouteWarnings::load(&eventbridge, &a.bus, &config.source).await;
-            let publisher = Publisher::new(EventBridge::new(eventbridge, a.bus), config);
-            let summary = match a.file_key {
-                Some(file_key) => {
-                    let action_type = match a.action.to_ascii_uppercase().as_str() {
-                        "PUT" => ActionType::Put,
-                        "DELETE" => ActionType::Delete,
-                        other => bail!("--action: expected PUT or DELETE; got {other:?}"),
-                    };
-                    let occurred_at = match &a.occurred_at {
-                        Some(t) => OccurredAt::parse(t)
-                            .map_err(|e| anyhow::anyhow!("--occurred-at: {e}"))?,
-                        None => OccurredAt::now(),
-                    };
-                    let mut event = FileMoved::from_move(Move {
-                        action_type,
-                        source_bucket: a.source_bucket,
-                        file_key,
-                        destination_bucket: a.destination_bucket,
-                        new_file_key: a.new_file_key,
-                        occurred_at,
-                    });
-                    event.stage = a.stage;
-                    event
-                        .validate(OccurredAt::now())
-                        .context("the event is not valid")?;
-                    publish::publish_event(&publisher, event, Some(&mut routes)).await
-                }
-                None => {
-                    publish::publish_lines(&publisher, std::io::stdin().lock(), Some(&mut routes))
-                        .await
-                }
-            };
-            if cli.json {
-                print_json(&summary)?;
-            } else {
-                println!(
-                    "published {} of {} in {} PutEvents calls",
-                    summary.published, summary.lines, summary.put_events_calls
-                );
-                for i in &summary.invalid {
-                    println!("  line {}: {}", i.line, i.error);
-                }
-                for f in &summary.failed {
-                    println!("  not published {}: {}: {}", f.event_id, f.code, f.message);
-                }
-                for w in &summary.warnings {
-                    eprintln!("warning: {w}");
-                }
-            }
-            Ok(summary.ok())
-        }
-        Command::History(a) => {
-            let moves = if a.sink == "influxdb" {
-                let config =
-                    filetrail_influxdb::InfluxDbConfig::from_env(&filetrail_aws::Env::process())?;
-                let token = config
-                    .token(&sdk)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("InfluxDB token: {e}"))?;
-                let client = filetrail_influxdb::InfluxDb::new(&config, token)
-                    .map_err(|e| anyhow::anyhow!("InfluxDB client: {e}"))?;
-                history::trail(&history::InfluxHistory(client), &a.file_key).await
-            } else {
-                let client = history::timestream_query_client(&sdk)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("Timestream query client: {e}"))?;
-                history::trail(
-                    &TimestreamHistory::new(client, &a.database, &a.table, a.layout),
-                    &a.file_key,
-                )
-                .await
-            }
-            .map_err(anyhow::Error::msg)?;
-            if cli.json {
-                print_json(&moves)?;
-            } else if moves.is_empty() {
-                println!("no recorded moves of {:?}", a.file_key);
-            } else {
-                print!("{}", history::table(&moves));
-            }
-            Ok(true)
-        }
-        Command::Dlq(a) => {
-            let status = dlq::status(
-                &aws_sdk_sqs::Client::new(&sdk),
-                &a.queue,
-                a.visibility_timeout,
-            )
-            .await
-            .map_err(|c| anyhow::anyhow!("reading {}: {}: {}", a.queue, c.code, c.message))?;
-            if cli.json {
-                print_json(&status)?;
-            } else {
-                let age = status
-                    .oldest_age_s
-                    .map_or("-".to_owned(), |s| format!("{s}s"));
-                println!(
-                    "{}: {} waiting ({} in flight), oldest {age}",
-                    status.queue_url, status.scanned, status.approximate_in_flight
-                );
-                for (reason, s) in &status.by_reason {
-                    println!(
-                        "  {:>6}  {reason}  (invalid {}, oldest {}s)",
-                        s.count,
-                        s.invalid,
-                        s.oldest_age_s.unwrap_or(0)
-                    );
-                }
-            }
-            Ok(true)
-        }
+        Command::Replay(a) => replay_cmd(&sdk, a, cli.json).await,
+        Command::Publish(a) => publish_cmd(&sdk, a, cli.json).await,
+        Command::History(a) => history_cmd(&sdk, a, cli.json).await,
+        Command::Dlq(a) => dlq_cmd(&sdk, a, cli.json).await,
         Command::Validate(_) => unreachable!("validate ran before the SDK was loaded"),
     }
+}
+
+/// `filetrail replay`.
+async fn replay_cmd(sdk: &aws_config::SdkConfig, a: ReplayArgs, json: bool) -> Result<bool> {
+    let target = match (a.to_queue, a.to_bus) {
+        (Some(q), None) => Target::Queue(q),
+        (None, Some(b)) => Target::Bus(b),
+        _ => bail!("give exactly one of --to-queue and --to-bus"),
+    };
+    let options = ReplayOptions {
+        from: a.from,
+        target,
+        dry_run: a.dry_run,
+        max: a.max,
+        rate: a.rate,
+        filters: Filters {
+            reason: a.reason,
+            source: a.source,
+            key_pattern: a.key_pattern,
+        },
+        visibility_timeout_s: a.visibility_timeout,
+        default_source: a.event_source,
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.enable_steady_tick(Duration::from_millis(120));
+        b
+    });
+    let progress = |s: &replay::ReplaySummary| {
+        if let Some(b) = &bar {
+            b.set_message(format!(
+                "replayed {}  skipped {}  failed {}",
+                s.replayed, s.skipped, s.failed
+            ));
+        }
+    };
+    let summary = replay::replay(
+        &aws_sdk_sqs::Client::new(sdk),
+        &aws_sdk_eventbridge::Client::new(sdk),
+        &options,
+        &progress,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}; nothing more was replayed"))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if json {
+        print_json(&summary)?;
+    } else {
+        let verb = if summary.dry_run {
+            "would replay"
+        } else {
+            "replayed"
+        };
+        println!(
+            "{verb} {}, skipped {}, failed {}",
+            summary.replayed, summary.skipped, summary.failed
+        );
+        by_reason(verb, &summary.replayed_by_reason);
+        by_reason("skipped", &summary.skipped_by_reason);
+        by_reason("failed", &summary.failed_by_reason);
+    }
+    Ok(summary.failed == 0)
+}
+
+/// `filetrail publish`.
+async fn publish_cmd(sdk: &aws_config::SdkConfig, a: PublishArgs, json: bool) -> Result<bool> {
+    let config = PublisherConfig {
+        bus: a.bus.clone(),
+        source: a.event_source,
+        deadline: Duration::from_secs(30),
+    };
+    let eventbridge = aws_sdk_eventbridge::Client::new(sdk);
+    let mut routes = publish::RouteWarnings::load(&eventbridge, &a.bus, &config.source).await;
+    let publisher = Publisher::new(EventBridge::new(eventbridge, a.bus), config);
+    let summary = match a.file_key {
+        Some(file_key) => {
+            let action_type = match a.action.to_ascii_uppercase().as_str() {
+                "PUT" => ActionType::Put,
+                "DELETE" => ActionType::Delete,
+                other => bail!("--action: expected PUT or DELETE; got {other:?}"),
+            };
+            let occurred_at = match &a.occurred_at {
+                Some(t) => {
+                    OccurredAt::parse(t).map_err(|e| anyhow::anyhow!("--occurred-at: {e}"))?
+                }
+                None => OccurredAt::now(),
+            };
+            let mut event = FileMoved::from_move(Move {
+                action_type,
+                source_bucket: a.source_bucket,
+                file_key,
+                destination_bucket: a.destination_bucket,
+                new_file_key: a.new_file_key,
+                occurred_at,
+            });
+            event.stage = a.stage;
+            event
+                .validate(OccurredAt::now())
+                .context("the event is not valid")?;
+            publish::publish_event(&publisher, event, Some(&mut routes)).await
+        }
+        None => {
+            publish::publish_lines(&publisher, std::io::stdin().lock(), Some(&mut routes)).await
+        }
+    };
+    if json {
+        print_json(&summary)?;
+    } else {
+        println!(
+            "published {} of {} in {} PutEvents calls",
+            summary.published, summary.lines, summary.put_events_calls
+        );
+        for i in &summary.invalid {
+            println!("  line {}: {}", i.line, i.error);
+        }
+        for f in &summary.failed {
+            println!("  not published {}: {}: {}", f.event_id, f.code, f.message);
+        }
+        for w in &summary.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(summary.ok())
+}
+
+/// `filetrail history`.
+async fn history_cmd(sdk: &aws_config::SdkConfig, a: HistoryArgs, json: bool) -> Result<bool> {
+    let moves = if a.sink == "influxdb" {
+        let config = filetrail_influxdb::InfluxDbConfig::from_env(&filetrail_aws::Env::process())?;
+        let token = config
+            .token(sdk)
+            .await
+            .map_err(|e| anyhow::anyhow!("InfluxDB token: {e}"))?;
+        let client = filetrail_influxdb::InfluxDb::new(&config, token)
+            .map_err(|e| anyhow::anyhow!("InfluxDB client: {e}"))?;
+        history::trail(&history::InfluxHistory(client), &a.file_key).await
+    } else {
+        let client = history::timestream_query_client(sdk)
+            .await
+            .map_err(|e| anyhow::anyhow!("Timestream query client: {e}"))?;
+        history::trail(
+            &TimestreamHistory::new(client, &a.database, &a.table, a.layout),
+            &a.file_key,
+        )
+        .await
+    }
+    .map_err(anyhow::Error::msg)?;
+    if json {
+        print_json(&moves)?;
+    } else if moves.is_empty() {
+        println!("no recorded moves of {:?}", a.file_key);
+    } else {
+        print!("{}", history::table(&moves));
+    }
+    Ok(true)
+}
+
+/// `filetrail dlq`.
+async fn dlq_cmd(sdk: &aws_config::SdkConfig, a: DlqArgs, json: bool) -> Result<bool> {
+    let status = dlq::status(
+        &aws_sdk_sqs::Client::new(sdk),
+        &a.queue,
+        a.visibility_timeout,
+    )
+    .await
+    .map_err(|c| anyhow::anyhow!("reading {}: {}: {}", a.queue, c.code, c.message))?;
+    if json {
+        print_json(&status)?;
+    } else {
+        let age = status
+            .oldest_age_s
+            .map_or("-".to_owned(), |s| format!("{s}s"));
+        println!(
+            "{}: {} waiting ({} in flight), oldest {age}",
+            status.queue_url, status.scanned, status.approximate_in_flight
+        );
+        for (reason, s) in &status.by_reason {
+            println!(
+                "  {:>6}  {reason}  (invalid {}, oldest {}s)",
+                s.count,
+                s.invalid,
+                s.oldest_age_s.unwrap_or(0)
+            );
+        }
+    }
+    Ok(true)
 }
 
 #[tokio::main]

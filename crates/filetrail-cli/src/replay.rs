@@ -160,11 +160,7 @@ pub async fn replay(
     options: &ReplayOptions,
     progress: &dyn Fn(&ReplaySummary),
 ) -> Result<ReplaySummary, ReplayError> {
-    let mut summary = ReplaySummary {
-        dry_run: options.dry_run,
-        ..ReplaySummary::default()
-    };
-    let mut routes = match &options.target {
+    let routes = match &options.target {
         Target::Bus(bus) => Some(
             Routes::load(eventbridge, bus)
                 .await
@@ -172,131 +168,208 @@ pub async fn replay(
         ),
         Target::Queue(_) => None,
     };
-    let mut publishers: HashMap<String, Publisher<EventBridge>> = HashMap::new();
-    let started = Instant::now();
-    let full = |s: &ReplaySummary| options.max.is_some_and(|m| s.replayed >= m);
+    let mut r = Replayer {
+        sqs: sqs_client,
+        eventbridge,
+        options,
+        routes,
+        publishers: HashMap::new(),
+        started: Instant::now(),
+        summary: ReplaySummary {
+            dry_run: options.dry_run,
+            ..ReplaySummary::default()
+        },
+    };
     let mut scan = Scan::start(sqs_client, &options.from, options.visibility_timeout_s)
         .await
         .map_err(ReplayError::call(format!("reading {}", options.from)))?;
-    let outcome = async {
-        while !full(&summary) {
+    let outcome = r.run(&mut scan, progress).await;
+    // What was only looked at becomes visible again now rather than after the timeout.
+    let end = scan.finish().await;
+    outcome?;
+    r.summary.read = end.read;
+    r.summary.complete = !end.truncated;
+    Ok(r.summary)
+}
+
+/// One replay's clients, options and running summary.
+struct Replayer<'a> {
+    sqs: &'a aws_sdk_sqs::Client,
+    eventbridge: &'a aws_sdk_eventbridge::Client,
+    options: &'a ReplayOptions,
+    routes: Option<Routes>,
+    publishers: HashMap<String, Publisher<EventBridge>>,
+    started: Instant,
+    summary: ReplaySummary,
+}
+
+/// What became of one message.
+enum Step {
+    /// Past `--max`: left in the DLQ without being looked at.
+    NotLookedAt,
+    /// Delivered and deleted (dry run: would be).
+    Replayed,
+    /// Left in the DLQ, and why.
+    Skipped(String),
+    /// Not delivered or not deleted, and why; left in the DLQ.
+    Failed(String),
+}
+
+impl Replayer<'_> {
+    fn full(&self) -> bool {
+        self.options.max.is_some_and(|m| self.summary.replayed >= m)
+    }
+
+    async fn run(
+        &mut self,
+        scan: &mut Scan<'_>,
+        progress: &dyn Fn(&ReplaySummary),
+    ) -> Result<(), ReplayError> {
+        while !self.full() {
+            let from = &self.options.from;
             let Some(messages) = scan
                 .next()
                 .await
-                .map_err(ReplayError::call(format!("reading {}", options.from)))?
+                .map_err(ReplayError::call(format!("reading {from}")))?
             else {
-                break;
+                return Ok(());
             };
             let now = OccurredAt::now();
             for m in &messages {
                 let d = DeadLetterMessage::from_message(m, now);
-                if full(&summary) {
+                let step = if self.full() {
+                    Step::NotLookedAt
+                } else {
+                    self.one(&d).await?
+                };
+                if !matches!(step, Step::Replayed) || self.options.dry_run {
                     scan.hold(&d.message_id, &d.receipt_handle);
-                    continue;
                 }
-                let (event, source) = match decide(&d, &options.filters) {
-                    Decision::Skip(why) => {
-                        summary.skipped += 1;
-                        *summary.skipped_by_reason.entry(why).or_default() += 1;
-                        scan.hold(&d.message_id, &d.receipt_handle);
-                        continue;
-                    }
-                    Decision::Replay(event, source) => (event, source),
-                };
-                let source = source.unwrap_or_else(|| options.default_source.clone());
-                if let Some(routes) = routes.as_mut() {
-                    let routed = routes.route(&event, &source).await.map_err(ReplayError::call(
-                        format!("checking the rules of bus {}", routes.bus()),
-                    ))?;
-                    if routed.is_none() {
-                        let why = routes.unrouted(&source);
-                        tracing::error!(message_id = %d.message_id, source = %source, reason = %why, "not replayed");
-                        summary.failed += 1;
-                        *summary.failed_by_reason.entry(why).or_default() += 1;
-                        scan.hold(&d.message_id, &d.receipt_handle);
-                        continue;
-                    }
-                }
-                if options.dry_run {
-                    summary.replayed += 1;
-                    *summary.replayed_by_reason.entry(d.reason()).or_default() += 1;
-                    scan.hold(&d.message_id, &d.receipt_handle);
-                    continue;
-                }
-                if let Some(rate) = options.rate.filter(|r| *r > 0.0) {
-                    let due = started
-                        + Duration::from_secs_f64(
-                            (summary.replayed + summary.failed) as f64 / rate,
-                        );
-                    tokio::time::sleep_until(due.into()).await;
-                }
-                let delivered = match &options.target {
-                    Target::Queue(url) => sqs_client
-                        .send_message()
-                        .queue_url(url)
-                        .message_body(&d.body)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| format!("SendMessage: {}", filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).code)),
-                    Target::Bus(bus) => {
-                        let publisher = publishers.entry(source.clone()).or_insert_with(|| {
-                            let config = PublisherConfig {
-                                bus: bus.clone(),
-                                source,
-                                deadline: Duration::from_secs(10),
-                            };
-                            Publisher::new(
-                                EventBridge::new(eventbridge.clone(), bus.clone()),
-                                config,
-                            )
-                        });
-                        publisher
-                            .publish_one(&event)
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| format!("PutEvents: {e}"))
-                    }
-                };
-                let outcome = match delivered {
-                    Err(e) => Err(e),
-                    Ok(()) => sqs_client
-                        .delete_message()
-                        .queue_url(&options.from)
-                        .receipt_handle(&d.receipt_handle)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| {
-                            format!(
-                                "delivered, but DeleteMessage failed ({}); it will be delivered again",
-                                filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).code
-                            )
-                        }),
-                };
-                match outcome {
-                    Ok(()) => {
-                        summary.replayed += 1;
-                        *summary.replayed_by_reason.entry(d.reason()).or_default() += 1;
-                    }
-                    Err(e) => {
-                        tracing::warn!(message_id = %d.message_id, error = %e, "replay failed");
-                        summary.failed += 1;
-                        *summary.failed_by_reason.entry(e).or_default() += 1;
-                        scan.hold(&d.message_id, &d.receipt_handle);
-                    }
-                }
-                progress(&summary);
+                self.count(&d, step);
+                progress(&self.summary);
             }
-            progress(&summary);
         }
-        Ok::<(), ReplayError>(())
+        Ok(())
     }
-    .await;
-    // What was only looked at becomes visible again now rather than after the timeout.
-    let end = scan.finish().await;
-    outcome?;
-    summary.read = end.read;
-    summary.complete = !end.truncated;
-    Ok(summary)
+
+    /// Decide, check the route, deliver and delete one message.
+    async fn one(&mut self, d: &DeadLetterMessage) -> Result<Step, ReplayError> {
+        let (event, source) = match decide(d, &self.options.filters) {
+            Decision::Skip(why) => return Ok(Step::Skipped(why)),
+            Decision::Replay(event, source) => (event, source),
+        };
+        let source = source.unwrap_or_else(|| self.options.default_source.clone());
+        if let Some(routes) = self.routes.as_mut() {
+            let what = format!("checking the rules of bus {}", routes.bus());
+            if routes
+                .route(&event, &source)
+                .await
+                .map_err(ReplayError::call(what))?
+                .is_none()
+            {
+                let why = routes.unrouted(&source);
+                tracing::error!(message_id = %d.message_id, source = %source, reason = %why, "not replayed");
+                return Ok(Step::Failed(why));
+            }
+        }
+        if self.options.dry_run {
+            return Ok(Step::Replayed);
+        }
+        self.pace().await;
+        let outcome = match self.deliver(d, &event, source).await {
+            Ok(()) => self.delete(d).await,
+            Err(e) => Err(e),
+        };
+        Ok(match outcome {
+            Ok(()) => Step::Replayed,
+            Err(e) => {
+                tracing::warn!(message_id = %d.message_id, error = %e, "replay failed");
+                Step::Failed(e)
+            }
+        })
+    }
+
+    /// Wait for the `--rate` slot of the next re-delivery.
+    async fn pace(&self) {
+        if let Some(rate) = self.options.rate.filter(|r| *r > 0.0) {
+            let done = (self.summary.replayed + self.summary.failed) as f64;
+            let due = self.started + Duration::from_secs_f64(done / rate);
+            tokio::time::sleep_until(due.into()).await;
+        }
+    }
+
+    async fn deliver(
+        &mut self,
+        d: &DeadLetterMessage,
+        event: &FileMoved,
+        source: String,
+    ) -> Result<(), String> {
+        match &self.options.target {
+            Target::Queue(url) => self
+                .sqs
+                .send_message()
+                .queue_url(url)
+                .message_body(&d.body)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    format!(
+                        "SendMessage: {}",
+                        filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).code
+                    )
+                }),
+            Target::Bus(bus) => {
+                let eventbridge = self.eventbridge;
+                let publisher = self.publishers.entry(source.clone()).or_insert_with(|| {
+                    let config = PublisherConfig {
+                        bus: bus.clone(),
+                        source,
+                        deadline: Duration::from_secs(10),
+                    };
+                    Publisher::new(EventBridge::new(eventbridge.clone(), bus.clone()), config)
+                });
+                publisher
+                    .publish_one(event)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("PutEvents: {e}"))
+            }
+        }
+    }
+
+    async fn delete(&self, d: &DeadLetterMessage) -> Result<(), String> {
+        self.sqs
+            .delete_message()
+            .queue_url(&self.options.from)
+            .receipt_handle(&d.receipt_handle)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "delivered, but DeleteMessage failed ({}); it will be delivered again",
+                    filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).code
+                )
+            })
+    }
+
+    fn count(&mut self, d: &DeadLetterMessage, step: Step) {
+        let s = &mut self.summary;
+        match step {
+            Step::Replayed => {
+                s.replayed += 1;
+                *s.replayed_by_reason.entry(d.reason()).or_default() += 1;
+            }
+            Step::NotLookedAt => {}
+            Step::Skipped(why) => {
+                s.skipped += 1;
+                *s.skipped_by_reason.entry(why).or_default() += 1;
+            }
+            Step::Failed(why) => {
+                s.failed += 1;
+                *s.failed_by_reason.entry(why).or_default() += 1;
+            }
+        }
+    }
 }

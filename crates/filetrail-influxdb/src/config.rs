@@ -92,122 +92,11 @@ pub struct InfluxDbConfig {
 impl InfluxDbConfig {
     /// Read the configuration; a missing or bad value names its variable.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
-        let url = env.required(ENV_URL)?.trim().to_owned();
-        let after_scheme = url
-            .strip_prefix("https://")
-            .or_else(|| url.strip_prefix("http://"));
-        if after_scheme.is_none_or(|rest| rest.is_empty() || url.parse::<http::Uri>().is_err()) {
-            return Err(ConfigError::new(
-                ENV_URL,
-                format!(
-                    "expected an http:// or https:// URL such as https://influx.example:8086; got {url:?}"
-                ),
-            ));
-        }
-        let name = |var: &str| -> Result<Option<String>, ConfigError> {
-            match env.get(var) {
-                None => Ok(None),
-                Some(v) if v.chars().any(char::is_control) || v.len() > 256 => {
-                    Err(ConfigError::new(
-                        var,
-                        format!(
-                            "{v:?} is not a valid name (at most 256 characters, no control characters)"
-                        ),
-                    ))
-                }
-                Some(v) => Ok(Some(v)),
-            }
-        };
-        let database = name(ENV_DATABASE)?;
-        let rp = name(ENV_RETENTION_POLICY)?;
-        let bucket = name(ENV_BUCKET)?;
-        let org = name(ENV_ORG)?;
-        let target = match (database, bucket, org) {
-            (Some(database), None, None) => Target::V1 {
-                database,
-                retention_policy: rp,
-            },
-            (None, Some(bucket), Some(org)) => {
-                if rp.is_some() {
-                    return Err(ConfigError::new(
-                        ENV_RETENTION_POLICY,
-                        format!(
-                            "applies to {ENV_DATABASE} (v1 API) only; a v2 bucket has its own retention"
-                        ),
-                    ));
-                }
-                Target::V2 { org, bucket }
-            }
-            (None, Some(_), None) => {
-                return Err(ConfigError::new(
-                    ENV_ORG,
-                    format!("must be set with {ENV_BUCKET}"),
-                ));
-            }
-            (None, None, Some(_)) => {
-                return Err(ConfigError::new(
-                    ENV_BUCKET,
-                    format!("must be set with {ENV_ORG}"),
-                ));
-            }
-            (None, None, None) => {
-                return Err(ConfigError::new(
-                    ENV_DATABASE,
-                    format!("must be set (v1 API), or {ENV_BUCKET} and {ENV_ORG} (v2 API)"),
-                ));
-            }
-            (Some(_), _, _) => {
-                return Err(ConfigError::new(
-                    ENV_DATABASE,
-                    format!(
-                        "set either {ENV_DATABASE} (v1 API) or {ENV_BUCKET} and {ENV_ORG} (v2 API), not both"
-                    ),
-                ));
-            }
-        };
-        let token = match (env.get(ENV_TOKEN), env.get(ENV_TOKEN_SECRET_ARN)) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::new(
-                    ENV_TOKEN,
-                    format!("set either {ENV_TOKEN} or {ENV_TOKEN_SECRET_ARN}, not both"),
-                ));
-            }
-            (Some(t), None) => TokenSource::Value(Token::new(t.trim())),
-            (None, Some(arn)) => {
-                let arn = arn.trim().to_owned();
-                if !arn.starts_with("arn:") || !arn.contains(":secretsmanager:") {
-                    return Err(ConfigError::new(
-                        ENV_TOKEN_SECRET_ARN,
-                        format!(
-                            "expected a Secrets Manager ARN (arn:aws:secretsmanager:…); got {arn:?}"
-                        ),
-                    ));
-                }
-                TokenSource::SecretArn(arn)
-            }
-            (None, None) => TokenSource::None,
-        };
-        let measurement = env
-            .get(ENV_MEASUREMENT)
-            .map_or_else(|| DEFAULT_MEASUREMENT.to_owned(), |m| m.trim().to_owned());
-        let ok = (1..=MAX_MEASUREMENT_LEN).contains(&measurement.len())
-            && !measurement.starts_with('_')
-            && measurement
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(&c));
-        if !ok {
-            return Err(ConfigError::new(
-                ENV_MEASUREMENT,
-                format!(
-                    "{measurement:?} is not a measurement name (1..={MAX_MEASUREMENT_LEN} of a-z, A-Z, 0-9, '_', '.', '-', not starting with '_')"
-                ),
-            ));
-        }
         Ok(Self {
-            url,
-            target,
-            token,
-            measurement,
+            url: url(env)?,
+            target: target(env)?,
+            token: token_source(env)?,
+            measurement: measurement(env)?,
         })
     }
 
@@ -260,4 +149,133 @@ pub async fn secret_token(
         return Err(fail("the token is empty".into()));
     }
     Ok(Token::new(value))
+}
+
+/// `FILETRAIL_INFLUXDB_URL`: an http:// or https:// URL.
+fn url(env: &Env<'_>) -> Result<String, ConfigError> {
+    let url = env.required(ENV_URL)?.trim().to_owned();
+    let after_scheme = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    if after_scheme.is_none_or(|rest| rest.is_empty() || url.parse::<http::Uri>().is_err()) {
+        return Err(ConfigError::new(
+            ENV_URL,
+            format!(
+                "expected an http:// or https:// URL such as https://influx.example:8086; got {url:?}"
+            ),
+        ));
+    }
+    Ok(url)
+}
+
+/// An optional name: at most 256 characters, no control characters.
+fn name(env: &Env<'_>, var: &str) -> Result<Option<String>, ConfigError> {
+    match env.get(var) {
+        None => Ok(None),
+        Some(v) if v.chars().any(char::is_control) || v.len() > 256 => Err(ConfigError::new(
+            var,
+            format!("{v:?} is not a valid name (at most 256 characters, no control characters)"),
+        )),
+        Some(v) => Ok(Some(v)),
+    }
+}
+
+/// The v1 database (and retention policy) or the v2 bucket and org: one of the two, whole.
+fn target(env: &Env<'_>) -> Result<Target, ConfigError> {
+    let database = name(env, ENV_DATABASE)?;
+    let rp = name(env, ENV_RETENTION_POLICY)?;
+    let bucket = name(env, ENV_BUCKET)?;
+    let org = name(env, ENV_ORG)?;
+    let target = match (database, bucket, org) {
+        (Some(database), None, None) => Target::V1 {
+            database,
+            retention_policy: rp,
+        },
+        (None, Some(bucket), Some(org)) => {
+            if rp.is_some() {
+                return Err(ConfigError::new(
+                    ENV_RETENTION_POLICY,
+                    format!(
+                        "applies to {ENV_DATABASE} (v1 API) only; a v2 bucket has its own retention"
+                    ),
+                ));
+            }
+            Target::V2 { org, bucket }
+        }
+        (None, Some(_), None) => {
+            return Err(ConfigError::new(
+                ENV_ORG,
+                format!("must be set with {ENV_BUCKET}"),
+            ));
+        }
+        (None, None, Some(_)) => {
+            return Err(ConfigError::new(
+                ENV_BUCKET,
+                format!("must be set with {ENV_ORG}"),
+            ));
+        }
+        (None, None, None) => {
+            return Err(ConfigError::new(
+                ENV_DATABASE,
+                format!("must be set (v1 API), or {ENV_BUCKET} and {ENV_ORG} (v2 API)"),
+            ));
+        }
+        (Some(_), _, _) => {
+            return Err(ConfigError::new(
+                ENV_DATABASE,
+                format!(
+                    "set either {ENV_DATABASE} (v1 API) or {ENV_BUCKET} and {ENV_ORG} (v2 API), not both"
+                ),
+            ));
+        }
+    };
+    Ok(target)
+}
+
+/// The token: a value, a Secrets Manager ARN, or none; not both.
+fn token_source(env: &Env<'_>) -> Result<TokenSource, ConfigError> {
+    let token = match (env.get(ENV_TOKEN), env.get(ENV_TOKEN_SECRET_ARN)) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                ENV_TOKEN,
+                format!("set either {ENV_TOKEN} or {ENV_TOKEN_SECRET_ARN}, not both"),
+            ));
+        }
+        (Some(t), None) => TokenSource::Value(Token::new(t.trim())),
+        (None, Some(arn)) => {
+            let arn = arn.trim().to_owned();
+            if !arn.starts_with("arn:") || !arn.contains(":secretsmanager:") {
+                return Err(ConfigError::new(
+                    ENV_TOKEN_SECRET_ARN,
+                    format!(
+                        "expected a Secrets Manager ARN (arn:aws:secretsmanager:…); got {arn:?}"
+                    ),
+                ));
+            }
+            TokenSource::SecretArn(arn)
+        }
+        (None, None) => TokenSource::None,
+    };
+    Ok(token)
+}
+
+/// The measurement name.
+fn measurement(env: &Env<'_>) -> Result<String, ConfigError> {
+    let measurement = env
+        .get(ENV_MEASUREMENT)
+        .map_or_else(|| DEFAULT_MEASUREMENT.to_owned(), |m| m.trim().to_owned());
+    let ok = (1..=MAX_MEASUREMENT_LEN).contains(&measurement.len())
+        && !measurement.starts_with('_')
+        && measurement
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(&c));
+    if !ok {
+        return Err(ConfigError::new(
+            ENV_MEASUREMENT,
+            format!(
+                "{measurement:?} is not a measurement name (1..={MAX_MEASUREMENT_LEN} of a-z, A-Z, 0-9, '_', '.', '-', not starting with '_')"
+            ),
+        ));
+    }
+    Ok(measurement)
 }

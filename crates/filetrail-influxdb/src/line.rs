@@ -221,96 +221,29 @@ impl ParsedPoint {
 /// `\"` and `\\` in string fields; any other backslash is literal). Used by tests to prove
 /// that what [`point`] writes reads back as the event.
 pub fn parse_point(line: &str) -> Result<ParsedPoint, String> {
-    let chars: Vec<char> = line.chars().collect();
-    let mut i = 0;
-    // An unquoted token up to one of `stops` (unescaped), unescaping `escapable`.
-    let token = |i: &mut usize, stops: &[char], escapable: &[char]| -> String {
-        let mut out = String::new();
-        while *i < chars.len() {
-            let c = chars[*i];
-            if c == '\\' && *i + 1 < chars.len() && escapable.contains(&chars[*i + 1]) {
-                out.push(chars[*i + 1]);
-                *i += 2;
-                continue;
-            }
-            if stops.contains(&c) {
-                break;
-            }
-            out.push(c);
-            *i += 1;
-        }
-        out
+    let mut c = Cursor {
+        chars: line.chars().collect(),
+        i: 0,
     };
-    let measurement = token(&mut i, &[',', ' '], &[',', ' ']);
+    let measurement = c.token(&[',', ' '], &[',', ' ']);
     if measurement.is_empty() {
         return Err("missing measurement".into());
     }
     let mut tags = Vec::new();
-    while i < chars.len() && chars[i] == ',' {
-        i += 1;
-        let k = token(&mut i, &['=', ',', ' '], &[',', '=', ' ']);
-        if i >= chars.len() || chars[i] != '=' {
-            return Err(format!("tag {k:?} has no '='"));
-        }
-        i += 1;
-        let v = token(&mut i, &[',', ' '], &[',', '=', ' ']);
-        if k.is_empty() || v.is_empty() {
-            return Err("empty tag key or value".into());
-        }
-        tags.push((k, v));
+    while c.eat(',') {
+        tags.push(c.tag()?);
     }
-    if i >= chars.len() || chars[i] != ' ' {
+    if !c.eat(' ') {
         return Err("missing fields".into());
     }
-    i += 1;
-    let mut fields = Vec::new();
-    loop {
-        let k = token(&mut i, &['=', ',', ' '], &[',', '=', ' ']);
-        if i >= chars.len() || chars[i] != '=' {
-            return Err(format!("field {k:?} has no '='"));
-        }
-        i += 1;
-        let value = if chars.get(i) == Some(&'"') {
-            i += 1;
-            let mut s = String::new();
-            loop {
-                match chars.get(i) {
-                    None => return Err("unterminated string field".into()),
-                    Some('"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some('\\') if matches!(chars.get(i + 1), Some('"' | '\\')) => {
-                        s.push(chars[i + 1]);
-                        i += 2;
-                    }
-                    Some(&c) => {
-                        s.push(c);
-                        i += 1;
-                    }
-                }
-            }
-            FieldValue::String(s)
-        } else {
-            let raw = token(&mut i, &[',', ' '], &[]);
-            if let Some(n) = raw.strip_suffix('i') {
-                FieldValue::Integer(n.parse().map_err(|_| format!("bad integer {raw:?}"))?)
-            } else if let Ok(b) = raw.parse::<bool>() {
-                FieldValue::Boolean(b)
-            } else {
-                FieldValue::Float(raw.parse().map_err(|_| format!("bad float {raw:?}"))?)
-            }
-        };
-        fields.push((k, value));
-        match chars.get(i) {
-            Some(',') => i += 1,
-            _ => break,
-        }
+    let mut fields = vec![c.field()?];
+    while c.eat(',') {
+        fields.push(c.field()?);
     }
-    let time = if chars.get(i) == Some(&' ') {
-        let t: String = chars[i + 1..].iter().collect();
+    let time = if c.eat(' ') {
+        let t: String = c.chars[c.i..].iter().collect();
         Some(t.parse().map_err(|_| format!("bad timestamp {t:?}"))?)
-    } else if i < chars.len() {
+    } else if c.i < c.chars.len() {
         return Err("trailing content".into());
     } else {
         None
@@ -321,4 +254,93 @@ pub fn parse_point(line: &str) -> Result<ParsedPoint, String> {
         fields,
         time,
     })
+}
+
+/// A position in a line being parsed.
+struct Cursor {
+    chars: Vec<char>,
+    i: usize,
+}
+
+impl Cursor {
+    /// Step over `c` if it is next.
+    fn eat(&mut self, c: char) -> bool {
+        let next = self.chars.get(self.i) == Some(&c);
+        self.i += usize::from(next);
+        next
+    }
+
+    /// An unquoted token up to one of `stops` (unescaped), unescaping `escapable`.
+    fn token(&mut self, stops: &[char], escapable: &[char]) -> String {
+        let mut out = String::new();
+        while let Some(&c) = self.chars.get(self.i) {
+            match self.chars.get(self.i + 1) {
+                Some(&n) if c == '\\' && escapable.contains(&n) => {
+                    out.push(n);
+                    self.i += 2;
+                    continue;
+                }
+                _ if stops.contains(&c) => break,
+                _ => {}
+            }
+            out.push(c);
+            self.i += 1;
+        }
+        out
+    }
+
+    /// `key=value` of a tag.
+    fn tag(&mut self) -> Result<(String, String), String> {
+        let k = self.token(&['=', ',', ' '], &[',', '=', ' ']);
+        if !self.eat('=') {
+            return Err(format!("tag {k:?} has no '='"));
+        }
+        let v = self.token(&[',', ' '], &[',', '=', ' ']);
+        if k.is_empty() || v.is_empty() {
+            return Err("empty tag key or value".into());
+        }
+        Ok((k, v))
+    }
+
+    /// `key=value` of a field: a quoted string, an integer (`42i`), a boolean or a float.
+    fn field(&mut self) -> Result<(String, FieldValue), String> {
+        let k = self.token(&['=', ',', ' '], &[',', '=', ' ']);
+        if !self.eat('=') {
+            return Err(format!("field {k:?} has no '='"));
+        }
+        if self.eat('"') {
+            return Ok((k, FieldValue::String(self.string()?)));
+        }
+        let raw = self.token(&[',', ' '], &[]);
+        let value = if let Some(n) = raw.strip_suffix('i') {
+            FieldValue::Integer(n.parse().map_err(|_| format!("bad integer {raw:?}"))?)
+        } else if let Ok(b) = raw.parse::<bool>() {
+            FieldValue::Boolean(b)
+        } else {
+            FieldValue::Float(raw.parse().map_err(|_| format!("bad float {raw:?}"))?)
+        };
+        Ok((k, value))
+    }
+
+    /// The rest of a string field after its opening quote, through the closing one.
+    fn string(&mut self) -> Result<String, String> {
+        let mut s = String::new();
+        loop {
+            match self.chars.get(self.i) {
+                None => return Err("unterminated string field".into()),
+                Some('"') => {
+                    self.i += 1;
+                    return Ok(s);
+                }
+                Some('\\') if matches!(self.chars.get(self.i + 1), Some('"' | '\\')) => {
+                    s.push(self.chars[self.i + 1]);
+                    self.i += 2;
+                }
+                Some(&c) => {
+                    s.push(c);
+                    self.i += 1;
+                }
+            }
+        }
+    }
 }

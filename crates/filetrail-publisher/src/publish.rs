@@ -203,152 +203,190 @@ impl<C: PutEvents> Publisher<C> {
     }
 
     async fn publish_inner(&self, events: &[FileMoved]) -> Result<PublishReport, PublishError> {
-        let now = OccurredAt::now();
         let mut report = PublishReport::default();
-        let entries: Vec<Entry> = events
-            .iter()
-            .map(|e| Entry {
-                event_id: e.event_id.clone(),
-                source: self.config.source.clone(),
-                detail_type: DETAIL_TYPE,
-                detail: e.to_json(),
-            })
-            .collect();
-        let mut states: Vec<State> = events
-            .iter()
-            .zip(&entries)
-            .map(|(event, entry)| match event.validate(now) {
-                Err(e) => State::Failed(failed(entry, codes::INVALID_EVENT, e.to_string())),
-                Ok(()) if entry.size() > MAX_REQUEST_BYTES => State::Failed(failed(
-                    entry,
-                    codes::ENTRY_TOO_LARGE,
-                    format!(
-                        "entry is {} bytes; one PutEvents call carries at most {MAX_REQUEST_BYTES}",
-                        entry.size()
-                    ),
-                )),
-                Ok(()) => State::Pending {
-                    attempts: 0,
-                    last: None,
-                },
-            })
-            .collect();
-
+        let entries: Vec<Entry> = events.iter().map(|e| self.entry(e)).collect();
+        let mut states = initial_states(events, &entries);
         let deadline = Instant::now() + self.config.deadline;
         let mut backoff = Backoff::new(self.backoff, deadline);
         loop {
-            let pending: Vec<usize> = (0..states.len())
-                .filter(|&i| matches!(states[i], State::Pending { .. }))
-                .collect();
+            let pending = pending(&states);
             if pending.is_empty() {
                 break;
             }
-            let batches = pack_batches(&pending, |i| entries[i].size());
-            // Every call ends by the deadline, however many SDK attempts it takes.
-            let calls = batches.iter().map(|batch| {
-                let chunk: Vec<Entry> = batch.iter().map(|&i| entries[i].clone()).collect();
-                async move {
-                    let call = self.client.put_events(&chunk);
-                    let result = match tokio::time::timeout_at(deadline.into(), call).await {
-                        Ok(result) => result,
-                        Err(_elapsed) => Err(CallError {
-                            retryable: true,
-                            code: "Timeout".into(),
-                            message: "PutEvents did not answer before the publish deadline; the entries may have been delivered".into(),
-                        }),
-                    };
-                    (batch, result)
-                }
-            });
-            let mut results = futures_util::stream::iter(calls).buffer_unordered(CONCURRENT_CALLS);
-            while let Some((batch, result)) = results.next().await {
-                report.calls += 1;
-                match result {
-                    Ok(outcomes) => {
-                        for (&i, outcome) in batch.iter().zip(outcomes) {
-                            states[i] = match outcome {
-                                EntryOutcome::Delivered { .. } => State::Delivered,
-                                EntryOutcome::Failed { code, message } => {
-                                    let retryable = filetrail_aws::Service::EventBridge
-                                        .is_retryable_code(&code);
-                                    after_failure(&states[i], &entries[i], retryable, code, message)
-                                }
-                            };
-                        }
-                    }
-                    Err(err) => {
-                        tracing::warn!(code = %err.code, retryable = err.retryable, message = %err.message, "PutEvents call failed");
-                        for &i in batch {
-                            states[i] = after_failure(
-                                &states[i],
-                                &entries[i],
-                                err.retryable,
-                                err.code.clone(),
-                                err.message.clone(),
-                            );
-                        }
-                    }
-                }
-            }
-            drop(results);
-            let retry: usize = states
-                .iter()
-                .filter(|s| matches!(s, State::Pending { .. }))
-                .count();
+            self.round(&entries, &pending, &mut states, &mut report, deadline)
+                .await;
+            let retry = pending_count(&states);
             if retry == 0 {
                 break;
             }
-            match backoff.next_delay() {
-                Some(delay) => {
-                    tracing::info!(
-                        entries = retry,
-                        delay_ms = delay.as_millis(),
-                        "retrying failed entries"
-                    );
-                    report.retried += retry;
-                    tokio::time::sleep(delay).await;
-                }
-                None => {
-                    for (i, state) in states.iter_mut().enumerate() {
-                        if let State::Pending { attempts, last } = state {
-                            let (code, message) = last.take().unwrap_or_default();
-                            *state = State::Failed(failed(
-                                &entries[i],
-                                &code,
-                                format!(
-                                    "{message} (gave up after {attempts} attempts: publish deadline of {:?} reached)",
-                                    self.config.deadline
-                                ),
-                            ));
-                        }
-                    }
-                    break;
-                }
-            }
-        }
-
-        let mut failures = Vec::new();
-        for state in states {
-            match state {
-                State::Delivered => report.delivered += 1,
-                State::Failed(f) => failures.push(f),
-                State::Pending { .. } => unreachable!("the loop ends with no entry pending"),
-            }
-        }
-        if failures.is_empty() {
+            let Some(delay) = backoff.next_delay() else {
+                self.give_up(&entries, &mut states);
+                break;
+            };
             tracing::info!(
-                delivered = report.delivered,
-                calls = report.calls,
-                "published"
+                entries = retry,
+                delay_ms = delay.as_millis(),
+                "retrying failed entries"
             );
-            Ok(report)
-        } else {
-            for f in &failures {
-                tracing::error!(event_id = %f.event_id, code = %f.code, message = %f.message, "event not published");
-            }
-            Err(PublishError::Failed { failures, report })
+            report.retried += retry;
+            tokio::time::sleep(delay).await;
+        }
+        finish(states, report)
+    }
+
+    fn entry(&self, e: &FileMoved) -> Entry {
+        Entry {
+            event_id: e.event_id.clone(),
+            source: self.config.source.clone(),
+            detail_type: DETAIL_TYPE,
+            detail: e.to_json(),
         }
     }
+
+    /// Send the pending entries once, in packed calls, every call ending by `deadline`
+    /// however many SDK attempts it takes; record each entry's new state.
+    async fn round(
+        &self,
+        entries: &[Entry],
+        pending: &[usize],
+        states: &mut [State],
+        report: &mut PublishReport,
+        deadline: Instant,
+    ) {
+        let batches = pack_batches(pending, |i| entries[i].size());
+        let calls = batches.iter().map(|batch| {
+            let chunk: Vec<Entry> = batch.iter().map(|&i| entries[i].clone()).collect();
+            async move {
+                let call = self.client.put_events(&chunk);
+                let result = tokio::time::timeout_at(deadline.into(), call)
+                    .await
+                    .unwrap_or_else(|_elapsed| Err(CallError {
+                        retryable: true,
+                        code: "Timeout".into(),
+                        message: "PutEvents did not answer before the publish deadline; the entries may have been delivered".into(),
+                    }));
+                (batch, result)
+            }
+        });
+        let mut results = futures_util::stream::iter(calls).buffer_unordered(CONCURRENT_CALLS);
+        while let Some((batch, result)) = results.next().await {
+            report.calls += 1;
+            apply(entries, states, batch, result);
+        }
+    }
+
+    /// The deadline came: every pending entry fails with its last error.
+    fn give_up(&self, entries: &[Entry], states: &mut [State]) {
+        for (i, state) in states.iter_mut().enumerate() {
+            if let State::Pending { attempts, last } = state {
+                let (code, message) = last.take().unwrap_or_default();
+                *state = State::Failed(failed(
+                    &entries[i],
+                    &code,
+                    format!(
+                        "{message} (gave up after {attempts} attempts: publish deadline of {:?} reached)",
+                        self.config.deadline
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// Each entry's state before the first call: invalid and oversized ones fail at once.
+fn initial_states(events: &[FileMoved], entries: &[Entry]) -> Vec<State> {
+    let now = OccurredAt::now();
+    events
+        .iter()
+        .zip(entries)
+        .map(|(event, entry)| match event.validate(now) {
+            Err(e) => State::Failed(failed(entry, codes::INVALID_EVENT, e.to_string())),
+            Ok(()) if entry.size() > MAX_REQUEST_BYTES => State::Failed(failed(
+                entry,
+                codes::ENTRY_TOO_LARGE,
+                format!(
+                    "entry is {} bytes; one PutEvents call carries at most {MAX_REQUEST_BYTES}",
+                    entry.size()
+                ),
+            )),
+            Ok(()) => State::Pending {
+                attempts: 0,
+                last: None,
+            },
+        })
+        .collect()
+}
+
+fn pending(states: &[State]) -> Vec<usize> {
+    (0..states.len())
+        .filter(|&i| matches!(states[i], State::Pending { .. }))
+        .collect()
+}
+
+fn pending_count(states: &[State]) -> usize {
+    states
+        .iter()
+        .filter(|s| matches!(s, State::Pending { .. }))
+        .count()
+}
+
+/// One call's answer: per entry delivered, failed for good, or pending again.
+fn apply(
+    entries: &[Entry],
+    states: &mut [State],
+    batch: &[usize],
+    result: Result<Vec<EntryOutcome>, CallError>,
+) {
+    match result {
+        Ok(outcomes) => {
+            for (&i, outcome) in batch.iter().zip(outcomes) {
+                states[i] = match outcome {
+                    EntryOutcome::Delivered { .. } => State::Delivered,
+                    EntryOutcome::Failed { code, message } => {
+                        let retryable =
+                            filetrail_aws::Service::EventBridge.is_retryable_code(&code);
+                        after_failure(&states[i], &entries[i], retryable, code, message)
+                    }
+                };
+            }
+        }
+        Err(err) => {
+            tracing::warn!(code = %err.code, retryable = err.retryable, message = %err.message, "PutEvents call failed");
+            for &i in batch {
+                states[i] = after_failure(
+                    &states[i],
+                    &entries[i],
+                    err.retryable,
+                    err.code.clone(),
+                    err.message.clone(),
+                );
+            }
+        }
+    }
+}
+
+/// The report, or every entry that failed for good.
+fn finish(states: Vec<State>, mut report: PublishReport) -> Result<PublishReport, PublishError> {
+    let mut failures = Vec::new();
+    for state in states {
+        match state {
+            State::Delivered => report.delivered += 1,
+            State::Failed(f) => failures.push(f),
+            State::Pending { .. } => unreachable!("the loop ends with no entry pending"),
+        }
+    }
+    if failures.is_empty() {
+        tracing::info!(
+            delivered = report.delivered,
+            calls = report.calls,
+            "published"
+        );
+        return Ok(report);
+    }
+    for f in &failures {
+        tracing::error!(event_id = %f.event_id, code = %f.code, message = %f.message, "event not published");
+    }
+    Err(PublishError::Failed { failures, report })
 }
 
 fn failed(entry: &Entry, code: &str, message: String) -> FailedEntry {

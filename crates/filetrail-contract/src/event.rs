@@ -84,21 +84,66 @@ impl Move {
     /// `occurred_at_ms` as an integer). In Python:
     /// `hashlib.sha256(json.dumps([1, a, sb, k, db, nk, ms], separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()[:32]`.
     pub fn event_id(&self) -> String {
-        // A tuple serializes as a JSON array: unambiguous, and easy to reproduce in any language.
-        let canonical = (
-            SCHEMA_VERSION,
-            self.action_type.as_str(),
-            &self.source_bucket,
-            &self.file_key,
-            &self.destination_bucket,
-            &self.new_file_key,
-            self.occurred_at.millis(),
-        );
-        let bytes = serde_json::to_vec(&canonical)
-            .unwrap_or_else(|_| unreachable!("strings and integers always serialize"));
-        let digest = Sha256::digest(&bytes);
-        hex::encode(&digest[..EVENT_ID_HEX_LEN / 2])
+        event_id_hex(Canonical {
+            action_type: self.action_type,
+            source_bucket: self.source_bucket.as_deref(),
+            file_key: &self.file_key,
+            destination_bucket: self.destination_bucket.as_deref(),
+            new_file_key: self.new_file_key.as_deref(),
+            occurred_at_ms: self.occurred_at.millis(),
+        })
+        .iter()
+        .map(|&b| char::from(b))
+        .collect()
     }
+}
+
+/// The fields an `event_id` is derived from, borrowed.
+#[derive(Clone, Copy)]
+struct Canonical<'a> {
+    action_type: ActionType,
+    source_bucket: Option<&'a str>,
+    file_key: &'a str,
+    destination_bucket: Option<&'a str>,
+    new_file_key: Option<&'a str>,
+    occurred_at_ms: i64,
+}
+
+/// Feeds what is written into a SHA-256, so the canonical JSON is hashed without being kept.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The `event_id` of `c` as lower-case hex bytes: the first 128 bits of the SHA-256 of the
+/// compact JSON array `[1, action_type, source_bucket, file_key, destination_bucket,
+/// new_file_key, occurred_at_ms]`.
+fn event_id_hex(c: Canonical<'_>) -> [u8; EVENT_ID_HEX_LEN] {
+    // A tuple serializes as a JSON array: unambiguous, and easy to reproduce in any language.
+    let canonical = (
+        SCHEMA_VERSION,
+        c.action_type.as_str(),
+        c.source_bucket,
+        c.file_key,
+        c.destination_bucket,
+        c.new_file_key,
+        c.occurred_at_ms,
+    );
+    let mut h = Hashing(Sha256::new());
+    serde_json::to_writer(&mut h, &canonical)
+        .unwrap_or_else(|_| unreachable!("strings and integers always serialize"));
+    let digest = h.0.finalize();
+    let mut out = [0u8; EVENT_ID_HEX_LEN];
+    hex::encode_to_slice(&digest[..EVENT_ID_HEX_LEN / 2], &mut out)
+        .unwrap_or_else(|_| unreachable!("32 hex digits for 16 bytes"));
+    out
 }
 
 /// A file move, exactly as the v1 contract's `detail` carries it.
@@ -162,6 +207,17 @@ impl FileMoved {
         }
     }
 
+    fn canonical(&self) -> Canonical<'_> {
+        Canonical {
+            action_type: self.action_type,
+            source_bucket: self.source_bucket.as_deref(),
+            file_key: &self.file_key,
+            destination_bucket: self.destination_bucket.as_deref(),
+            new_file_key: self.new_file_key.as_deref(),
+            occurred_at_ms: self.occurred_at.millis(),
+        }
+    }
+
     /// The identifying fields of this event.
     pub fn to_move(&self) -> Move {
         Move {
@@ -191,6 +247,10 @@ impl FileMoved {
                     "invalid type: sequence, expected struct FileMoved",
                 ),
             });
+        }
+        // The fast path; only a detail that does not read is read again to name its field.
+        if let Ok(event) = serde_json::from_str::<Self>(json) {
+            return Ok(event);
         }
         let de = &mut serde_json::Deserializer::from_str(json);
         let event: Self = serde_path_to_error::deserialize(de).map_err(|e| {
@@ -279,8 +339,9 @@ impl FileMoved {
                 check_text(field, v, MAX_OPTIONAL_TEXT_BYTES)?;
             }
         }
-        let expected = self.to_move().event_id();
-        if self.event_id != expected {
+        let expected = event_id_hex(self.canonical());
+        if self.event_id.as_bytes() != expected {
+            let expected = String::from_utf8_lossy(&expected);
             return Err(ContractError::field(
                 "event_id",
                 format!(

@@ -160,8 +160,9 @@ fn measure<S: Sink>(
 ) -> (Duration, Duration, f64) {
     let mut peak: f64 = 0.0;
     let (mut cpu, mut wall) = (Duration::ZERO, Duration::ZERO);
+    let template = sqs_event_json();
     for _ in 0..ROUNDS {
-        let json = sqs_event_json();
+        let json = template.clone();
         reset_peak();
         let (c0, w0) = (cpu_time(), Instant::now());
         // As lambda_runtime does: deserialize the event, drop the raw bytes, run the handler.
@@ -232,7 +233,7 @@ impl<S: Sink> Sink for Slow<S> {
     fn prepare(&self, event: &FileMoved) -> Result<S::Record, String> {
         self.0.prepare(event)
     }
-    async fn write(&self, records: &[&S::Record]) -> Vec<Outcome> {
+    async fn write(&self, records: Vec<S::Record>) -> Vec<Outcome> {
         tokio::time::sleep(SLOW_STORE).await;
         self.0.write(records).await
     }
@@ -529,6 +530,19 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // `FILETRAIL_BENCH_PROFILE=seed`: only the seed handler, many rounds, for `perf record`
+    // (BENCHMARKS.md, "Where the time goes").
+    if std::env::var("FILETRAIL_BENCH_PROFILE").as_deref() == Ok("seed") {
+        let wire = Arc::new(Wire {
+            calls: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+        });
+        let recorder = rt.block_on(recorder(Layout::Seed, wire));
+        for _ in 0..8 {
+            measure(&rt, &recorder);
+        }
+        return;
+    }
     println!("| figure | seed | multi | influxdb |\n| --- | --- | --- | --- |");
     let mut rows: Vec<(String, Vec<String>)> = vec![
         (

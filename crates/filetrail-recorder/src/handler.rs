@@ -167,7 +167,8 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
                     Entry::Occupied(g) => groups[*g.get()].messages.push(i),
                     Entry::Vacant(slot) => {
                         slot.insert(groups.len());
-                        groups.push(Group::new(i, self.sink.prepare(&inbound.event)));
+                        let record = self.sink.prepare(&inbound.event);
+                        groups.push(Group::new(i, inbound.event, record));
                     }
                 },
             }

@@ -57,8 +57,8 @@ impl<T: Transport> Sink for InfluxDbSink<T> {
         self.db.point(event)
     }
 
-    async fn write(&self, records: &[&String]) -> Vec<Outcome> {
-        match self.db.write(records).await {
+    async fn write(&self, records: Vec<String>) -> Vec<Outcome> {
+        match self.db.write(&records).await {
             Ok(lines) => lines.into_iter().map(line_outcome).collect(),
             Err(WriteError::Retryable {
                 message,

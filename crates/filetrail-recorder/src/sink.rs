@@ -99,6 +99,7 @@ pub trait Sink: Send + Sync {
     /// be stored.
     fn prepare(&self, event: &FileMoved) -> Result<Self::Record, String>;
 
-    /// Write `records` in one call: exactly one outcome per record, in order.
-    fn write(&self, records: &[&Self::Record]) -> impl Future<Output = Vec<Outcome>> + Send;
+    /// Write `records` in one call: exactly one outcome per record, in order. The records are
+    /// the sink's to consume (a record sent again is prepared again from its event).
+    fn write(&self, records: Vec<Self::Record>) -> impl Future<Output = Vec<Outcome>> + Send;
 }

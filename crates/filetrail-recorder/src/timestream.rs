@@ -335,10 +335,13 @@ impl<W: WriteRecords> Sink for TimestreamSink<W> {
         self.layout.record(event)
     }
 
-    async fn write(&self, records: &[&Record]) -> Vec<Outcome> {
+    async fn write(&self, records: Vec<Record>) -> Vec<Outcome> {
         let n = records.len();
-        let owned = records.iter().map(|&r| r.clone()).collect();
-        match self.writer.write_records(self.common.clone(), owned).await {
+        match self
+            .writer
+            .write_records(self.common.clone(), records)
+            .await
+        {
             Ok(()) => vec![Outcome::Written; n],
             Err(WriteError::Rejected(rejections)) => {
                 let mut outcomes = vec![Outcome::Written; n];

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use filetrail_aws::Backoff;
 use futures_util::StreamExt;
 
+use filetrail_contract::FileMoved;
+
 use crate::sink::{Exhausted, Outcome, Retry};
 use crate::{DeadLetterClass, Settings, Sink};
 
@@ -28,11 +30,13 @@ pub(crate) enum Fate {
     HandBack { reason: String },
 }
 
-/// One distinct event of the batch and the messages that carry it. The event itself is dropped
-/// once its record is built: only the record is needed to write it.
+/// One distinct event of the batch, its record, and the messages that carry it.
 pub(crate) struct Group<R> {
     pub(crate) messages: Vec<usize>,
-    pub(crate) record: Option<R>,
+    /// The event, kept to prepare its record again when a call consumed it without storing it.
+    event: FileMoved,
+    /// The record, until a call takes it.
+    record: Option<R>,
     pub(crate) fate: Option<Fate>,
     attempts: u32,
     last_reason: String,
@@ -41,8 +45,9 @@ pub(crate) struct Group<R> {
 }
 
 impl<R> Group<R> {
-    /// A group for the message at `index`: its record, or why it can never be stored.
-    pub(crate) fn new(index: usize, record: Result<R, String>) -> Self {
+    /// A group for the message at `index`: its event, and its record or why it can never be
+    /// stored.
+    pub(crate) fn new(index: usize, event: FileMoved, record: Result<R, String>) -> Self {
         let (record, fate) = match record {
             Ok(r) => (Some(r), None),
             Err(reason) => (
@@ -55,6 +60,7 @@ impl<R> Group<R> {
         };
         Self {
             messages: vec![index],
+            event,
             record,
             fate,
             attempts: 0,
@@ -102,7 +108,8 @@ pub(crate) async fn write_all<S: Sink>(
             return retried;
         }
         let calls = plan(groups, &todo, sink.max_batch().max(1));
-        let answers = send(sink, settings.concurrency, groups, calls, deadline).await;
+        let calls = records_of(sink, groups, calls);
+        let answers = send(sink, settings.concurrency, calls, deadline).await;
         let asked = apply(settings, groups, answers);
         let still = pending(groups);
         if still.is_empty() {
@@ -132,24 +139,44 @@ fn plan<R>(groups: &[Group<R>], pending: &[usize], max_batch: usize) -> Vec<Vec<
     calls
 }
 
+/// Each call with its records, moved out of their groups (a record sent once is prepared again
+/// from its event: a pure function, so the same record).
+fn records_of<S: Sink>(
+    sink: &S,
+    groups: &mut [Group<S::Record>],
+    calls: Vec<Vec<usize>>,
+) -> Vec<(Vec<usize>, Vec<S::Record>)> {
+    calls
+        .into_iter()
+        .map(|call| {
+            let records = call
+                .iter()
+                .filter_map(|&g| {
+                    let group = &mut groups[g];
+                    group
+                        .record
+                        .take()
+                        .or_else(|| sink.prepare(&group.event).ok())
+                })
+                .collect();
+            (call, records)
+        })
+        .collect()
+}
+
 /// Send every call, `concurrency` at a time. Every call ends by `deadline`, however late it
 /// starts (calls past the limit wait for a slot); one whose slot comes after it is not sent.
 async fn send<S: Sink>(
     sink: &S,
     concurrency: usize,
-    groups: &[Group<S::Record>],
-    calls: Vec<Vec<usize>>,
+    calls: Vec<(Vec<usize>, Vec<S::Record>)>,
     deadline: Instant,
 ) -> Vec<(Vec<usize>, Answer)> {
-    let jobs = calls.into_iter().map(|call| async move {
+    let jobs = calls.into_iter().map(|(call, records)| async move {
         if Instant::now() >= deadline {
             return (call, Answer::NotSent);
         }
-        let records: Vec<&S::Record> = call
-            .iter()
-            .filter_map(|&g| groups[g].record.as_ref())
-            .collect();
-        let answer = match tokio::time::timeout_at(deadline.into(), sink.write(&records)).await {
+        let answer = match tokio::time::timeout_at(deadline.into(), sink.write(records)).await {
             Ok(outcomes) => Answer::Outcomes(outcomes),
             Err(_elapsed) => Answer::TimedOut,
         };

@@ -34,13 +34,10 @@ impl Sink for SlowStore {
     fn prepare(&self, event: &FileMoved) -> Result<String, String> {
         Ok(event.event_id.clone())
     }
-    async fn write(&self, records: &[&String]) -> Vec<Outcome> {
+    async fn write(&self, records: Vec<String>) -> Vec<Outcome> {
         tokio::time::sleep(STORE_DELAY).await;
         let n = records.len();
-        self.answered
-            .lock()
-            .expect("lock")
-            .extend(records.iter().map(|r| (*r).clone()));
+        self.answered.lock().expect("lock").extend(records);
         vec![Outcome::Written; n]
     }
 }

@@ -47,9 +47,8 @@ impl Sink for ScriptedSink {
         }
         Ok(event.event_id.clone())
     }
-    async fn write(&self, records: &[&String]) -> Vec<Outcome> {
+    async fn write(&self, records: Vec<String>) -> Vec<Outcome> {
         assert!(records.len() <= 7);
-        let records: Vec<String> = records.iter().map(|r| (*r).clone()).collect();
         self.calls.lock().expect("lock").push(records.clone());
         if let Some(o) = &self.call_error {
             return vec![o.clone(); records.len()];

@@ -170,7 +170,7 @@ async fn server_errors_are_500s_with_the_services_codes() {
         Layout::Seed,
     );
     let record = sink.prepare(&events(1)[0]).expect("record");
-    let outcomes = sink.write(&[&record]).await;
+    let outcomes = sink.write(vec![record]).await;
     match &outcomes[..] {
         [Outcome::Retry(r)] => {
             assert!(r.reason.starts_with("InternalServerException"), "{r:?}");
@@ -270,7 +270,7 @@ async fn rejected_records_are_held_back_in_aws_shape_and_retried() {
         TimestreamWriter::new(client, &p.database, &p.table),
         Layout::Seed,
     );
-    let outcomes = sink.write(&records.iter().collect::<Vec<_>>()).await;
+    let outcomes = sink.write(records).await;
     let transient = outcomes
         .iter()
         .filter(|o| matches!(o, Outcome::Retry(r) if r.exhausted == Exhausted::DeadLetter))

@@ -140,7 +140,10 @@ async fn a_replay_killed_half_way_and_run_again_loses_nothing() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Half-way is once a first delivery reached the target: observed, not hoped for after a
+    // sleep. At 60 messages/s the run has most of its 190 still to deliver.
+    let delivered = pipeline::depth(&sqs, &target, 1, Duration::from_secs(20)).await;
+    assert!(delivered >= 1, "the replay delivered nothing within 20 s");
     // SIGKILL: no cleanup, no release of in-flight messages.
     child.start_kill().expect("kill");
     child.wait().await.expect("wait");
@@ -152,7 +155,10 @@ async fn a_replay_killed_half_way_and_run_again_loses_nothing() {
     );
 
     // Messages it held become visible again after their timeout; the second run finds them.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        pipeline::none_in_flight(&sqs, &dlq, Duration::from_secs(20)).await,
+        "the killed run's messages became visible again"
+    );
     let (ok, summary) = run_json(&["replay", "--from", &dlq, "--to-queue", &target]).await;
     assert!(ok, "{summary}");
 

@@ -2,101 +2,57 @@
 //!
 //! Creates what `infra/` deploys, drops science files into the incoming bucket, and runs the
 //! real Lambda binaries (sorter, processor, recorder) under a local Runtime API, invoked the way
-//! AWS invokes them: S3 notifications for the stages, an event-source-mapping loop for the
-//! recorder (batches, visibility timeout, redelivery, redrive). Then it prints each file's trail
-//! and the counts. `scripts/with-emulator.sh` provides the emulator.
+//! AWS invokes them: S3 notifications for the stages, the test kit's event-source-mapping loop
+//! for the recorder (batches, visibility timeout, redelivery, redrive). Then it prints each
+//! file's trail and the counts. `scripts/with-emulator.sh` provides the emulator.
 #![allow(clippy::print_stdout)]
 
-use filetrail_contract::record::name;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use filetrail_cli::history::{self, HistorySource, Move};
 use filetrail_contract::OccurredAt;
-use filetrail_testkit::runtime_api::RuntimeApi;
+use filetrail_contract::record::name;
+use filetrail_recorder::config::{ENV_DATABASE, ENV_DEAD_LETTER_QUEUE_URL, ENV_TABLE};
+use filetrail_stages::config::{
+    ENV_INCOMING_BUCKET, ENV_INSTRUMENTS, ENV_MISSION, ENV_PROCESS_COMMAND,
+};
+use filetrail_testkit::fixtures;
+use filetrail_testkit::lambda::{Lambda, Output, Spec};
+use filetrail_testkit::mapping::{Function, Invocation, Mapping, MappingSettings};
+use filetrail_testkit::pipeline::{self, Names, Pipeline, QueueSettings};
+use filetrail_testkit::runtime_api::INVOCATION_TIMEOUT;
 use serde_json::{Value, json};
 
 const MISSION: &str = "hermes";
 const INSTRUMENTS: [&str; 4] = ["eea", "nemisis", "merit", "spani"];
 const INCOMING: &str = "hermes-incoming";
 const BUS: &str = "filetrail-demo";
-const DATABASE: &str = "sdc_aws_logs";
-const TABLE: &str = "sdc_aws_s3_bucket_log_table";
 /// In AWS the queue's visibility timeout is 6 × the recorder's timeout; shortened here so a
 /// redelivery shows within seconds.
-const VISIBILITY_TIMEOUT_S: i32 = 2;
+const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(2);
 /// Receives before SQS's redrive moves a message to the DLQ (as infra/ sets it).
 const MAX_RECEIVE_COUNT: u32 = 5;
 /// Messages per recorder invocation (the event source mapping's batch size).
-const BATCH_SIZE: i32 = 10;
+const BATCH_SIZE: usize = 10;
+/// Empty receives in a row after which the events queue counts as drained.
+const IDLE_RECEIVES: u32 = 3;
 
-const S3_EVENT: &str = include_str!("../fixtures/example-s3-event.json");
-const SQS_EVENT: &str = include_str!("../fixtures/example-sqs-event.json");
-
-/// A Lambda binary running under its own local Runtime API.
-struct Lambda {
-    name: &'static str,
-    api: RuntimeApi,
-    _child: tokio::process::Child,
-    invocations: usize,
-}
-
-impl Lambda {
-    async fn start(name: &'static str, env: &[(&str, String)], logs: &Path) -> Result<Self> {
-        let api = RuntimeApi::start().await;
-        let exe = std::env::current_exe()?.with_file_name(name);
-        let log = std::fs::File::create(logs.join(format!("{name}.log")))?;
-        let mut cmd = tokio::process::Command::new(&exe);
-        cmd.env("AWS_LAMBDA_RUNTIME_API", &api.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().with_context(|| {
-            format!(
-                "starting {} (run `cargo build --bins` first)",
-                exe.display()
-            )
-        })?;
-        Ok(Self {
-            name,
-            api,
-            _child: child,
-            invocations: 0,
-        })
-    }
-
-    /// Invoke with `event`; `Ok(response)` or `Err(error body)`, as Lambda reports them.
-    async fn invoke(&mut self, event: &Value) -> Result<std::result::Result<Value, Value>> {
-        self.invocations += 1;
-        let id = format!("{}-{}", self.name, self.invocations);
-        self.api.invoke(&id, &event.to_string());
-        let answers = self
-            .api
-            .answers(self.invocations, Duration::from_secs(60))
-            .await;
-        let answer = answers
-            .iter()
-            .find(|a| a.request_id == id)
-            .with_context(|| format!("{} did not answer", self.name))?;
-        let body: Value =
-            serde_json::from_str(&answer.body).unwrap_or(Value::String(answer.body.clone()));
-        Ok(if answer.ok { Ok(body) } else { Err(body) })
-    }
+/// Invoke `lambda` with `event`; `Ok(response)` or `Err(error body)`, as Lambda reports them.
+async fn call(lambda: &mut Lambda, event: &Value) -> Result<std::result::Result<Value, Value>> {
+    let answer = lambda
+        .invoke(&event.to_string(), INVOCATION_TIMEOUT)
+        .await
+        .context("the function did not answer")?;
+    let body: Value =
+        serde_json::from_str(&answer.body).unwrap_or(Value::String(answer.body.clone()));
+    Ok(if answer.ok { Ok(body) } else { Err(body) })
 }
 
 /// An S3 `ObjectCreated:Put` notification in AWS's shape (keys form-encoded, as S3 sends them).
 fn s3_event(bucket: &str, key: &str, size: usize) -> Value {
-    let mut event: Value = serde_json::from_str(S3_EVENT).unwrap_or_default();
+    let mut event: Value = serde_json::from_str(fixtures::S3_EVENT).unwrap_or_default();
     let r = &mut event["Records"][0];
     r["eventTime"] = json!(OccurredAt::now().to_string());
     r["s3"]["bucket"]["name"] = json!(bucket);
@@ -116,143 +72,6 @@ fn form_encode(key: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// The SQS event Lambda's event source mapping builds from received messages.
-fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> Value {
-    let template: Value = serde_json::from_str(SQS_EVENT).unwrap_or_default();
-    let template = &template["Records"][0];
-    let records: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            let mut r = template.clone();
-            r["messageId"] = json!(m.message_id());
-            r["receiptHandle"] = json!(m.receipt_handle());
-            r["body"] = json!(m.body());
-            r["md5OfBody"] = json!(m.md5_of_body());
-            r["eventSourceARN"] = json!(queue_arn);
-            r["awsRegion"] = json!("us-east-1");
-            let attrs: BTreeMap<String, String> = m
-                .attributes()
-                .map(|a| {
-                    a.iter()
-                        .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            r["attributes"] = json!(attrs);
-            r["messageAttributes"] = json!({});
-            r
-        })
-        .collect();
-    json!({ "Records": records })
-}
-
-struct Infra {
-    events_queue: String,
-    events_queue_arn: String,
-    recorder_dlq: String,
-    target_dlq: String,
-}
-
-/// What `infra/` deploys, on the emulator.
-async fn create_infra(sdk: &aws_config::SdkConfig) -> Result<Infra> {
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let eb = aws_sdk_eventbridge::Client::new(sdk);
-    let ts = aws_sdk_timestreamwrite::Client::new(sdk);
-
-    for bucket in std::iter::once(INCOMING.to_owned())
-        .chain(INSTRUMENTS.iter().map(|i| format!("{MISSION}-{i}")))
-    {
-        s3.create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .with_context(|| format!("bucket {bucket}"))?;
-    }
-    let queue = |name: &'static str| {
-        let sqs = sqs.clone();
-        async move {
-            let url = sqs
-                .create_queue()
-                .queue_name(name)
-                .send()
-                .await?
-                .queue_url
-                .context("queue url")?;
-            let arn = filetrail_testkit::pipeline::queue_arn(&sqs, &url).await;
-            anyhow::Ok((url, arn))
-        }
-    };
-    let (recorder_dlq, recorder_dlq_arn) = queue("filetrail-recorder-dlq").await?;
-    let (target_dlq, target_dlq_arn) = queue("filetrail-target-dlq").await?;
-    let (events_queue, events_queue_arn) = queue("filetrail-events").await?;
-    sqs.set_queue_attributes()
-        .queue_url(&events_queue)
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            VISIBILITY_TIMEOUT_S.to_string(),
-        )
-        .attributes(
-            QueueAttributeName::RedrivePolicy,
-            json!({"deadLetterTargetArn": recorder_dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT})
-                .to_string(),
-        )
-        .send()
-        .await?;
-
-    eb.create_event_bus().name(BUS).send().await?;
-    eb.put_rule()
-        .name("filetrail-file-moved")
-        .event_bus_name(BUS)
-        // The deployed rule's own pattern (infra/modules/filetrail/file-moved-pattern.json).
-        .event_pattern(filetrail_testkit::pipeline::FILE_MOVED_PATTERN)
-        .send()
-        .await?;
-    let target = aws_sdk_eventbridge::types::Target::builder()
-        .id("recorder-queue")
-        .arn(&events_queue_arn)
-        .retry_policy(
-            aws_sdk_eventbridge::types::RetryPolicy::builder()
-                .maximum_retry_attempts(185)
-                .maximum_event_age_in_seconds(86_400)
-                .build(),
-        )
-        .dead_letter_config(
-            aws_sdk_eventbridge::types::DeadLetterConfig::builder()
-                .arn(&target_dlq_arn)
-                .build(),
-        )
-        .build()?;
-    eb.put_targets()
-        .rule("filetrail-file-moved")
-        .event_bus_name(BUS)
-        .targets(target)
-        .send()
-        .await?;
-
-    ts.create_database().database_name(DATABASE).send().await?;
-    ts.create_table()
-        .database_name(DATABASE)
-        .table_name(TABLE)
-        .magnetic_store_write_properties(
-            aws_sdk_timestreamwrite::types::MagneticStoreWriteProperties::builder()
-                .enable_magnetic_store_writes(true)
-                .build()?,
-        )
-        .send()
-        .await?;
-    Ok(Infra {
-        events_queue,
-        events_queue_arn,
-        recorder_dlq,
-        target_dlq,
-    })
 }
 
 /// History read from what the emulator stored (moto cannot run Timestream queries; in AWS,
@@ -291,40 +110,55 @@ impl HistorySource for EmulatorHistory {
     }
 }
 
-fn heading(n: u32, text: &str) {
-    println!("\n{n}. {text}");
+fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    let sdk = filetrail_testkit::emulator().await;
-    let logs = PathBuf::from("target/demo");
-    std::fs::create_dir_all(&logs)?;
-    println!(
-        "filetrail demo: the pipeline on a local AWS emulator ({})",
-        filetrail_testkit::endpoint()
-    );
+/// What `infra/` deploys, on the emulator: the test kit's pipeline under the deployed names,
+/// and the mission's buckets.
+async fn create_infra(sdk: &aws_config::SdkConfig) -> Result<Pipeline> {
+    let s3 = s3_client(sdk);
+    for bucket in std::iter::once(INCOMING.to_owned())
+        .chain(INSTRUMENTS.iter().map(|i| format!("{MISSION}-{i}")))
+    {
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .with_context(|| format!("bucket {bucket}"))?;
+    }
+    let settings = QueueSettings {
+        visibility_timeout: VISIBILITY_TIMEOUT,
+        max_receive_count: MAX_RECEIVE_COUNT,
+    };
+    Ok(pipeline::create(sdk, &Names::deployed("filetrail", BUS), settings).await?)
+}
 
-    heading(1, "Infrastructure, as infra/ deploys it");
-    let infra = create_infra(&sdk).await?;
+fn print_infra(infra: &Pipeline) {
     println!(
         "   bus {BUS}; rule FileMoved from sdc.sorter, sdc.processor -> queue filetrail-events"
     );
     println!(
-        "   (retry policy 185 attempts / 24 h, target DLQ filetrail-target-dlq); queue redrive to"
+        "   (retry policy {} attempts / 24 h, target DLQ filetrail-target-dlq); queue redrive to",
+        pipeline::TARGET_RETRY_ATTEMPTS
     );
     println!(
         "   filetrail-recorder-dlq after {MAX_RECEIVE_COUNT} receives; buckets {INCOMING}, {MISSION}-{{{}}};",
         INSTRUMENTS.join(",")
     );
-    println!("   Timestream {DATABASE}.{TABLE} with magnetic-store writes");
-
-    heading(2, "Science files dropped into s3://hermes-incoming");
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
+    println!(
+        "   Timestream {}.{} with magnetic-store writes",
+        infra.database, infra.table
     );
+}
+
+/// Drop the science files (and two badly named ones) into the incoming bucket; the good
+/// names and the bad ones.
+async fn drop_files(s3: &aws_sdk_s3::Client) -> Result<(Vec<String>, [&'static str; 2])> {
     let mut files: Vec<String> = Vec::new();
     for (i, inst) in ["EEA", "NEMISIS", "MERIT"].iter().enumerate() {
         files.push(format!(
@@ -343,10 +177,7 @@ async fn main() -> Result<()> {
         "calibration_notes.txt",
         "hermes_unknown_l0_2024121-010000_v01.bin",
     ];
-    for key in files
-        .iter()
-        .chain(bad.iter().map(|b| b.to_string()).collect::<Vec<_>>().iter())
-    {
+    for key in files.iter().map(String::as_str).chain(bad) {
         let body = format!("{key}: {}\n", "instrument packets ".repeat(64));
         s3.put_object()
             .bucket(INCOMING)
@@ -356,41 +187,48 @@ async fn main() -> Result<()> {
             .await?;
         println!("   {key}");
     }
+    Ok((files, bad))
+}
 
-    let base_env = |source: &str| -> Vec<(&'static str, String)> {
-        vec![
-            ("FILETRAIL_EVENT_BUS", BUS.into()),
-            ("FILETRAIL_EVENT_SOURCE", source.into()),
-            ("FILETRAIL_INCOMING_BUCKET", INCOMING.into()),
-            ("FILETRAIL_MISSION", MISSION.into()),
-            ("FILETRAIL_INSTRUMENTS", INSTRUMENTS.join(",")),
-        ]
+/// The three functions, as Terraform configures them, logging to `logs`.
+async fn start_lambdas(infra: &Pipeline, logs: &Path) -> Result<[Lambda; 3]> {
+    let stage = |name: &str, source: &str| -> Result<Spec> {
+        Ok(Spec::workspace(name)
+            .map_err(anyhow::Error::msg)?
+            .aws_endpoint(&filetrail_testkit::endpoint())
+            .output(Output::File(logs.join(format!("{name}.log"))))
+            .envs([
+                (filetrail_publisher::ENV_EVENT_BUS, BUS.to_owned()),
+                (filetrail_publisher::ENV_EVENT_SOURCE, source.to_owned()),
+                (ENV_INCOMING_BUCKET, INCOMING.to_owned()),
+                (ENV_MISSION, MISSION.to_owned()),
+                (ENV_INSTRUMENTS, INSTRUMENTS.join(",")),
+            ]))
     };
-    let mut sorter = Lambda::start("filetrail-sorter", &base_env("sdc.sorter"), &logs).await?;
     let command = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../filetrail-stages/examples/process/example-process.sh");
-    let mut processor_env = base_env("sdc.processor");
-    processor_env.push((
-        "FILETRAIL_PROCESS_COMMAND",
-        command.canonicalize()?.display().to_string(),
-    ));
-    let mut processor = Lambda::start("filetrail-processor", &processor_env, &logs).await?;
-    let recorder_env = vec![
-        ("FILETRAIL_TIMESTREAM_DATABASE", DATABASE.to_owned()),
-        ("FILETRAIL_TIMESTREAM_TABLE", TABLE.to_owned()),
-        (
-            "FILETRAIL_DEAD_LETTER_QUEUE_URL",
-            infra.recorder_dlq.clone(),
-        ),
-    ];
-    let mut recorder = Lambda::start("filetrail-recorder", &recorder_env, &logs).await?;
+        .join("../filetrail-stages/examples/process/example-process.sh")
+        .canonicalize()?;
+    let recorder = Spec::workspace("filetrail-recorder")
+        .map_err(anyhow::Error::msg)?
+        .aws_endpoint(&filetrail_testkit::endpoint())
+        .output(Output::File(logs.join("filetrail-recorder.log")))
+        .envs([
+            (ENV_DATABASE, infra.database.clone()),
+            (ENV_TABLE, infra.table.clone()),
+            (ENV_DEAD_LETTER_QUEUE_URL, infra.dlq_url.clone()),
+        ]);
+    let processor = stage("filetrail-processor", "sdc.processor")?
+        .env(ENV_PROCESS_COMMAND, command.display().to_string());
+    Ok([
+        stage("filetrail-sorter", "sdc.sorter")?.start().await?,
+        processor.start().await?,
+        recorder.start().await?,
+    ])
+}
 
-    heading(
-        3,
-        "Sorter: one invocation per S3 notification, then a scheduled sweep",
-    );
-    for key in files.iter().map(String::as_str).chain(bad) {
-        let answer = sorter.invoke(&s3_event(INCOMING, key, 1200)).await?;
+async fn run_sorter(sorter: &mut Lambda, files: &[String], bad: &[&str]) -> Result<()> {
+    for key in files.iter().map(String::as_str).chain(bad.iter().copied()) {
+        let answer = call(sorter, &s3_event(INCOMING, key, 1200)).await?;
         let verdict = match &answer {
             Ok(counts) if counts["sorted"] == 1 => "sorted".to_owned(),
             Ok(counts) if counts["skipped_unparsable"] == 1 => {
@@ -401,7 +239,7 @@ async fn main() -> Result<()> {
         };
         println!("   {key:<46} {verdict}");
     }
-    let sweep = sorter.invoke(&json!({"version": "0", "id": "sweep-1", "detail-type": "Scheduled Event", "source": "aws.events",
+    let sweep = call(sorter, &json!({"version": "0", "id": "sweep-1", "detail-type": "Scheduled Event", "source": "aws.events",
         "account": "111122223333", "time": OccurredAt::now().to_string(), "region": "us-east-1", "resources": [], "detail": {}})).await?;
     println!(
         "   scheduled sweep: {}",
@@ -413,11 +251,14 @@ async fn main() -> Result<()> {
             )
         )
     );
+    Ok(())
+}
 
-    heading(
-        4,
-        "Processor: each new l0 file in an instrument bucket becomes l1 and ql products",
-    );
+/// Invoke the processor for each level-0 file in the instrument buckets; the files.
+async fn run_processor(
+    processor: &mut Lambda,
+    s3: &aws_sdk_s3::Client,
+) -> Result<Vec<(String, String, i64)>> {
     let mut level0 = Vec::new();
     for inst in INSTRUMENTS {
         let bucket = format!("{MISSION}-{inst}");
@@ -428,17 +269,13 @@ async fn main() -> Result<()> {
             .send()
             .await?;
         for o in listed.contents() {
-            level0.push((
-                bucket.clone(),
-                o.key().unwrap_or_default().to_owned(),
-                o.size().unwrap_or(0),
-            ));
+            let key = o.key().unwrap_or_default().to_owned();
+            level0.push((bucket.clone(), key, o.size().unwrap_or(0)));
         }
     }
     for (bucket, key, size) in &level0 {
-        let answer = processor
-            .invoke(&s3_event(bucket, key, usize::try_from(*size).unwrap_or(0)))
-            .await?;
+        let event = s3_event(bucket, key, usize::try_from(*size).unwrap_or(0));
+        let answer = call(processor, &event).await?;
         println!(
             "   s3://{bucket}/{key}: {}",
             answer.map_or_else(
@@ -450,88 +287,80 @@ async fn main() -> Result<()> {
             )
         );
     }
+    Ok(level0)
+}
 
-    heading(
-        5,
-        "Recorder, fed by the event source mapping (batches of 10)",
-    );
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
+/// The recorder as the mapping invokes it, narrating each batch. The first batch's invocation
+/// "times out" after writing: the mapping deletes nothing, SQS redelivers it after the
+/// visibility timeout, and the recorder's idempotency absorbs the second delivery.
+struct Narrated {
+    lambda: Lambda,
+    batches: usize,
+    lost_once: bool,
+}
+
+impl Function for Narrated {
+    async fn invoke(&mut self, event: &Value) -> Invocation {
+        self.batches += 1;
+        let (batch, n) = (
+            self.batches,
+            event["Records"].as_array().map_or(0, Vec::len),
+        );
+        let outcome = Function::invoke(&mut self.lambda, event).await;
+        let Invocation::Response(response) = &outcome else {
+            println!("   batch {batch}: the invocation failed; SQS redelivers the whole batch");
+            return outcome;
+        };
+        if !self.lost_once {
+            self.lost_once = true;
+            println!(
+                "   batch {batch}: {n} messages recorded, but the invocation timed out: nothing deleted, redelivered in {} s",
+                VISIBILITY_TIMEOUT.as_secs()
+            );
+            return Invocation::Error("the invocation timed out".into());
+        }
+        let failed = response["batchItemFailures"].as_array().map_or(0, Vec::len);
+        println!(
+            "   batch {batch}: {n} messages, {} done, {failed} handed back for redelivery",
+            n - failed.min(n)
+        );
+        outcome
+    }
+}
+
+/// Feed the recorder from the events queue until it is drained; the invocations.
+async fn run_recorder(
+    sqs: &aws_sdk_sqs::Client,
+    recorder: Lambda,
+    infra: &Pipeline,
+) -> Result<usize> {
     // What an operator might see in real life: a producer's broken message and a duplicate delivery.
     sqs.send_message()
-        .queue_url(&infra.events_queue)
+        .queue_url(&infra.events_queue_url)
         .message_body(
             "{\"detail-type\":\"FileMoved\",\"detail\":{\"schema_version\":1,\"file_key\":\"\"}}",
         )
         .send()
         .await?;
     println!("   + a broken message sent straight to the queue by a misconfigured producer");
-    let mut batches = 0;
-    let mut lost_once = false;
-    let mut empty = 0;
-    while empty < 3 {
-        let received = sqs
-            .receive_message()
-            .queue_url(&infra.events_queue)
-            .max_number_of_messages(BATCH_SIZE)
-            .wait_time_seconds(1)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await?;
-        let messages = received.messages();
-        if messages.is_empty() {
-            empty += 1;
-            continue;
-        }
-        empty = 0;
-        batches += 1;
-        let answer = recorder
-            .invoke(&sqs_event(messages, &infra.events_queue_arn))
-            .await?;
-        let Ok(response) = answer else {
-            println!("   batch {batches}: the invocation failed; SQS redelivers the whole batch");
-            continue;
-        };
-        if !lost_once {
-            // The first batch's invocation "times out" after writing: the mapping deletes
-            // nothing, SQS redelivers it after the visibility timeout, and the recorder's
-            // idempotency absorbs the second delivery.
-            lost_once = true;
-            println!(
-                "   batch {batches}: {} messages recorded, but the invocation timed out: nothing deleted, redelivered in {VISIBILITY_TIMEOUT_S} s",
-                messages.len()
-            );
-            continue;
-        }
-        let failed: Vec<&str> = response["batchItemFailures"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| f["itemIdentifier"].as_str())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut deleted = 0;
-        for m in messages {
-            if !failed.contains(&m.message_id().unwrap_or_default()) {
-                sqs.delete_message()
-                    .queue_url(&infra.events_queue)
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .send()
-                    .await?;
-                deleted += 1;
-            }
-        }
-        println!(
-            "   batch {batches}: {} messages, {deleted} done, {} handed back for redelivery",
-            messages.len(),
-            failed.len()
-        );
-    }
+    let mapping = Mapping::new(
+        sqs.clone(),
+        &infra.events_queue_url,
+        &infra.events_queue_arn,
+        MappingSettings::batches_of(BATCH_SIZE),
+    );
+    let mut narrated = Narrated {
+        lambda: recorder,
+        batches: 0,
+        lost_once: false,
+    };
+    mapping.poll_until_idle(&mut narrated, IDLE_RECEIVES).await;
+    Ok(narrated.batches)
+}
 
-    heading(6, "Each file's trail (filetrail history)");
-    let stored = filetrail_testkit::moto::timestream_records(DATABASE, TABLE);
-    let source = EmulatorHistory(stored.clone());
-    for key in &files {
+async fn print_trails(files: &[String], stored: &[Value]) -> Result<()> {
+    let source = EmulatorHistory(stored.to_vec());
+    for key in files {
         let trail = history::trail(&source, key)
             .await
             .map_err(anyhow::Error::msg)?;
@@ -540,59 +369,66 @@ async fn main() -> Result<()> {
             println!("     {line}");
         }
     }
+    Ok(())
+}
 
-    heading(7, "Counts");
-    let incoming_left = s3
-        .list_objects_v2()
-        .bucket(INCOMING)
-        .send()
-        .await?
-        .contents()
-        .len();
+/// The messages in a DLQ, by reason.
+async fn dlq_status(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<filetrail_cli::dlq::DlqStatus> {
+    filetrail_cli::dlq::status(sqs, url, filetrail_cli::dlq::SCAN_VISIBILITY_TIMEOUT_S)
+        .await
+        .map_err(|c| anyhow::anyhow!("{}: {}", c.code, c.message))
+}
+
+/// What the run did, from the phases.
+struct Tally {
+    files: usize,
+    bad: usize,
+    level0: usize,
+    batches: usize,
+}
+
+/// Print the counts and check them: every move recorded once, the broken message
+/// dead-lettered, the badly named files left in place.
+async fn print_counts(
+    sdk: &aws_config::SdkConfig,
+    infra: &Pipeline,
+    stored: &[Value],
+    t: &Tally,
+) -> Result<()> {
+    let s3 = s3_client(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let listed = s3.list_objects_v2().bucket(INCOMING).send().await?;
+    let incoming_left = listed.contents().len();
     let distinct: std::collections::BTreeSet<String> = stored
         .iter()
         .map(|r| format!("{}|{}", r["Dimensions"], r["Time"]))
         .collect();
+    let total = t.files + t.bad;
     println!(
-        "   files dropped {}, sorted {}, left in incoming (bad names) {incoming_left}",
-        files.len() + bad.len(),
-        files.len()
+        "   files dropped {total}, sorted {}, left in incoming (bad names) {incoming_left}",
+        t.files
     );
     println!(
-        "   level-0 files processed {}; recorder invocations {batches}",
-        level0.len()
+        "   level-0 files processed {}; recorder invocations {}",
+        t.level0, t.batches
     );
     println!(
         "   records sent to Timestream {} (redeliveries included), distinct records {}",
         stored.len(),
         distinct.len()
     );
-    let dlq = filetrail_cli::dlq::status(
-        &sqs,
-        &infra.recorder_dlq,
-        filetrail_cli::dlq::SCAN_VISIBILITY_TIMEOUT_S,
-    )
-    .await
-    .map_err(|c| anyhow::anyhow!("{}: {}", c.code, c.message))?;
+    let dlq = dlq_status(&sqs, &infra.dlq_url).await?;
     println!("   recorder DLQ: {} message(s)", dlq.scanned);
     for (reason, s) in &dlq.by_reason {
         println!("     {} x {reason}", s.count);
     }
-    let target = filetrail_cli::dlq::status(
-        &sqs,
-        &infra.target_dlq,
-        filetrail_cli::dlq::SCAN_VISIBILITY_TIMEOUT_S,
-    )
-    .await
-    .map_err(|c| anyhow::anyhow!("{}: {}", c.code, c.message))?;
+    let target = dlq_status(&sqs, &infra.target_dlq_url).await?;
     println!("   EventBridge target DLQ: {} message(s)", target.scanned);
     println!(
         "\n   Replay the recorder DLQ after a fix: filetrail replay --from <recorder DLQ URL> --to-queue <events queue URL>"
     );
-    println!("   Lambda logs: {}/*.log", logs.display());
-
-    let moves = files.len() + 2 * level0.len();
-    if distinct.len() != moves || dlq.scanned != 1 || incoming_left != bad.len() {
+    let moves = t.files + 2 * t.level0;
+    if distinct.len() != moves || dlq.scanned != 1 || incoming_left != t.bad {
         bail!(
             "the demo did not end as expected: {} distinct records for {moves} moves, {} dead letters",
             distinct.len(),
@@ -601,4 +437,54 @@ async fn main() -> Result<()> {
     }
     println!("\nDemo finished: {moves} moves, {moves} records, nothing lost, nothing doubled.");
     Ok(())
+}
+
+fn heading(n: u32, text: &str) {
+    println!("\n{n}. {text}");
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let sdk = filetrail_testkit::emulator().await;
+    let logs = PathBuf::from("target/demo");
+    std::fs::create_dir_all(&logs)?;
+    println!(
+        "filetrail demo: the pipeline on a local AWS emulator ({})",
+        filetrail_testkit::endpoint()
+    );
+    heading(1, "Infrastructure, as infra/ deploys it");
+    let infra = create_infra(&sdk).await?;
+    print_infra(&infra);
+    heading(2, "Science files dropped into s3://hermes-incoming");
+    let s3 = s3_client(&sdk);
+    let (files, bad) = drop_files(&s3).await?;
+    let [mut sorter, mut processor, recorder] = start_lambdas(&infra, &logs).await?;
+    heading(
+        3,
+        "Sorter: one invocation per S3 notification, then a scheduled sweep",
+    );
+    run_sorter(&mut sorter, &files, &bad).await?;
+    heading(
+        4,
+        "Processor: each new l0 file in an instrument bucket becomes l1 and ql products",
+    );
+    let level0 = run_processor(&mut processor, &s3).await?;
+    heading(
+        5,
+        "Recorder, fed by the event source mapping (batches of 10)",
+    );
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let batches = run_recorder(&sqs, recorder, &infra).await?;
+    heading(6, "Each file's trail (filetrail history)");
+    let stored = filetrail_testkit::moto::timestream_records(&infra.database, &infra.table);
+    print_trails(&files, &stored).await?;
+    heading(7, "Counts");
+    let tally = Tally {
+        files: files.len(),
+        bad: bad.len(),
+        level0: level0.len(),
+        batches,
+    };
+    println!("   Lambda logs: {}/*.log", logs.display());
+    print_counts(&sdk, &infra, &stored, &tally).await
 }

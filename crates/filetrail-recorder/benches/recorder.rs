@@ -32,7 +32,8 @@ use filetrail_recorder::{
     SEED_MEASURE_NAME, Settings, Sink, SqsDeadLetters, TimestreamSink, TimestreamWriter,
     work_deadline,
 };
-use filetrail_testkit::runtime_api::RuntimeApi;
+use filetrail_testkit::lambda::{Output, Spec};
+use filetrail_testkit::process::{cpu_time, peak_rss_mb, reset_peak};
 
 const BATCH: usize = 10_000;
 const ROUNDS: usize = 5;
@@ -79,38 +80,6 @@ fn sqs_event_json() -> String {
     }
     out.push_str("]}");
     out
-}
-
-/// Reset the kernel's peak-RSS mark (VmHWM), so the next reading covers only what follows.
-fn reset_peak() {
-    std::fs::write("/proc/self/clear_refs", "5").unwrap();
-}
-
-fn cpu_time() -> Duration {
-    // utime + stime from /proc/self/stat, in clock ticks (100 Hz on Linux).
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit_once(") ")
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10)
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    kb / 1024.0
 }
 
 struct Wire {
@@ -282,30 +251,20 @@ async fn slow_store() -> (Duration, u64, u64) {
 }
 
 async fn start_to_first_next() -> Duration {
+    let spec = Spec::new(env!("CARGO_BIN_EXE_filetrail-recorder"))
+        .aws_endpoint("http://127.0.0.1:9")
+        .output(Output::Discard);
     let mut samples = Vec::new();
     for _ in 0..20 {
-        let api = RuntimeApi::start().await;
         let start = Instant::now();
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_filetrail-recorder"))
-            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "filetrail-recorder")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let first = api
+        let lambda = spec.start().await.unwrap();
+        let first = lambda
+            .api()
             .wait_first_next(Duration::from_secs(5))
             .await
             .expect("the binary polled for work");
         samples.push(first - start);
-        child.kill().await.unwrap();
+        lambda.stop().await;
     }
     samples.sort();
     samples[samples.len() / 2]

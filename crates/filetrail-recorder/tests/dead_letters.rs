@@ -72,6 +72,7 @@ async fn sent_batches(letters: &[DeadLetter]) -> Vec<Vec<Value>> {
     let results = dlq
         .send(letters, Instant::now() + Duration::from_secs(30))
         .await;
+    assert!(!results.is_empty(), "one result per letter");
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     replay::request_bodies(&http)
         .into_iter()

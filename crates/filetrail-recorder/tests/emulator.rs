@@ -10,24 +10,15 @@ use filetrail_recorder::{
 use filetrail_testkit::{emulator, moto, pipeline, unique_name};
 use serde_json::Value;
 
-use super::{envelope, later, sqs_event};
+use super::{envelope, handle, later, sqs_event};
 
 /// A fresh database and table on the emulator.
 pub async fn table(sdk: &aws_config::SdkConfig) -> (String, String) {
-    let ts = aws_sdk_timestreamwrite::Client::new(sdk);
     let db = unique_name("ftdb");
-    let table = "sdc_aws_s3_bucket_log_table".to_owned();
-    ts.create_database()
-        .database_name(&db)
-        .send()
+    let table = pipeline::TABLE.to_owned();
+    pipeline::timestream_table(sdk, &db, &table)
         .await
-        .expect("create database");
-    ts.create_table()
-        .database_name(&db)
-        .table_name(&table)
-        .send()
-        .await
-        .expect("create table");
+        .expect("database and table");
     (db, table)
 }
 
@@ -52,54 +43,21 @@ async fn a_batch_of_250_becomes_200_distinct_records_and_5_dead_letters() {
         Settings::default(),
     );
 
-    // An earlier invocation recorded 5 events.
-    let earlier: Vec<_> = (1000..1005).map(super::event).collect();
-    let first: Vec<(String, String)> = earlier
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (format!("early{i}"), envelope(e)))
-        .collect();
-    let (r, c) = recorder
-        .handle(&sqs_event(&first), later())
-        .await
-        .expect("decided");
+    // An earlier invocation recorded 5 events; then the batch of 250.
+    let super::Batch250 {
+        first,
+        new,
+        messages,
+        malformed,
+        ..
+    } = super::batch_of_250();
+    let (r, c) = handle(&recorder, &first).await;
     assert!(r.batch_item_failures.is_empty());
     assert_eq!(c.written, 5);
 
-    // The batch: 195 new events, 50 redeliveries (25 of events in this batch, 25 of the earlier
-    // ones), 5 malformed messages: 250 messages.
-    let new: Vec<_> = (0..195).map(super::event).collect();
-    let mut messages: Vec<(String, String)> = new
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (format!("new{i}"), envelope(e)))
-        .collect();
-    for k in 0..25 {
-        messages.push((format!("again{k}"), envelope(&new[k * 7])));
-        messages.push((format!("late{k}"), envelope(&earlier[k % 5])));
-    }
-    let mut bad_key = new[0].clone();
-    bad_key.file_key = String::new();
-    let mut copy = serde_json::to_value(&new[1]).expect("json");
-    copy["action_type"] = "COPY".into();
-    let mut old = serde_json::to_value(&new[2]).expect("json");
-    old["occurred_at"] = "1969-07-20T20:17:40.000Z".into();
-    let malformed = [
-        ("bad-json", "{\"detail-type\": \"FileMoved\", \"detail\": "),
-        ("bad-key", &envelope(&bad_key)),
-        ("bad-action", &copy.to_string()),
-        ("bad-time", &old.to_string()),
-        ("bad-shape", "{\"Records\": []}"),
-    ];
-    for (i, (id, body)) in malformed.iter().enumerate() {
-        messages.insert(i * 50, ((*id).to_owned(), (*body).to_owned()));
-    }
     assert_eq!(messages.len(), 250);
 
-    let (response, counts) = recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&recorder, &messages).await;
     assert!(
         response.batch_item_failures.is_empty(),
         "nothing must be retried: {:?}",
@@ -182,7 +140,11 @@ async fn a_batch_of_250_becomes_200_distinct_records_and_5_dead_letters() {
             .iter()
             .find(|(id, _)| *id == get(attr::FILETRAIL_MESSAGE_ID))
             .expect("known id");
-        assert_eq!(m.body(), Some(original.1), "original body kept for replay");
+        assert_eq!(
+            m.body(),
+            Some(original.1.as_str()),
+            "original body kept for replay"
+        );
         reasons.insert(get(attr::FILETRAIL_MESSAGE_ID), get(attr::FILETRAIL_REASON));
     }
     assert!(

@@ -9,7 +9,7 @@ use filetrail_contract::FileMoved;
 use filetrail_recorder::{Counts, DeadLetter, HandlerError, Outcome, Recorder, Settings, Sink};
 use proptest::prelude::*;
 
-use super::{MemoryDlq, envelope, failed_ids, later, sqs_event};
+use super::{MemoryDlq, envelope, failed_ids, handle, handle_within, later, sqs_event};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
@@ -116,10 +116,7 @@ async fn malformed_messages_never_fail_their_neighbours() {
     );
     messages.insert(12, ("empty".into(), String::new()));
     let recorder = Recorder::new(ScriptedSink::default(), MemoryDlq::default(), settings());
-    let (response, counts) = recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&recorder, &messages).await;
     assert!(
         response.batch_item_failures.is_empty(),
         "nothing to redeliver: {:?}",
@@ -138,10 +135,7 @@ async fn dead_letters_carry_the_original_body_and_the_reason() {
     ];
     let dlq = MemoryDlq::default();
     let recorder = Recorder::new(ScriptedSink::default(), dlq, settings());
-    recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    handle(&recorder, &messages).await;
     let letters = recorder_dlq(&recorder);
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].message_id, "bad");
@@ -164,10 +158,7 @@ async fn a_refusing_dead_letter_queue_hands_messages_back_to_sqs() {
         ("bad".to_owned(), "nope".to_owned()),
     ];
     let recorder = Recorder::new(ScriptedSink::default(), MemoryDlq::refusing(), settings());
-    let (response, counts) = recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&recorder, &messages).await;
     assert_eq!(failed_ids(&response), ["bad"]);
     assert_eq!(
         (counts.written, counts.failed, counts.dead_lettered),
@@ -180,10 +171,7 @@ async fn redeliveries_in_one_batch_are_written_once() {
     let e = super::event(7);
     let messages: Vec<(String, String)> = (0..5).map(|i| (format!("m{i}"), envelope(&e))).collect();
     let recorder = Recorder::new(ScriptedSink::default(), MemoryDlq::default(), settings());
-    let (_, counts) = recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (_, counts) = handle(&recorder, &messages).await;
     assert_eq!((counts.written, counts.duplicate), (1, 4));
     assert_eq!(
         recorder.sink().calls.lock().expect("lock").concat(),
@@ -202,10 +190,7 @@ async fn a_whole_call_validation_error_is_isolated_to_its_record() {
         ..ScriptedSink::default()
     };
     let recorder = Recorder::new(sink, MemoryDlq::default(), settings());
-    let (response, counts) = recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&recorder, &messages).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((counts.written, counts.dead_lettered), (19, 1));
     let letters = recorder
@@ -234,10 +219,7 @@ async fn permanent_call_errors_hand_everything_back_without_dead_lettering() {
         ..ScriptedSink::default()
     };
     let recorder = Recorder::new(sink, MemoryDlq::default(), settings());
-    let (response, counts) = recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&recorder, &messages).await;
     assert_eq!(failed_ids(&response), ["m0", "m1", "m2", "m3"]);
     assert_eq!(counts.dead_lettered, 0);
     assert_eq!(
@@ -263,18 +245,11 @@ async fn the_deadline_hands_unwritten_records_back() {
         ..settings()
     };
     let recorder = Recorder::new(sink, MemoryDlq::default(), s);
-    let start = Instant::now();
-    let (response, counts) = recorder
-        .handle(
-            &sqs_event(&messages),
-            Instant::now() + Duration::from_millis(150),
-        )
-        .await
-        .expect("decided");
+    let (response, counts, took) =
+        handle_within(&recorder, &messages, Duration::from_millis(150)).await;
     assert!(
-        start.elapsed() < Duration::from_millis(1000),
-        "returned near the deadline: {:?}",
-        start.elapsed()
+        took < Duration::from_millis(1000),
+        "returned near the deadline: {took:?}"
     );
     assert_eq!(failed_ids(&response), ["m0", "m1", "m2"]);
     assert!(counts.retried > 0);

@@ -3,20 +3,25 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::Read;
-use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use filetrail_aws::BackoffSettings;
 use filetrail_contract::{FileMoved, attr};
-use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, Token, TokenSource, Transport};
+use filetrail_influxdb::{
+    ENV_DATABASE, ENV_TOKEN_SECRET_ARN, ENV_URL, InfluxDb, InfluxDbConfig, Target, Token,
+    TokenSource, Transport,
+};
+use filetrail_recorder::config::ENV_SINK;
 use filetrail_recorder::{InfluxDbSink, Recorder, Settings, SqsDeadLetters};
-use filetrail_testkit::runtime_api::RuntimeApi;
 use filetrail_testkit::{emulator, pipeline, unique_name};
 use serde_json::{Value, json};
 
-use super::{MemoryDlq, envelope, failed_ids, later, sqs_event};
+use super::{
+    MemoryDlq, Messages, batch, envelope, failed_ids, handle, handle_within, later,
+    recorder_binary, sqs_event,
+};
 
 const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";
 
@@ -85,49 +90,13 @@ async fn points(db: &InfluxDb) -> BTreeMap<String, BTreeMap<String, Value>> {
     out
 }
 
-/// The 250-message batch of the emulator test, after an earlier batch of 5.
-/// SQS messages as (message id, body).
-type Messages = Vec<(String, String)>;
-
+/// The 250-message batch of the emulator test, after an earlier batch of 5: every event, the
+/// earlier messages, the batch.
 fn batches() -> (Vec<FileMoved>, Messages, Messages) {
-    let earlier: Vec<_> = (1000..1005).map(super::event).collect();
-    let first: Vec<(String, String)> = earlier
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (format!("early{i}"), envelope(e)))
-        .collect();
-    let new: Vec<_> = (0..195).map(super::event).collect();
-    let mut messages: Vec<(String, String)> = new
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (format!("new{i}"), envelope(e)))
-        .collect();
-    for k in 0..25 {
-        messages.push((format!("again{k}"), envelope(&new[k * 7])));
-        messages.push((format!("late{k}"), envelope(&earlier[k % 5])));
-    }
-    let mut bad_key = new[0].clone();
-    bad_key.file_key = String::new();
-    let mut copy = serde_json::to_value(&new[1]).expect("json");
-    copy["action_type"] = "COPY".into();
-    let mut old = serde_json::to_value(&new[2]).expect("json");
-    old["occurred_at"] = "1969-07-20T20:17:40.000Z".into();
-    let malformed = [
-        (
-            "bad-json",
-            "{\"detail-type\": \"FileMoved\", \"detail\": ".to_owned(),
-        ),
-        ("bad-key", envelope(&bad_key)),
-        ("bad-action", copy.to_string()),
-        ("bad-time", old.to_string()),
-        ("bad-shape", "{\"Records\": []}".to_owned()),
-    ];
-    for (i, (id, body)) in malformed.into_iter().enumerate() {
-        messages.insert(i * 50, (id.to_owned(), body));
-    }
-    let mut all = earlier;
-    all.extend(new);
-    (all, first, messages)
+    let b = super::batch_of_250();
+    let mut all = b.earlier;
+    all.extend(b.new);
+    (all, b.first, b.messages)
 }
 
 #[tokio::test]
@@ -145,17 +114,11 @@ async fn a_batch_of_250_becomes_200_distinct_points_and_a_redelivery_changes_not
     let (events, first, messages) = batches();
     assert_eq!(messages.len(), 250);
 
-    let (r, c) = recorder
-        .handle(&sqs_event(&first), later())
-        .await
-        .expect("decided");
+    let (r, c) = handle(&recorder, &first).await;
     assert!(r.batch_item_failures.is_empty());
     assert_eq!(c.written, 5);
 
-    let (response, counts) = recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&recorder, &messages).await;
     assert!(
         response.batch_item_failures.is_empty(),
         "{:?}",
@@ -216,10 +179,7 @@ async fn a_batch_of_250_becomes_200_distinct_points_and_a_redelivery_changes_not
     }
 
     // Redelivering the whole batch rewrites the same points: nothing changes.
-    let (response, counts) = recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&recorder, &messages).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((counts.written, counts.dead_lettered), (200, 5));
     assert_eq!(points(&db).await, stored, "a redelivery changes nothing");
@@ -325,16 +285,6 @@ fn seen(r: &Recorder<InfluxDbSink<Scripted>, MemoryDlq>) -> Vec<Seen> {
         .clone()
 }
 
-fn batch(n: usize) -> (Vec<FileMoved>, Vec<(String, String)>) {
-    let events: Vec<_> = (0..n).map(super::event).collect();
-    let messages = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (format!("m{i}"), envelope(e)))
-        .collect();
-    (events, messages)
-}
-
 fn line_of(r: &Recorder<InfluxDbSink<Scripted>, MemoryDlq>, e: &FileMoved) -> String {
     r.sink().client().point(e).expect("point")
 }
@@ -344,10 +294,7 @@ async fn the_v2_endpoint_gets_every_distinct_event_once() {
     let r = recorder(Scripted::answers(vec![]));
     let (events, mut messages) = batch(12);
     messages.push(("again".into(), envelope(&events[3])));
-    let (response, counts) = r
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&r, &messages).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((counts.written, counts.duplicate), (12, 1));
     let seen = seen(&r);
@@ -370,10 +317,7 @@ async fn a_429_waits_what_retry_after_says_then_writes() {
     )]));
     let (_, messages) = batch(4);
     let start = Instant::now();
-    let (response, counts) = r
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&r, &messages).await;
     assert!(
         start.elapsed() >= Duration::from_secs(1),
         "waited {:?}",
@@ -390,19 +334,8 @@ async fn a_429_waits_what_retry_after_says_then_writes() {
 async fn a_retry_after_past_the_deadline_hands_everything_back_at_once() {
     let r = recorder(Scripted::answers(vec![(429, Some("3600"), "{}".into())]));
     let (_, messages) = batch(3);
-    let start = Instant::now();
-    let (response, counts) = r
-        .handle(
-            &sqs_event(&messages),
-            Instant::now() + Duration::from_secs(5),
-        )
-        .await
-        .expect("decided");
-    assert!(
-        start.elapsed() < Duration::from_secs(1),
-        "did not sleep: {:?}",
-        start.elapsed()
-    );
+    let (response, counts, took) = handle_within(&r, &messages, Duration::from_secs(5)).await;
+    assert!(took < Duration::from_secs(1), "did not sleep: {took:?}");
     assert_eq!(failed_ids(&response), ["m0", "m1", "m2"]);
     assert_eq!(counts.dead_lettered, 0);
     assert_eq!(seen(&r).len(), 1);
@@ -416,10 +349,7 @@ async fn a_500_is_retried_until_written() {
         (503, None, "unavailable".into()),
     ]));
     let (_, messages) = batch(5);
-    let (response, counts) = r
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&r, &messages).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(counts.written, 5);
     assert_eq!(seen(&r).len(), 3);
@@ -436,10 +366,7 @@ async fn a_partial_write_400_dead_letters_the_named_point_and_resends_the_others
             (204, None, String::new())
         }
     }));
-    let (response, counts) = r
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&r, &messages).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((counts.written, counts.dead_lettered), (4, 1));
     let letters = r.dead_letters().letters();
@@ -475,10 +402,7 @@ async fn an_influxdb_3_partial_write_names_lines_by_number() {
             {"original_line": "…", "line_number": 1, "error_message": "invalid column type for column 'size'"}]})
         .to_string(),
     )]));
-    let (_, counts) = r
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (_, counts) = handle(&r, &messages).await;
     assert_eq!((counts.written, counts.dead_lettered), (2, 1));
     assert_eq!(r.dead_letters().letters()[0].message_id, "m0");
 }
@@ -495,10 +419,7 @@ async fn a_refusal_naming_no_line_is_isolated_to_its_point() {
             (204, None, String::new())
         }
     }));
-    let (response, counts) = r
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&r, &messages).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((counts.written, counts.dead_lettered), (5, 1));
     let letters = r.dead_letters().letters();
@@ -521,32 +442,10 @@ async fn a_401_hands_every_message_back_without_dead_lettering() {
         r#"{"code":"unauthorized","message":"unauthorized access"}"#.into(),
     )]));
     let (_, messages) = batch(3);
-    let (response, counts) = r
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&r, &messages).await;
     assert_eq!(failed_ids(&response), ["m0", "m1", "m2"]);
     assert_eq!((counts.dead_lettered, counts.failed), (0, 3));
     assert_eq!(seen(&r).len(), 1, "not retried within the invocation");
-}
-
-async fn spawn(api: &RuntimeApi, env: &[(&str, String)]) -> tokio::process::Child {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_filetrail-recorder"));
-    cmd.env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "filetrail-recorder")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_ENDPOINT_URL", filetrail_testkit::endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("spawn the recorder binary")
 }
 
 #[tokio::test]
@@ -561,36 +460,33 @@ async fn the_binary_writes_to_influxdb_when_filetrail_sink_says_so() {
         .send()
         .await
         .expect("secret");
-    let api = RuntimeApi::start().await;
-    let mut child = spawn(
-        &api,
-        &[
-            ("FILETRAIL_SINK", "influxdb".into()),
-            ("FILETRAIL_INFLUXDB_URL", server_url()),
-            ("FILETRAIL_INFLUXDB_DATABASE", db_name.clone()),
-            (
-                "FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN",
-                secret.arn().expect("arn").to_owned(),
-            ),
-        ],
-    )
-    .await;
+    let mut lambda = recorder_binary()
+        .envs([
+            (ENV_SINK, "influxdb".to_owned()),
+            (ENV_URL, server_url()),
+            (ENV_DATABASE, db_name.clone()),
+            (ENV_TOKEN_SECRET_ARN, secret.arn().expect("arn").to_owned()),
+        ])
+        .start()
+        .await
+        .expect("spawn the recorder binary");
     let (events, _) = batch(2);
-    let body = json!({"Records": [
-        {"messageId": "m-good", "body": envelope(&events[0]), "eventSource": "aws:sqs"},
-        {"messageId": "m-good-2", "body": envelope(&events[1]), "eventSource": "aws:sqs"},
-        {"messageId": "m-bad", "body": "Test message.", "eventSource": "aws:sqs"},
-    ]});
-    api.invoke("req-1", &body.to_string());
-    let answers = api.answers(1, Duration::from_secs(20)).await;
-    assert_eq!(answers.len(), 1);
-    let response: Value = serde_json::from_str(&answers[0].body).expect("json");
+    let body = filetrail_testkit::sqs::event([
+        ("m-good", envelope(&events[0])),
+        ("m-good-2", envelope(&events[1])),
+        ("m-bad", "Test message.".to_owned()),
+    ]);
+    let answer = lambda
+        .invoke(&body.to_string(), Duration::from_secs(20))
+        .await
+        .expect("the function answered");
+    let response: Value = serde_json::from_str(&answer.body).expect("json");
     // No dead-letter queue configured: the malformed message goes back to SQS's redrive.
     assert_eq!(
         response,
         json!({"batchItemFailures": [{"itemIdentifier": "m-bad"}]})
     );
-    child.kill().await.expect("kill");
+    lambda.stop().await;
     let stored = points(&db).await;
     assert_eq!(
         stored.keys().cloned().collect::<BTreeSet<_>>(),
@@ -598,27 +494,17 @@ async fn the_binary_writes_to_influxdb_when_filetrail_sink_says_so() {
     );
 
     // A bad value stops start-up with a message naming the variable.
-    let api = RuntimeApi::start().await;
-    let child = spawn(
-        &api,
-        &[
-            ("FILETRAIL_SINK", "influxdb".into()),
-            ("FILETRAIL_INFLUXDB_DATABASE", "x".into()),
-        ],
-    )
-    .await;
-    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+    let lambda = recorder_binary()
+        .envs([(ENV_SINK, "influxdb"), (ENV_DATABASE, "x")])
+        .start()
         .await
-        .expect("exits")
-        .expect("output");
-    assert!(!out.status.success());
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .expect("spawn the recorder binary");
+    let (status, out) = lambda.exit(Duration::from_secs(20)).await;
+    let status = status.expect("exits");
+    assert!(!status.success());
+    let output = format!("{}{}", out.stdout, out.stderr);
     assert!(
-        output.contains("FILETRAIL_INFLUXDB_URL: must be set"),
+        output.contains(&format!("{ENV_URL}: must be set")),
         "{output}"
     );
 }

@@ -5,7 +5,7 @@ use filetrail_recorder::{Layout, TimestreamWriter, WriteRecords, epoch_seconds};
 use filetrail_testkit::replay;
 use serde_json::{Value, json};
 
-const ENVELOPE: &str = include_str!("fixtures/envelope.json");
+const ENVELOPE: &str = filetrail_testkit::fixtures::ENVELOPE;
 
 fn fixture() -> filetrail_contract::FileMoved {
     parse_body(ENVELOPE.as_bytes(), OccurredAt::now())

@@ -9,7 +9,7 @@ use filetrail_recorder::{
 use filetrail_testkit::replay;
 use serde_json::{Value, json};
 
-use super::{MemoryDlq, envelope, failed_ids, later, sqs_event};
+use super::{MemoryDlq, batch, envelope, failed_ids, handle, handle_within, later, sqs_event};
 
 const REJECTED_TYPE: &str = "com.amazonaws.timestream.v20181101#RejectedRecordsException";
 
@@ -65,12 +65,7 @@ fn event_ids_in(body: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn throttling_then_success() {
-    let events: Vec<_> = (0..3).map(super::event).collect();
-    let messages: Vec<(String, String)> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (format!("m{i}"), envelope(e)))
-        .collect();
+    let (events, messages) = batch(3);
     // The SDK's standard retry (3 attempts) meets the first three answers; the recorder's own
     // round retries what the SDK gave up on.
     let (recorder, http) = recorder(vec![
@@ -80,10 +75,7 @@ async fn throttling_then_success() {
         ingested(3),
     ])
     .await;
-    let (response, counts) = recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&recorder, &messages).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((counts.written, counts.retried), (3, 3));
     let bodies = replay::request_bodies(&http);
@@ -117,13 +109,8 @@ const TOO_OLD: &str = "The record timestamp is outside the time range [2024-05-0
 
 #[tokio::test]
 async fn rejected_records_end_where_the_rules_say() {
-    let events: Vec<_> = (0..5).map(super::event).collect();
+    let (events, messages) = batch(5);
     let ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
-    let messages: Vec<(String, String)> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (format!("m{i}"), envelope(e)))
-        .collect();
     let lower = "The record version 1 is lower than the existing version 2. A higher version is required to update the measure value.";
     let (recorder, http) = recorder(vec![
         rejected(&[
@@ -134,10 +121,7 @@ async fn rejected_records_end_where_the_rules_say() {
         ingested(2),
     ])
     .await;
-    let (response, counts) = recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&recorder, &messages).await;
     assert!(
         response.batch_item_failures.is_empty(),
         "{:?}",
@@ -215,10 +199,7 @@ async fn a_time_range_rejection_is_retried_in_the_invocation_before_dead_letteri
         answers.push(rejected(&[json!({"RecordIndex": 0, "Reason": TOO_OLD})]));
     }
     let (recorder, http) = recorder(answers).await;
-    let (response, counts) = recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&recorder, &messages).await;
     assert!(
         response.batch_item_failures.is_empty(),
         "{:?}",
@@ -242,30 +223,18 @@ async fn a_time_range_rejection_is_retried_in_the_invocation_before_dead_letteri
 
 #[tokio::test]
 async fn a_deadline_too_short_hands_the_rest_back_to_sqs() {
-    let events: Vec<_> = (0..4).map(super::event).collect();
-    let messages: Vec<(String, String)> = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (format!("m{i}"), envelope(e)))
-        .collect();
+    let (events, messages) = batch(4);
     let throttles = (0..100)
         .map(|_| replay::json_error(429, "ThrottlingException", "Rate exceeded"))
         .collect();
     let (recorder, http) = recorder(throttles).await;
-    let start = Instant::now();
     // Long enough for the SDK's three attempts (their backoff stays under 300 ms), short
     // enough to cut the recorder's rounds.
-    let (response, counts) = recorder
-        .handle(
-            &sqs_event(&messages),
-            Instant::now() + Duration::from_millis(800),
-        )
-        .await
-        .expect("decided");
+    let (response, counts, took) =
+        handle_within(&recorder, &messages, Duration::from_millis(800)).await;
     assert!(
-        start.elapsed() < Duration::from_secs(2),
-        "stopped at the deadline: {:?}",
-        start.elapsed()
+        took < Duration::from_secs(2),
+        "stopped at the deadline: {took:?}"
     );
     assert_eq!(failed_ids(&response), ["m0", "m1", "m2", "m3"]);
     assert_eq!(

@@ -1,13 +1,13 @@
 //! The recorder as the mapping invokes it: in-process, or the real binary that can be killed.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use filetrail_recorder::{Counts, DeadLetters, Recorder, Sink};
-use filetrail_testkit::runtime_api::{INVOCATION_TIMEOUT, RuntimeApi};
+use filetrail_testkit::lambda::{Lambda, Output, Spec};
+use filetrail_testkit::runtime_api::INVOCATION_TIMEOUT;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -96,12 +96,8 @@ pub struct KillStats {
 /// at a seeded share of invocations it is SIGKILLed at a random moment of the batch and started
 /// again.
 pub struct Binary {
-    exe: PathBuf,
-    env: Vec<(String, String)>,
-    api: RuntimeApi,
-    child: tokio::process::Child,
-    answered: usize,
-    invocations: usize,
+    spec: Spec,
+    lambda: Lambda,
     rng: Rng,
     kill_rate: f64,
     /// Moving average of a batch's duration, to draw kill moments within batches.
@@ -110,111 +106,64 @@ pub struct Binary {
     carried: bool,
     proxy: Arc<Proxy>,
     stats: Arc<Mutex<KillStats>>,
-    log: Option<PathBuf>,
 }
 
 impl Binary {
-    /// Start `exe` with `env` (plus the Lambda variables); it reaches AWS through `proxy`.
+    /// Start `exe` with `env` (plus the Lambda variables); it reaches AWS through `proxy`, and
+    /// writes its logs to `log` (discarded when `None`).
     pub async fn start(
         exe: PathBuf,
-        env: Vec<(String, String)>,
+        env: Vec<(&str, String)>,
         proxy: Arc<Proxy>,
         kill_rate: f64,
         seed: u64,
         stats: Arc<Mutex<KillStats>>,
         log: Option<PathBuf>,
     ) -> Result<Self, SoakError> {
-        let api = RuntimeApi::start().await;
-        let child = spawn(&exe, &env, &api, &proxy, log.as_ref())?;
+        let spec = Spec::new(exe)
+            .name("filetrail-recorder")
+            .aws_endpoint(proxy.url())
+            .envs(env)
+            .output(log.map_or(Output::Discard, Output::File));
+        let lambda = start(&spec).await?;
         stats.lock().unwrap_or_else(PoisonError::into_inner).starts += 1;
         Ok(Self {
-            exe,
-            env,
-            api,
-            child,
-            answered: 0,
-            invocations: 0,
+            spec,
+            lambda,
             rng: Rng::stream(seed, "kills"),
             kill_rate,
             typical: Duration::from_millis(50),
             carried: false,
             proxy,
             stats,
-            log,
         })
     }
 
     async fn restart(&mut self) -> Result<(), SoakError> {
-        let _ = self.child.kill().await;
-        self.api = RuntimeApi::start().await;
-        self.answered = 0;
-        self.child = spawn(
-            &self.exe,
-            &self.env,
-            &self.api,
-            &self.proxy,
-            self.log.as_ref(),
-        )?;
+        self.lambda.kill().await;
+        self.lambda = start(&self.spec).await?;
         self.stats
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .starts += 1;
         Ok(())
     }
-}
 
-fn spawn(
-    exe: &PathBuf,
-    env: &[(String, String)],
-    api: &RuntimeApi,
-    proxy: &Proxy,
-    log: Option<&PathBuf>,
-) -> Result<tokio::process::Child, SoakError> {
-    let mut cmd = tokio::process::Command::new(exe);
-    cmd.env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "filetrail-recorder")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_ENDPOINT_URL", proxy.url())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    match log {
-        Some(path) => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| SoakError::Io(format!("create {}: {e}", dir.display())))?;
-            }
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| SoakError::Io(format!("open {}: {e}", path.display())))?;
-            let err = file
-                .try_clone()
-                .map_err(|e| SoakError::Io(format!("log file: {e}")))?;
-            cmd.stdout(file).stderr(err);
-        }
-        None => {
-            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    /// Count a kill by where it landed: `in_flight` requests being forwarded, `calls` answered.
+    fn count_kill(&self, in_flight: u64, calls: u64) {
+        let mut s = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        s.kills += 1;
+        if in_flight > 0 {
+            s.during_a_call += 1;
+        } else if calls == 0 {
+            s.before_any_call += 1;
+        } else {
+            s.between_calls += 1;
         }
     }
-    cmd.spawn()
-        .map_err(|e| SoakError::Binary(format!("start {}: {e}", exe.display())))
-}
 
-impl Function for Binary {
-    async fn invoke(&mut self, event: &Value) -> Invocation {
-        self.invocations += 1;
-        let id = format!("invocation-{}", self.invocations);
-        let calls_before = self.proxy.stats().0.values().sum::<u64>();
+    /// Whether to kill during this invocation, and when.
+    fn draw_kill(&mut self) -> Option<Duration> {
         let drawn = self.rng.chance(self.kill_rate);
         if drawn {
             self.stats
@@ -222,17 +171,26 @@ impl Function for Binary {
                 .unwrap_or_else(PoisonError::into_inner)
                 .drawn += 1;
         }
-        let kill_at = (drawn || self.carried).then(|| {
+        (drawn || self.carried).then(|| {
             let span = u64::try_from(self.typical.as_micros() * 6 / 5).unwrap_or(u64::MAX);
             Duration::from_micros(self.rng.below(span.max(1)))
-        });
+        })
+    }
+}
+
+async fn start(spec: &Spec) -> Result<Lambda, SoakError> {
+    spec.start()
+        .await
+        .map_err(|e| SoakError::Binary(e.to_string()))
+}
+
+impl Function for Binary {
+    async fn invoke(&mut self, event: &Value) -> Invocation {
+        let calls_before = self.proxy.stats().0.values().sum::<u64>();
+        let kill_at = self.draw_kill();
         let started = Instant::now();
-        self.api.invoke(&id, &event.to_string());
-        let wanted = self.answered + 1;
-        let answer = async {
-            let answers = self.api.answers(wanted, INVOCATION_TIMEOUT).await;
-            answers.into_iter().find(|a| a.request_id == id)
-        };
+        let id = self.lambda.send(&event.to_string());
+        let answer = self.lambda.api().answer(&id, INVOCATION_TIMEOUT);
         let outcome = match kill_at {
             Some(at) => {
                 tokio::select! {
@@ -244,7 +202,6 @@ impl Function for Binary {
         };
         match outcome {
             Some(Some(a)) => {
-                self.answered += 1;
                 self.carried = kill_at.is_some();
                 self.typical = (self.typical * 4 + started.elapsed()) / 5;
                 if a.ok {
@@ -263,19 +220,8 @@ impl Function for Binary {
                 self.carried = false;
                 let in_flight = self.proxy.forwarding();
                 let calls = self.proxy.stats().0.values().sum::<u64>() - calls_before;
-                let _ = self.child.start_kill();
-                let _ = self.child.wait().await;
-                {
-                    let mut s = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
-                    s.kills += 1;
-                    if in_flight > 0 {
-                        s.during_a_call += 1;
-                    } else if calls == 0 {
-                        s.before_any_call += 1;
-                    } else {
-                        s.between_calls += 1;
-                    }
-                }
+                self.lambda.kill().await;
+                self.count_kill(in_flight, calls);
                 match self.restart().await {
                     Ok(()) => Invocation::Crashed,
                     Err(e) => Invocation::Error(format!("could not restart the recorder: {e}")),

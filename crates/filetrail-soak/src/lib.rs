@@ -3,8 +3,9 @@
 //! - [`Proxy`]: an HTTP proxy on loopback between the SDK clients and the emulator that injects
 //!   the faults of a seeded [`FaultPlan`] (throttling, 500s, timeouts, connection resets,
 //!   Timestream `RejectedRecords`, PutEvents partial failures) in AWS's own shapes.
-//! - [`mapping`]: Lambda's SQS event source mapping, re-enacted: batches, visibility timeout,
-//!   partial batch responses, redelivery, redrive, and injected duplicate deliveries.
+//! - [`mapping`] (the test kit's): Lambda's SQS event source mapping, re-enacted: batches,
+//!   visibility timeout, partial batch responses, redelivery, redrive, and injected duplicate
+//!   deliveries; [`pipeline`] (the test kit's): what `infra/` deploys, on the emulator.
 //! - [`soak::run`]: publish through the real publisher, route through the emulator's bus and
 //!   queue, record (in-process, or the real `filetrail-recorder` binary killed at random
 //!   points), replay the DLQ with `filetrail replay`, then check that every valid event is
@@ -15,19 +16,19 @@ pub mod check;
 pub mod events;
 pub mod faults;
 pub mod function;
-pub mod mapping;
-pub mod pipeline;
 pub mod proxy;
-mod rng;
+pub mod report;
 pub mod soak;
+
+pub use filetrail_testkit::{Rng, mapping, pipeline};
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use faults::{FaultKind, FaultPlan, Rates, Service};
 pub use proxy::{Proxy, Stats};
-pub use rng::Rng;
-pub use soak::{RecorderMode, SoakOptions, SoakReport};
+pub use report::SoakReport;
+pub use soak::{RecorderMode, SoakOptions};
 
 /// Why a soak could not run (a run that ran but found problems is a [`SoakReport`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +48,12 @@ pub enum SoakError {
     /// The run did not settle (queues never drained, DLQ never replayed) in time.
     #[error("the run did not settle: {0}")]
     Stuck(String),
+}
+
+impl From<filetrail_testkit::pipeline::PipelineError> for SoakError {
+    fn from(e: filetrail_testkit::pipeline::PipelineError) -> Self {
+        Self::Emulator(e.0)
+    }
 }
 
 impl SoakError {
@@ -93,20 +100,5 @@ pub fn workspace_binary(name: &str) -> Result<PathBuf, SoakError> {
     {
         return Ok(PathBuf::from(path));
     }
-    let exe = std::env::current_exe().map_err(|e| SoakError::Io(format!("current exe: {e}")))?;
-    let dir = exe
-        .parent()
-        .ok_or_else(|| SoakError::Io(format!("{} has no directory", exe.display())))?;
-    let mut candidates = vec![dir.join(name)];
-    if dir.ends_with("deps")
-        && let Some(up) = dir.parent()
-    {
-        candidates.push(up.join(name));
-    }
-    candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| {
-        SoakError::Binary(format!(
-            "{name} is not built next to {}: build it first with `cargo build -p filetrail-recorder --bin {name}` (`make test` and `make soak` do)",
-            exe.display()
-        ))
-    })
+    filetrail_testkit::lambda::workspace_binary(name).map_err(SoakError::Binary)
 }

@@ -387,6 +387,22 @@ fn server_error_answer(service: Service, content_type: &HeaderValue) -> Response
     json_answer(500, content_type, &body)
 }
 
+/// The `x-amz-target` and content type of a request (the JSON protocol's default when absent).
+fn target_and_type(parts: &http::request::Parts) -> (String, HeaderValue) {
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("application/x-amz-json-1.0"));
+    (target, content_type)
+}
+
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>, reset: Arc<AtomicBool>) -> Answer {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
@@ -399,17 +415,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>, reset: Arc<AtomicBo
             return Ok(r);
         }
     };
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let content_type = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static("application/x-amz-json-1.0"));
+    let (target, content_type) = target_and_type(&parts);
     let Some((service, operation)) = Service::of_target(&target) else {
         shared.count("other", "received", 1);
         return Ok(forward_or_502(&shared, "other", &parts, body).await);
@@ -423,6 +429,13 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>, reset: Arc<AtomicBo
         (rates.pick(u), rng.chance(0.5))
     });
     let fault = fault.filter(|k| *k != FaultKind::Rejected || operation == "WriteRecords");
+    let request = Held {
+        shared: &shared,
+        operation: &operation,
+        parts: &parts,
+        body,
+        after,
+    };
     match fault {
         Some(FaultKind::Throttle) => {
             shared.count(&operation, "throttle", 1);
@@ -433,44 +446,52 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>, reset: Arc<AtomicBo
             Ok(server_error_answer(service, &content_type))
         }
         Some(FaultKind::Timeout) => {
-            shared.count(
-                &operation,
-                if after {
-                    "timeout-after"
-                } else {
-                    "timeout-before"
-                },
-                1,
-            );
-            if after {
-                let _ = forward(&shared, &parts, body).await;
-            }
-            tokio::time::sleep(plan.hold).await;
+            request.hang_up("timeout", Some(plan.hold)).await;
             reset.store(true, Ordering::SeqCst);
             Err(Hangup)
         }
         Some(FaultKind::Reset) => {
-            shared.count(
-                &operation,
-                if after { "reset-after" } else { "reset-before" },
-                1,
-            );
-            if after {
-                let _ = forward(&shared, &parts, body).await;
-            }
+            request.hang_up("reset", None).await;
             reset.store(true, Ordering::SeqCst);
             Err(Hangup)
         }
-        Some(FaultKind::Rejected) => Ok(rejected(&shared, &operation, &parts, body).await),
+        Some(FaultKind::Rejected) => Ok(rejected(&shared, &operation, &parts, request.body).await),
         Some(FaultKind::PartialPutEvents) | None => {
             if service == Service::EventBridge
                 && operation == "PutEvents"
                 && plan.put_events_entry_throttle > 0.0
             {
-                Ok(partial_put_events(&shared, &parts, body, plan.put_events_entry_throttle).await)
+                let rate = plan.put_events_entry_throttle;
+                Ok(partial_put_events(&shared, &parts, request.body, rate).await)
             } else {
-                Ok(forward_or_502(&shared, &operation, &parts, body).await)
+                Ok(forward_or_502(&shared, &operation, &parts, request.body).await)
             }
+        }
+    }
+}
+
+/// A request the proxy decided to fault by hanging up.
+struct Held<'a> {
+    shared: &'a Arc<Shared>,
+    operation: &'a str,
+    parts: &'a http::request::Parts,
+    body: Bytes,
+    /// Whether it is forwarded first (the fault lands after the emulator acted on it).
+    after: bool,
+}
+
+impl Held<'_> {
+    /// Count the fault `kind` (`-before` or `-after` forwarding), forward first when `after`,
+    /// and hold the connection for `hold` before the hang-up.
+    async fn hang_up(&self, kind: &str, hold: Option<std::time::Duration>) {
+        let when = if self.after { "after" } else { "before" };
+        self.shared
+            .count(self.operation, &format!("{kind}-{when}"), 1);
+        if self.after {
+            let _ = forward(self.shared, self.parts, self.body.clone()).await;
+        }
+        if let Some(hold) = hold {
+            tokio::time::sleep(hold).await;
         }
     }
 }

@@ -1,7 +1,6 @@
 //! One soak run: publish, route, record under faults, replay the DLQ, check.
 
-use std::collections::{BTreeMap, HashSet};
-use std::fmt;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -9,17 +8,18 @@ use std::time::{Duration, Instant};
 use filetrail_cli::replay::{Filters, ReplayOptions, ReplaySummary, Target};
 use filetrail_contract::{FileMoved, OccurredAt};
 use filetrail_publisher::{EventBridge, PublishError, Publisher, PublisherConfig};
+use filetrail_recorder::config::{ENV_DATABASE, ENV_DEAD_LETTER_QUEUE_URL, ENV_TABLE};
 use filetrail_recorder::{
     Counts, Layout, Recorder, Settings, SqsDeadLetters, TimestreamSink, TimestreamWriter,
     timestream_client,
 };
 use futures_util::StreamExt;
-use serde::Serialize;
 
-use crate::check::{self, DlqCheck, TableCheck};
+use crate::check;
 use crate::function::{Binary, InProcess, KillStats};
-use crate::mapping::{Mapping, MappingSettings, MappingStats};
-use crate::pipeline::{self, Pipeline, QueueSettings};
+use crate::mapping::{Mapping, MappingSettings};
+use crate::pipeline::{self, Names, Pipeline, QueueSettings};
+use crate::report::{PublishFigures, ReplayFigures, SoakReport};
 use crate::{FaultKind, FaultPlan, Proxy, SoakError, events, sdk_config, sdk_config_with};
 
 /// Replay rounds after which a DLQ that still yields valid events counts as stuck.
@@ -145,274 +145,6 @@ impl SoakOptions {
     }
 }
 
-/// The recorder's own counts, summed over invocations (in-process runs).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct RecorderCounts {
-    /// Messages received.
-    pub received: u64,
-    /// Messages whose record an invocation stored.
-    pub written: u64,
-    /// Messages whose record was already stored.
-    pub duplicate: u64,
-    /// Record writes retried within an invocation.
-    pub retried: u64,
-    /// Messages dead-lettered with their reason.
-    pub dead_lettered: u64,
-    /// Messages handed back to SQS.
-    pub failed: u64,
-}
-
-impl From<Counts> for RecorderCounts {
-    fn from(c: Counts) -> Self {
-        Self {
-            received: c.received,
-            written: c.written,
-            duplicate: c.duplicate,
-            retried: c.retried,
-            dead_lettered: c.dead_lettered,
-            failed: c.failed,
-        }
-    }
-}
-
-/// The publishing phase.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct PublishFigures {
-    /// Seconds from the first publish to the last event accepted.
-    pub seconds: f64,
-    /// Events accepted per second (through the proxy, on the emulator).
-    pub events_per_second: f64,
-    /// PutEvents calls the publisher made (its own retries included).
-    pub calls: u64,
-    /// PutEvents calls per 1,000 events.
-    pub calls_per_1000_events: f64,
-    /// PutEvents HTTP requests that reached the proxy (the SDK's retries included).
-    pub http_requests: u64,
-    /// Entries the proxy answered with a per-entry `ThrottlingException`.
-    pub entries_throttled: u64,
-    /// Events the producer published again after the publisher gave up on them.
-    pub producer_republished: u64,
-    /// Events never published (must be 0).
-    pub unpublished: u64,
-}
-
-/// The DLQ replays.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ReplayFigures {
-    /// `filetrail replay` runs (the last one finds nothing left to replay).
-    pub rounds: u64,
-    /// Messages re-delivered to the events queue.
-    pub replayed: u64,
-    /// Messages left in the DLQ (not valid events).
-    pub skipped: u64,
-    /// Re-deliveries that failed (retried by the next round).
-    pub failed: u64,
-    /// Replay runs that stopped on an SQS error (run again).
-    pub errors: u64,
-}
-
-/// What one run did and found.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SoakReport {
-    /// The run's name.
-    pub label: String,
-    /// The seed.
-    pub seed: u64,
-    /// `in-process` or `binary`.
-    pub recorder_mode: String,
-    /// Valid events published.
-    pub events: usize,
-    /// Poison messages sent.
-    pub poison: usize,
-    /// The publishing phase.
-    pub publish: PublishFigures,
-    /// What the event source mapping did.
-    pub mapping: MappingStats,
-    /// The recorder's counts (in-process runs).
-    pub recorder: Option<RecorderCounts>,
-    /// Where the kills landed (binary runs).
-    pub kills: Option<KillStats>,
-    /// Faults injected, by kind.
-    pub faults: BTreeMap<String, u64>,
-    /// Everything the proxy counted (`operation/outcome`).
-    pub proxy: BTreeMap<String, u64>,
-    /// The DLQ replays.
-    pub replay: ReplayFigures,
-    /// The table check.
-    pub table: TableCheck,
-    /// The DLQ check.
-    pub dlq: DlqCheck,
-    /// Seconds from the first publish until the events queue first drained.
-    pub end_to_end_seconds: f64,
-    /// Valid events per second over `end_to_end_seconds`.
-    pub end_to_end_events_per_second: f64,
-    /// Seconds of the whole run, replays included (set-up excluded).
-    pub total_seconds: f64,
-    /// What is off; empty when the run passed.
-    pub problems: Vec<String>,
-}
-
-impl SoakReport {
-    /// Whether nothing was lost, nothing doubled, and every poison message is dead-lettered.
-    pub fn passed(&self) -> bool {
-        self.problems.is_empty()
-    }
-
-    fn find_problems(&mut self) {
-        let mut p = Vec::new();
-        if self.publish.unpublished > 0 {
-            p.push(format!(
-                "{} event(s) could not be published",
-                self.publish.unpublished
-            ));
-        }
-        if self.table.lost > 0 {
-            p.push(format!(
-                "{} event(s) lost, e.g. {:?}",
-                self.table.lost, self.table.lost_examples
-            ));
-        }
-        if self.table.doubled > 0 {
-            p.push(format!(
-                "{} record(s) doubled or unexpected, e.g. {:?}",
-                self.table.doubled, self.table.doubled_examples
-            ));
-        }
-        if self.dlq.poison_missing > 0 {
-            p.push(format!(
-                "{} poison message(s) are not in the DLQ",
-                self.dlq.poison_missing
-            ));
-        }
-        if self.dlq.poison_without_reason > 0 {
-            p.push(format!(
-                "{} poison message(s) are in the DLQ without the recorder's reason",
-                self.dlq.poison_without_reason
-            ));
-        }
-        if self.dlq.valid_left > 0 {
-            p.push(format!(
-                "{} valid event(s) are still in the DLQ after replay",
-                self.dlq.valid_left
-            ));
-        }
-        self.problems = p;
-    }
-}
-
-impl fmt::Display for SoakReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let t = &self.table;
-        let m = &self.mapping;
-        writeln!(
-            f,
-            "{} (seed {}, recorder {})",
-            self.label, self.seed, self.recorder_mode
-        )?;
-        writeln!(
-            f,
-            "  published   {} valid events in {:.1} s ({:.0} events/s), {} PutEvents calls ({:.1} per 1,000 events), {} HTTP requests, {} entries throttled, {} re-published by the producer",
-            self.events,
-            self.publish.seconds,
-            self.publish.events_per_second,
-            self.publish.calls,
-            self.publish.calls_per_1000_events,
-            self.publish.http_requests,
-            self.publish.entries_throttled,
-            self.publish.producer_republished
-        )?;
-        writeln!(
-            f,
-            "  poison      {} messages sent to the queue",
-            self.poison
-        )?;
-        let faults: Vec<String> = self
-            .faults
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        writeln!(f, "  faults      {}", faults.join(", "))?;
-        writeln!(
-            f,
-            "  mapping     {} invocations, {} messages, {} deleted, {} item failures, {} failed and {} crashed invocations; delivered twice: {} lost deletes + {} copies of {} distinct messages ({:.1}%)",
-            m.invocations,
-            m.messages,
-            m.deleted,
-            m.item_failures,
-            m.failed_invocations,
-            m.crashed_invocations,
-            m.lost_deletes,
-            m.copies,
-            m.distinct_messages,
-            100.0 * (m.lost_deletes + m.copies) as f64 / (m.distinct_messages.max(1)) as f64
-        )?;
-        if let Some(c) = &self.recorder {
-            writeln!(
-                f,
-                "  recorder    {} received, {} written, {} duplicate, {} retried, {} dead-lettered, {} handed back",
-                c.received, c.written, c.duplicate, c.retried, c.dead_lettered, c.failed
-            )?;
-        }
-        if let Some(k) = &self.kills {
-            writeln!(
-                f,
-                "  kills       {} SIGKILLs of {} drawn ({} before any call, {} during a call, {} between calls), {} process starts",
-                k.kills, k.drawn, k.before_any_call, k.during_a_call, k.between_calls, k.starts
-            )?;
-        }
-        writeln!(
-            f,
-            "  replay      {} rounds, {} replayed, {} left (invalid), {} failed, {} errors",
-            self.replay.rounds,
-            self.replay.replayed,
-            self.replay.skipped,
-            self.replay.failed,
-            self.replay.errors
-        )?;
-        writeln!(
-            f,
-            "  table       {} records stored ({} re-writes absorbed), {} distinct, {} expected: lost {}, doubled {}",
-            t.stored_records,
-            t.stored_records - t.distinct_records.min(t.stored_records),
-            t.distinct_records,
-            t.expected,
-            t.lost,
-            t.doubled
-        )?;
-        let reasons: Vec<String> = self
-            .dlq
-            .by_reason
-            .iter()
-            .map(|(r, n)| format!("{n} x {r}"))
-            .collect();
-        writeln!(
-            f,
-            "  dlq         {} messages ({}); poison: {} of {} with the recorder's reason, {} without, {} missing; valid events left {}",
-            self.dlq.messages,
-            reasons.join(", "),
-            self.dlq.poison_with_reason,
-            self.dlq.poison_sent,
-            self.dlq.poison_without_reason,
-            self.dlq.poison_missing,
-            self.dlq.valid_left
-        )?;
-        writeln!(
-            f,
-            "  time        end to end {:.1} s ({:.0} events/s), total {:.1} s",
-            self.end_to_end_seconds, self.end_to_end_events_per_second, self.total_seconds
-        )?;
-        if self.passed() {
-            write!(
-                f,
-                "  PASSED: 0 lost, 0 doubled, every poison message dead-lettered with its reason"
-            )
-        } else {
-            write!(f, "  FAILED: {}", self.problems.join("; "))
-        }
-    }
-}
-
 /// The emulator's endpoint, or an error saying how to start it.
 pub fn emulator_endpoint() -> Result<String, SoakError> {
     let endpoint = std::env::var(filetrail_testkit::ENDPOINT_VAR).map_err(|_| {
@@ -451,7 +183,7 @@ async fn publish(
         let totals = &totals;
         let poison: Vec<&String> = poison.iter().skip(j * per_chunk).take(per_chunk).collect();
         async move {
-            while pipeline::depth(sqs, &pipeline.events_queue_url).await? > options.max_backlog {
+            while pipeline::held(sqs, &pipeline.events_queue_url).await? > options.max_backlog {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             let mut pending: Vec<FileMoved> = chunk.to_vec();
@@ -548,35 +280,53 @@ async fn replay_all(
         if summary.replayed == 0 && summary.failed == 0 {
             return Ok(figures);
         }
-        pipeline::drained(
+        settled(
             sqs_direct,
             &pipeline.events_queue_url,
-            Duration::from_millis(500),
             options.settle_timeout,
         )
         .await?;
     }
 }
 
-/// Run one soak against the emulator at `AWS_ENDPOINT_URL`.
-pub async fn run(options: &SoakOptions) -> Result<SoakReport, SoakError> {
-    options.validate()?;
-    let endpoint = emulator_endpoint()?;
-    let direct = sdk_config(&endpoint).await;
-    let pipeline = pipeline::create(
-        &direct,
-        "soak",
-        QueueSettings {
-            visibility_timeout: options.visibility_timeout,
-            max_receive_count: options.max_receive_count,
-        },
-    )
-    .await?;
-    let mut plan = options.faults.clone();
-    plan.hold = plan
-        .hold
-        .max(options.attempt_timeout + Duration::from_millis(500));
-    let first_plan = match options.outage {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Wait until `queue_url` holds nothing (checked twice, half a second apart); a run that does
+/// not settle within `timeout` is stuck.
+async fn settled(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    timeout: Duration,
+) -> Result<(), SoakError> {
+    pipeline::drained(sqs, queue_url, Duration::from_millis(500), timeout)
+        .await
+        .map_err(|e| SoakError::Stuck(e.0))
+}
+
+/// What a run has set up: the pipeline, the proxy and the clients on either side of it, the
+/// traffic, and the mapping with what its recorder counts.
+struct Run {
+    pipeline: Pipeline,
+    proxy: Arc<Proxy>,
+    /// Ends the Timestream outage (when there is one).
+    outage_end: Option<tokio::task::JoinHandle<()>>,
+    via: aws_config::SdkConfig,
+    sqs_direct: aws_sdk_sqs::Client,
+    sqs_via: aws_sdk_sqs::Client,
+    eb_via: aws_sdk_eventbridge::Client,
+    valid: Vec<FileMoved>,
+    poison: Vec<String>,
+    mapping: Arc<Mapping>,
+    counts: Arc<Mutex<Counts>>,
+    kills: Arc<Mutex<KillStats>>,
+}
+
+/// The plan the proxy starts with: `plan`, or every Timestream call answering HTTP 500 while
+/// the outage lasts.
+fn first_plan(options: &SoakOptions, plan: &FaultPlan) -> FaultPlan {
+    match options.outage {
         Some(_) => FaultPlan {
             rates: [(
                 crate::Service::Timestream,
@@ -589,8 +339,23 @@ pub async fn run(options: &SoakOptions) -> Result<SoakReport, SoakError> {
             ..plan.clone()
         },
         None => plan.clone(),
+    }
+}
+
+/// Create the pipeline, start the proxy (and the outage), and draw the traffic.
+async fn set_up(options: &SoakOptions) -> Result<Run, SoakError> {
+    let endpoint = emulator_endpoint()?;
+    let direct = sdk_config(&endpoint).await;
+    let settings = QueueSettings {
+        visibility_timeout: options.visibility_timeout,
+        max_receive_count: options.max_receive_count,
     };
-    let proxy = Arc::new(Proxy::start(&endpoint, first_plan).await?);
+    let pipeline = pipeline::create(&direct, &Names::unique("soak"), settings).await?;
+    let mut plan = options.faults.clone();
+    plan.hold = plan
+        .hold
+        .max(options.attempt_timeout + Duration::from_millis(500));
+    let proxy = Arc::new(Proxy::start(&endpoint, first_plan(options, &plan)).await?);
     let outage_end = options.outage.map(|d| {
         let proxy = proxy.clone();
         tokio::spawn(async move {
@@ -599,53 +364,69 @@ pub async fn run(options: &SoakOptions) -> Result<SoakReport, SoakError> {
         })
     });
     let via = sdk_config_with(proxy.url(), options.attempt_timeout).await;
-    let sqs_direct = aws_sdk_sqs::Client::new(&direct);
-    let sqs_via = aws_sdk_sqs::Client::new(&via);
-    let eb_via = aws_sdk_eventbridge::Client::new(&via);
-
     let now = OccurredAt::now();
-    let valid = events::valid(options.events, options.seed, now);
-    let poison: Vec<String> = (0..events::poison_count(options.events, options.poison_rate))
-        .map(|k| events::poison(k, now))
-        .collect();
-
+    let sqs_direct = aws_sdk_sqs::Client::new(&direct);
     let mapping = Arc::new(Mapping::new(
         sqs_direct.clone(),
-        &pipeline,
+        &pipeline.events_queue_url,
+        &pipeline.events_queue_arn,
         MappingSettings {
             batch_size: options.batch_size,
             duplicate_rate: options.duplicate_rate,
             seed: options.seed,
         },
     ));
-    let counts = Arc::new(Mutex::new(Counts::default()));
-    let kills = Arc::new(Mutex::new(KillStats::default()));
-    let mut pollers = Vec::new();
-    let mode = match &options.recorder {
+    Ok(Run {
+        pipeline,
+        proxy,
+        outage_end,
+        sqs_via: aws_sdk_sqs::Client::new(&via),
+        eb_via: aws_sdk_eventbridge::Client::new(&via),
+        via,
+        sqs_direct,
+        valid: events::valid(options.events, options.seed, now),
+        poison: (0..events::poison_count(options.events, options.poison_rate))
+            .map(|k| events::poison(k, now))
+            .collect(),
+        mapping,
+        counts: Arc::new(Mutex::new(Counts::default())),
+        kills: Arc::new(Mutex::new(KillStats::default())),
+    })
+}
+
+/// Start the mapping's pollers with the recorder `options` asks for; its mode's name.
+async fn start_recorder(
+    options: &SoakOptions,
+    run: &Run,
+    pollers: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> Result<&'static str, SoakError> {
+    let p = &run.pipeline;
+    match &options.recorder {
         RecorderMode::InProcess { pollers: n } => {
-            let ts = timestream_client(&via)
+            let ts = timestream_client(&run.via)
                 .await
                 .map_err(|e| SoakError::emulator("Timestream client", e))?;
             let recorder = Arc::new(Recorder::new(
                 TimestreamSink::new(
-                    TimestreamWriter::new(ts, &pipeline.database, &pipeline.table),
+                    TimestreamWriter::new(ts, &p.database, &p.table),
                     Layout::Seed,
                 ),
-                SqsDeadLetters::new(sqs_via.clone(), &pipeline.dlq_url),
+                SqsDeadLetters::new(run.sqs_via.clone(), &p.dlq_url),
                 // The deployed recorder's settings.
                 Settings::default(),
             ));
             for _ in 0..(*n).max(1) {
+                let margin = Duration::from_millis(500);
                 let mut f = InProcess::new(
                     recorder.clone(),
                     options.function_timeout,
-                    Duration::from_millis(500),
-                    counts.clone(),
+                    margin,
+                    run.counts.clone(),
                 );
-                let m = mapping.clone();
+                let m = run.mapping.clone();
                 pollers.push(tokio::spawn(async move { m.poll(&mut f).await }));
             }
-            "in-process"
+            Ok("in-process")
         }
         RecorderMode::Binary {
             exe,
@@ -653,91 +434,89 @@ pub async fn run(options: &SoakOptions) -> Result<SoakReport, SoakError> {
             log,
         } => {
             let env = vec![
-                (
-                    "FILETRAIL_TIMESTREAM_DATABASE".to_owned(),
-                    pipeline.database.clone(),
-                ),
-                (
-                    "FILETRAIL_TIMESTREAM_TABLE".to_owned(),
-                    pipeline.table.clone(),
-                ),
-                (
-                    "FILETRAIL_DEAD_LETTER_QUEUE_URL".to_owned(),
-                    pipeline.dlq_url.clone(),
-                ),
+                (ENV_DATABASE, p.database.clone()),
+                (ENV_TABLE, p.table.clone()),
+                (ENV_DEAD_LETTER_QUEUE_URL, p.dlq_url.clone()),
             ];
+            let (proxy, kills, seed) = (run.proxy.clone(), run.kills.clone(), options.seed);
             let mut f = Binary::start(
                 exe.clone(),
                 env,
-                proxy.clone(),
+                proxy,
                 *kill_rate,
-                options.seed,
-                kills.clone(),
+                seed,
+                kills,
                 log.clone(),
             )
             .await?;
-            let m = mapping.clone();
+            let m = run.mapping.clone();
             pollers.push(tokio::spawn(async move { m.poll(&mut f).await }));
-            "binary"
+            Ok("binary")
         }
-    };
+    }
+}
 
+/// How long the phases took.
+struct Timings {
+    publish_seconds: f64,
+    end_to_end: f64,
+}
+
+/// Publish through the real publisher, wait for the queue to drain, replay the DLQ.
+async fn drive(
+    options: &SoakOptions,
+    run: &Run,
+    started: Instant,
+) -> Result<(Published, Timings, ReplayFigures), SoakError> {
     let publisher = Publisher::new(
-        EventBridge::new(eb_via.clone(), &pipeline.bus),
+        EventBridge::new(run.eb_via.clone(), &run.pipeline.bus),
         PublisherConfig {
-            bus: pipeline.bus.clone(),
+            bus: run.pipeline.bus.clone(),
             source: "sdc.sorter".into(),
             deadline: Duration::from_secs(10),
         },
     );
+    let (sqs, p) = (&run.sqs_direct, &run.pipeline);
+    let published = publish(options, &publisher, sqs, p, &run.valid, &run.poison).await?;
+    let publish_seconds = started.elapsed().as_secs_f64();
+    settled(sqs, &p.events_queue_url, options.settle_timeout).await?;
+    let end_to_end = started.elapsed().as_secs_f64();
+    let replay = replay_all(options, &run.sqs_via, &run.eb_via, sqs, p).await?;
+    let timings = Timings {
+        publish_seconds,
+        end_to_end,
+    };
+    Ok((published, timings, replay))
+}
 
-    let started = Instant::now();
-    let outcome = async {
-        let published =
-            publish(options, &publisher, &sqs_direct, &pipeline, &valid, &poison).await?;
-        let publish_seconds = started.elapsed().as_secs_f64();
-        pipeline::drained(
-            &sqs_direct,
-            &pipeline.events_queue_url,
-            Duration::from_millis(500),
-            options.settle_timeout,
-        )
-        .await?;
-        let end_to_end = started.elapsed().as_secs_f64();
-        let replay = replay_all(options, &sqs_via, &eb_via, &sqs_direct, &pipeline).await?;
-        Ok::<_, SoakError>((published, publish_seconds, end_to_end, replay))
-    }
-    .await;
-    mapping.stop();
-    for p in pollers {
-        let _ = p.await;
-    }
-    if let Some(task) = outage_end {
-        task.abort();
-    }
-    let (published, publish_seconds, end_to_end, replay) = outcome?;
-    let total_seconds = started.elapsed().as_secs_f64();
-
-    let (db, table) = (pipeline.database.clone(), pipeline.table.clone());
+/// Check what reached the table and the DLQ, and write the report.
+async fn report(
+    options: &SoakOptions,
+    run: &Run,
+    mode: &str,
+    (published, timings, replay): (Published, Timings, ReplayFigures),
+    total_seconds: f64,
+) -> Result<SoakReport, SoakError> {
+    let (db, table) = (run.pipeline.database.clone(), run.pipeline.table.clone());
     let stored = tokio::task::spawn_blocking(move || {
         filetrail_testkit::moto::timestream_records(&db, &table)
     })
     .await
     .map_err(|e| SoakError::emulator("read the table", e))?;
-    let table = check::table(&valid, &stored, Layout::Seed);
-    let dlq = check::dlq(&sqs_direct, &pipeline.dlq_url, &poison).await?;
-
-    let stats = proxy.stats();
+    let table = check::table(&run.valid, &stored, Layout::Seed);
+    let dlq = check::dlq(&run.sqs_direct, &run.pipeline.dlq_url, &run.poison).await?;
+    let stats = run.proxy.stats();
     let events = options.events;
+    let in_process = matches!(options.recorder, RecorderMode::InProcess { .. });
     let mut report = SoakReport {
         label: options.label.clone(),
         seed: options.seed,
         recorder_mode: mode.into(),
         events,
-        poison: poison.len(),
+        poison: run.poison.len(),
         publish: PublishFigures {
-            seconds: publish_seconds,
-            events_per_second: events as f64 / publish_seconds.max(1e-9),
+            seconds: timings.publish_seconds,
+            events_per_second: events as f64 / timings.publish_seconds.max(1e-9),
             calls: published.calls,
             calls_per_1000_events: published.calls as f64 * 1000.0 / events as f64,
             http_requests: stats.requests("PutEvents"),
@@ -745,25 +524,44 @@ pub async fn run(options: &SoakOptions) -> Result<SoakReport, SoakError> {
             producer_republished: published.republished,
             unpublished: published.unpublished,
         },
-        mapping: mapping.stats(),
-        recorder: matches!(options.recorder, RecorderMode::InProcess { .. })
-            .then(|| (*counts.lock().unwrap_or_else(PoisonError::into_inner)).into()),
-        kills: matches!(options.recorder, RecorderMode::Binary { .. })
-            .then(|| *kills.lock().unwrap_or_else(PoisonError::into_inner)),
-        faults: stats
-            .by_kind()
-            .into_iter()
+        mapping: run.mapping.stats(),
+        recorder: in_process.then(|| (*lock(&run.counts)).into()),
+        kills: (!in_process).then(|| *lock(&run.kills)),
+        faults: (stats.by_kind().into_iter())
             .map(|(k, n)| (k.name().to_owned(), n))
             .collect(),
         proxy: stats.0.clone(),
         replay,
         table,
         dlq,
-        end_to_end_seconds: end_to_end,
-        end_to_end_events_per_second: events as f64 / end_to_end.max(1e-9),
+        end_to_end_seconds: timings.end_to_end,
+        end_to_end_events_per_second: events as f64 / timings.end_to_end.max(1e-9),
         total_seconds,
         problems: Vec::new(),
     };
     report.find_problems();
     Ok(report)
+}
+
+/// Run one soak against the emulator at `AWS_ENDPOINT_URL`: set up, start the recorder,
+/// publish and replay, stop, check.
+pub async fn run(options: &SoakOptions) -> Result<SoakReport, SoakError> {
+    options.validate()?;
+    let run = set_up(options).await?;
+    let mut pollers = Vec::new();
+    let started = Instant::now();
+    let outcome = match start_recorder(options, &run, &mut pollers).await {
+        Ok(mode) => drive(options, &run, started).await.map(|o| (mode, o)),
+        Err(e) => Err(e),
+    };
+    run.mapping.stop();
+    for p in pollers {
+        let _ = p.await;
+    }
+    if let Some(task) = &run.outage_end {
+        task.abort();
+    }
+    let (mode, phases) = outcome?;
+    let total_seconds = started.elapsed().as_secs_f64();
+    report(options, &run, mode, phases, total_seconds).await
 }

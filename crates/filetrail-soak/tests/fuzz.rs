@@ -20,8 +20,8 @@ use filetrail_stages::{NameRules, parse_trigger, trigger::decode_notification_ke
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-const ENVELOPE: &str = include_str!("../../filetrail-contract/tests/fixtures/envelope.json");
-const S3_EVENT: &str = include_str!("../../filetrail-stages/tests/fixtures/example-s3-event.json");
+const ENVELOPE: &str = filetrail_testkit::fixtures::ENVELOPE;
+const S3_EVENT: &str = filetrail_testkit::fixtures::S3_EVENT;
 const S3_VIA_EVENTBRIDGE: &str =
     include_str!("../../filetrail-stages/tests/fixtures/s3-eventbridge-object-created.json");
 

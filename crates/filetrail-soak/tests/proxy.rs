@@ -34,7 +34,7 @@ async fn one_attempt(url: &str, attempt_timeout: Duration) -> aws_config::SdkCon
 async fn pipeline() -> pipeline::Pipeline {
     pipeline::create(
         &filetrail_testkit::emulator().await,
-        "px",
+        &pipeline::Names::unique("px"),
         pipeline::QueueSettings {
             visibility_timeout: Duration::from_secs(5),
             max_receive_count: 5,
@@ -60,7 +60,7 @@ async fn send(sqs: &aws_sdk_sqs::Client, url: &str, body: &str) -> filetrail_aws
 }
 
 async fn visible(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
-    pipeline::depth(sqs, url).await.expect("depth")
+    pipeline::held(sqs, url).await.expect("depth")
 }
 
 #[tokio::test]
@@ -84,6 +84,7 @@ async fn without_faults_every_call_is_forwarded_and_counted() {
     assert_eq!(stats.get("SendMessage", "forwarded"), 3);
     assert_eq!(stats.requests("SendMessage"), 3);
     assert_eq!(stats.requests("GetQueueAttributes"), 1);
+    assert!(!stats.by_kind().is_empty(), "every fault kind is counted");
     assert!(
         stats.by_kind().values().all(|n| *n == 0),
         "{:?}",

@@ -31,6 +31,10 @@ async fn a_soak_of_300_events_under_faults_records_each_exactly_once() {
     assert!(c.dead_lettered >= 3, "{r}");
     // Every poison reason names what is wrong with the message.
     assert!(
+        !r.dlq.reason_examples.is_empty(),
+        "poison reasons were seen: {r}"
+    );
+    assert!(
         r.dlq
             .reason_examples
             .iter()

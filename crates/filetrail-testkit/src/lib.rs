@@ -9,12 +9,25 @@
 //! - [`front`]: a front to the emulator answering what moto does not implement
 //!   (`TestEventPattern`).
 //! - [`hanging_endpoint`]: a service that never answers.
+//! - [`lambda`]: a built Lambda binary run under the [`runtime_api`] stand-in.
+//! - [`sqs`]: the SQS event Lambda sends a function, in its wire JSON.
+//! - [`mapping`]: Lambda's SQS event source mapping, re-enacted against a queue.
+//! - [`fixtures`]: AWS's example events, kept once.
+//! - [`process`]: CPU time and peak memory of this process, for the benches.
 
+pub mod fixtures;
 pub mod front;
+pub mod lambda;
+pub mod mapping;
 pub mod moto;
 pub mod pipeline;
+pub mod process;
 pub mod replay;
+mod rng;
 pub mod runtime_api;
+pub mod sqs;
+
+pub use rng::Rng;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

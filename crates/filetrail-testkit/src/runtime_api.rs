@@ -30,12 +30,51 @@ struct State {
     first_next: Option<Instant>,
 }
 
+/// What the server's connections and its owner share: the state, and one notification for
+/// every change of it (an event queued, a first request for work, an answer), so that no side
+/// ever polls.
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Wait until `ready` finds what it looks for in the state, or `timeout` passes.
+    async fn wait_for<T>(
+        &self,
+        timeout: Duration,
+        ready: impl Fn(&mut State) -> Option<T>,
+    ) -> Option<T> {
+        let end = tokio::time::Instant::now() + timeout;
+        loop {
+            // Registered before the check: a change between the check and the wait still wakes.
+            let changed = self.changed.notified();
+            if let Some(found) = ready(&mut self.lock()) {
+                return Some(found);
+            }
+            if tokio::time::timeout_at(end, changed).await.is_err() {
+                return ready(&mut self.lock());
+            }
+        }
+    }
+
+    fn changed(&self) {
+        self.changed.notify_waiters();
+    }
+}
+
 /// The stand-in server; drop it to stop serving.
 pub struct RuntimeApi {
     /// `127.0.0.1:port`, the value for `AWS_LAMBDA_RUNTIME_API`.
     pub address: String,
-    state: Arc<Mutex<State>>,
-    answered: Arc<Notify>,
+    shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -58,68 +97,83 @@ impl RuntimeApi {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_else(|e| panic!("addr: {e}"));
-        let state = Arc::new(Mutex::new(State::default()));
-        let answered = Arc::new(Notify::new());
-        let (s, n) = (state.clone(), answered.clone());
+        let shared = Arc::new(Shared::default());
+        let s = shared.clone();
         let task = tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
-                tokio::spawn(serve(conn, s.clone(), n.clone()));
+                tokio::spawn(serve(conn, s.clone()));
             }
         });
         Self {
             address,
-            state,
-            answered,
+            shared,
             task,
         }
     }
 
     /// Queue an invocation of `event` (JSON) with `request_id`.
     pub fn invoke(&self, request_id: &str, event: &str) {
-        self.lock()
+        self.shared
+            .lock()
             .events
             .push_back((request_id.to_owned(), event.to_owned()));
+        self.shared.changed();
     }
 
     /// When the function first asked for an invocation.
     pub fn first_next(&self) -> Option<Instant> {
-        self.lock().first_next
+        self.shared.lock().first_next
     }
 
     /// Wait until `n` answers arrived or `timeout` passed; returns the answers so far.
     pub async fn answers(&self, n: usize, timeout: Duration) -> Vec<Answer> {
-        let end = Instant::now() + timeout;
-        loop {
-            let notified = self.answered.notified();
-            let answers = self.lock().answers.clone();
-            if answers.len() >= n || Instant::now() >= end {
-                return answers;
-            }
-            let _ =
-                tokio::time::timeout(end.saturating_duration_since(Instant::now()), notified).await;
-        }
+        self.shared
+            .wait_for(timeout, |s| {
+                (s.answers.len() >= n).then(|| s.answers.clone())
+            })
+            .await
+            .unwrap_or_else(|| self.shared.lock().answers.clone())
+    }
+
+    /// Wait for the answer to invocation `request_id`, or `None` after `timeout`.
+    pub async fn answer(&self, request_id: &str, timeout: Duration) -> Option<Answer> {
+        self.shared
+            .wait_for(timeout, |s| {
+                s.answers
+                    .iter()
+                    .find(|a| a.request_id == request_id)
+                    .cloned()
+            })
+            .await
     }
 
     /// Wait until the function asked for its first invocation, or `timeout` passed.
     pub async fn wait_first_next(&self, timeout: Duration) -> Option<Instant> {
-        let end = Instant::now() + timeout;
-        while Instant::now() < end {
-            if let Some(t) = self.first_next() {
-                return Some(t);
-            }
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        }
-        None
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.shared.wait_for(timeout, |s| s.first_next).await
     }
 }
 
-async fn serve(conn: TcpStream, state: Arc<Mutex<State>>, answered: Arc<Notify>) {
+/// Long-poll for the next queued event, as `/runtime/invocation/next` does; the first call
+/// is remembered.
+async fn next_event(shared: &Shared) -> (String, String) {
+    loop {
+        let changed = shared.changed.notified();
+        let next = {
+            let mut s = shared.lock();
+            if s.first_next.is_none() {
+                s.first_next = Some(Instant::now());
+                shared.changed();
+            }
+            s.events.pop_front()
+        };
+        if let Some(next) = next {
+            return next;
+        }
+        changed.await;
+    }
+}
+
+async fn serve(conn: TcpStream, shared: Arc<Shared>) {
     let mut reader = BufReader::new(conn);
     loop {
         let mut request_line = String::new();
@@ -149,28 +203,16 @@ async fn serve(conn: TcpStream, state: Arc<Mutex<State>>, answered: Arc<Notify>)
         let mut parts = request_line.split_whitespace();
         let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
         let response = if method == "GET" && path.ends_with("/runtime/invocation/next") {
-            // Long-poll until an event is queued.
-            loop {
-                let next = {
-                    let mut s = state
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    s.first_next.get_or_insert_with(Instant::now);
-                    s.events.pop_front()
-                };
-                if let Some((id, event)) = next {
-                    let deadline = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map(|d| d + INVOCATION_TIMEOUT)
-                        .unwrap_or_default()
-                        .as_millis();
-                    break format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\nLambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:111122223333:function:filetrail-test\r\nLambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1\r\nContent-Length: {}\r\n\r\n{event}",
-                        event.len()
-                    );
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+            let (id, event) = next_event(&shared).await;
+            let deadline = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d + INVOCATION_TIMEOUT)
+                .unwrap_or_default()
+                .as_millis();
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\nLambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:111122223333:function:filetrail-test\r\nLambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1\r\nContent-Length: {}\r\n\r\n{event}",
+                event.len()
+            )
         } else if method == "POST" && (path.ends_with("/response") || path.ends_with("/error")) {
             let id = path.split('/').rev().nth(1).unwrap_or_default().to_owned();
             let answer = Answer {
@@ -178,12 +220,8 @@ async fn serve(conn: TcpStream, state: Arc<Mutex<State>>, answered: Arc<Notify>)
                 ok: path.ends_with("/response"),
                 body: String::from_utf8_lossy(&body).into_owned(),
             };
-            state
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .answers
-                .push(answer);
-            answered.notify_waiters();
+            shared.lock().answers.push(answer);
+            shared.changed();
             "HTTP/1.1 202 Accepted\r\nContent-Length: 16\r\n\r\n{\"status\":\"OK\"}\n".to_owned()
         } else {
             "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_owned()

@@ -14,12 +14,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::Rng;
-use crate::pipeline::Pipeline;
+use crate::lambda::Lambda;
+use crate::runtime_api::INVOCATION_TIMEOUT;
 
 /// SQS returns at most 10 messages per receive; larger mapping batches take several receives.
 pub const MAX_RECEIVE: usize = 10;
@@ -50,6 +51,18 @@ pub struct MappingSettings {
     pub duplicate_rate: f64,
     /// Seed of the duplicate choices.
     pub seed: u64,
+}
+
+impl MappingSettings {
+    /// Batches of `batch_size`, every message delivered as SQS delivers it (no injected
+    /// duplicates).
+    pub fn batches_of(batch_size: usize) -> Self {
+        Self {
+            batch_size,
+            duplicate_rate: 0.0,
+            seed: 0,
+        }
+    }
 }
 
 /// What the mapping did.
@@ -101,49 +114,6 @@ impl std::fmt::Debug for Mapping {
     }
 }
 
-/// The SQS event Lambda builds from received messages.
-pub fn sqs_event(messages: &[Message], queue_arn: &str) -> Value {
-    let records: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            let attributes: serde_json::Map<String, Value> = m
-                .attributes()
-                .map(|a| {
-                    a.iter()
-                        .map(|(k, v)| (k.as_str().to_owned(), json!(v)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let message_attributes: serde_json::Map<String, Value> = m
-                .message_attributes()
-                .map(|a| {
-                    a.iter()
-                        .map(|(k, v)| {
-                            (
-                                k.clone(),
-                                json!({"stringValue": v.string_value(), "dataType": v.data_type(),
-                                    "stringListValues": [], "binaryListValues": []}),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            json!({
-                "messageId": m.message_id(),
-                "receiptHandle": m.receipt_handle(),
-                "body": m.body(),
-                "attributes": attributes,
-                "messageAttributes": message_attributes,
-                "md5OfBody": m.md5_of_body(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            })
-        })
-        .collect();
-    json!({ "Records": records })
-}
-
 /// The message ids a partial batch response names; `None` when the response is not one (then
 /// Lambda retries the whole batch).
 pub fn failed_items(response: &Value, batch: &[Message]) -> Option<HashSet<String>> {
@@ -165,13 +135,18 @@ pub fn failed_items(response: &Value, batch: &[Message]) -> Option<HashSet<Strin
 }
 
 impl Mapping {
-    /// A mapping from `pipeline`'s events queue, polled with `sqs` (the Lambda service's own
-    /// client: straight to the emulator, never through the fault proxy).
-    pub fn new(sqs: aws_sdk_sqs::Client, pipeline: &Pipeline, settings: MappingSettings) -> Self {
+    /// A mapping from the queue `queue_url` (ARN `queue_arn`), polled with `sqs` (the Lambda
+    /// service's own client: straight to the emulator, never through a fault proxy).
+    pub fn new(
+        sqs: aws_sdk_sqs::Client,
+        queue_url: &str,
+        queue_arn: &str,
+        settings: MappingSettings,
+    ) -> Self {
         Self {
             sqs,
-            queue_url: pipeline.events_queue_url.clone(),
-            queue_arn: pipeline.events_queue_arn.clone(),
+            queue_url: queue_url.to_owned(),
+            queue_arn: queue_arn.to_owned(),
             settings,
             state: Mutex::new(State {
                 rng: Rng::stream(settings.seed, "mapping"),
@@ -198,36 +173,54 @@ impl Mapping {
 
     /// Poll until [`Mapping::stop`]: receive, invoke `function`, delete what it finished.
     pub async fn poll<F: Function>(&self, function: &mut F) {
-        let batch = i32::try_from(self.settings.batch_size.clamp(1, MAX_RECEIVE)).unwrap_or(10);
-        while !self.stop.load(Ordering::SeqCst) {
-            let received = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(batch)
-                .wait_time_seconds(1)
-                .message_system_attribute_names(MessageSystemAttributeName::All)
-                .message_attribute_names("All")
-                .send()
-                .await;
-            let messages = match received {
-                Ok(out) => out.messages().to_vec(),
-                Err(e) => {
-                    tracing::warn!(error = %filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).message, "receive failed; polling again");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
+        self.poll_until(function, None).await;
+    }
+
+    /// Poll until `empty` receives in a row found nothing (or [`Mapping::stop`]): the queue
+    /// is drained.
+    pub async fn poll_until_idle<F: Function>(&self, function: &mut F, empty: u32) {
+        self.poll_until(function, Some(empty)).await;
+    }
+
+    async fn poll_until<F: Function>(&self, function: &mut F, idle_limit: Option<u32>) {
+        let mut idle = 0;
+        while !self.stop.load(Ordering::SeqCst) && idle_limit.is_none_or(|l| idle < l) {
+            let messages = self.receive().await;
             if messages.is_empty() {
+                idle += 1;
                 continue;
             }
-            let event = sqs_event(&messages, &self.queue_arn);
+            idle = 0;
+            let event = crate::sqs::from_messages(&messages, &self.queue_arn);
             let outcome = function.invoke(&event).await;
             let failed = match &outcome {
                 Invocation::Response(r) => failed_items(r, &messages),
                 Invocation::Error(_) | Invocation::Crashed => None,
             };
             self.settle(&messages, &outcome, failed).await;
+        }
+    }
+
+    /// One receive (long polling, every attribute); nothing when it failed.
+    async fn receive(&self) -> Vec<Message> {
+        let batch = i32::try_from(self.settings.batch_size.clamp(1, MAX_RECEIVE)).unwrap_or(10);
+        let received = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(batch)
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await;
+        match received {
+            Ok(out) => out.messages().to_vec(),
+            Err(e) => {
+                tracing::warn!(error = %filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).message, "receive failed; polling again");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Vec::new()
+            }
         }
     }
 
@@ -238,81 +231,93 @@ impl Mapping {
         outcome: &Invocation,
         failed: Option<HashSet<String>>,
     ) {
-        let mut copies: Vec<String> = Vec::new();
-        let mut delete: Vec<&Message> = Vec::new();
-        {
-            let mut s = self.lock();
-            s.stats.invocations += 1;
-            s.stats.messages += messages.len() as u64;
-            let Some(failed) = failed else {
-                match outcome {
-                    Invocation::Crashed => s.stats.crashed_invocations += 1,
-                    _ => s.stats.failed_invocations += 1,
-                }
-                return;
-            };
-            s.stats.item_failures += failed.len() as u64;
-            for m in messages {
-                let id = m.message_id().unwrap_or_default().to_owned();
-                if failed.contains(&id) {
-                    continue;
-                }
-                let first = s.decided.insert(m.body().unwrap_or_default().to_owned());
-                if first {
-                    s.stats.distinct_messages += 1;
-                }
-                if first && s.rng.chance(self.settings.duplicate_rate) {
-                    if s.rng.chance(0.5) {
-                        s.stats.lost_deletes += 1;
-                        continue;
-                    }
-                    s.stats.copies += 1;
-                    copies.push(m.body().unwrap_or_default().to_owned());
-                }
-                delete.push(m);
-            }
-        }
+        let Some((copies, delete)) = self.decide(messages, outcome, failed) else {
+            return;
+        };
         for body in copies {
-            match self
+            let sent = self
                 .sqs
                 .send_message()
                 .queue_url(&self.queue_url)
                 .message_body(body)
                 .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).message, "could not send a duplicate copy")
-                }
+                .await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).message, "could not send a duplicate copy");
             }
         }
         for chunk in delete.chunks(MAX_RECEIVE) {
-            let entries: Vec<DeleteMessageBatchRequestEntry> = chunk
-                .iter()
-                .enumerate()
-                .filter_map(|(i, m)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(m.receipt_handle()?)
-                        .build()
-                        .ok()
-                })
-                .collect();
+            let entries = crate::pipeline::delete_entries(chunk.iter().copied());
             let n = entries.len() as u64;
-            match self
+            let deleted = self
                 .sqs
                 .delete_message_batch()
                 .queue_url(&self.queue_url)
                 .set_entries(Some(entries))
                 .send()
-                .await
-            {
+                .await;
+            match deleted {
                 Ok(out) => self.lock().stats.deleted += n - out.failed().len() as u64,
                 Err(e) => {
                     tracing::warn!(error = %filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).message, "delete failed; the batch will be delivered again")
                 }
             }
+        }
+    }
+
+    /// Count the invocation and decide each message's fate: the bodies to send again as
+    /// copies and the messages to delete; `None` when the whole batch is retried.
+    fn decide<'m>(
+        &self,
+        messages: &'m [Message],
+        outcome: &Invocation,
+        failed: Option<HashSet<String>>,
+    ) -> Option<(Vec<String>, Vec<&'m Message>)> {
+        let mut copies: Vec<String> = Vec::new();
+        let mut delete: Vec<&Message> = Vec::new();
+        let mut s = self.lock();
+        s.stats.invocations += 1;
+        s.stats.messages += messages.len() as u64;
+        let Some(failed) = failed else {
+            match outcome {
+                Invocation::Crashed => s.stats.crashed_invocations += 1,
+                _ => s.stats.failed_invocations += 1,
+            }
+            return None;
+        };
+        s.stats.item_failures += failed.len() as u64;
+        for m in messages {
+            if failed.contains(m.message_id().unwrap_or_default()) {
+                continue;
+            }
+            let first = s.decided.insert(m.body().unwrap_or_default().to_owned());
+            if first {
+                s.stats.distinct_messages += 1;
+            }
+            if first && s.rng.chance(self.settings.duplicate_rate) {
+                if s.rng.chance(0.5) {
+                    s.stats.lost_deletes += 1;
+                    continue;
+                }
+                s.stats.copies += 1;
+                copies.push(m.body().unwrap_or_default().to_owned());
+            }
+            delete.push(m);
+        }
+        Some((copies, delete))
+    }
+}
+
+/// A [`Lambda`] process invoked as the mapping invokes a function: an answer posted to
+/// `/response` is the partial batch response, one posted to `/error` or none within
+/// [`INVOCATION_TIMEOUT`] fails the invocation.
+impl Function for Lambda {
+    async fn invoke(&mut self, event: &Value) -> Invocation {
+        match Lambda::invoke(self, &event.to_string(), INVOCATION_TIMEOUT).await {
+            Some(a) if a.ok => serde_json::from_str(&a.body)
+                .map_or_else(|e| Invocation::Error(e.to_string()), Invocation::Response),
+            Some(a) => Invocation::Error(a.body),
+            None => Invocation::Error("the invocation timed out".into()),
         }
     }
 }

@@ -9,6 +9,7 @@ use filetrail_aws::BackoffSettings;
 use filetrail_aws::emf::Metrics;
 use filetrail_contract::{OccurredAt, parse_body};
 
+use crate::lag::{FIRST_RECEIVE_TIMESTAMP, Lag, SENT_TIMESTAMP, oldest_age};
 use crate::write::{Fate, Group, write_all};
 use crate::{DeadLetter, DeadLetterClass, DeadLetters, Sink};
 
@@ -60,6 +61,8 @@ pub struct Counts {
     /// Messages handed back to SQS for redelivery: the `batchItemFailures` of the response
     /// (the metric keeps SQS's word).
     pub failed: u64,
+    /// How far the trail lags behind the pipeline.
+    pub lag: Lag,
 }
 
 impl Counts {
@@ -72,6 +75,7 @@ impl Counts {
             .set("retried", self.retried)
             .set("dead_lettered", self.dead_lettered)
             .set("failed", self.failed);
+        self.lag.add_to(&mut m);
         m
     }
 }
@@ -127,13 +131,22 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
         deadline: Instant,
     ) -> Result<(SqsBatchResponse, Counts), HandlerError> {
         let messages = &event.records;
+        let oldest_message_age_ms = oldest_age(
+            messages.iter().filter_map(sent_ms),
+            OccurredAt::now().millis(),
+        );
         let (mut groups, mut fates) = self.parse(messages);
         let writes_end = self.writes_end(deadline);
         let retried = write_all(&self.sink, &self.settings, &mut groups, writes_end).await;
+        let lag = Lag::new(
+            groups.iter().filter_map(Group::lag_ms).collect(),
+            oldest_message_age_ms,
+        );
         settle(groups, &mut fates);
         self.dead_letter(messages, &mut fates, deadline).await;
         let (response, mut counts) = respond(messages, fates)?;
         counts.retried = retried;
+        counts.lag = lag;
         tracing::info!(
             sink = self.sink.name(),
             received = counts.received,
@@ -142,6 +155,8 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
             retried = counts.retried,
             dead_lettered = counts.dead_lettered,
             failed = counts.failed,
+            lag_max_ms = lag.max_ms,
+            oldest_message_age_ms = lag.oldest_message_age_ms,
             "batch recorded"
         );
         Ok((response, counts))
@@ -221,6 +236,13 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
             }
         }
     }
+}
+
+/// When the message was sent to the queue (epoch ms), or first received when SQS did not say.
+fn sent_ms(m: &SqsMessage) -> Option<i64> {
+    [SENT_TIMESTAMP, FIRST_RECEIVE_TIMESTAMP]
+        .iter()
+        .find_map(|k| m.attributes.get(*k)?.parse().ok())
 }
 
 fn letter(m: &SqsMessage, reason: &str, class: DeadLetterClass) -> DeadLetter {

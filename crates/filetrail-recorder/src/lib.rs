@@ -10,6 +10,7 @@ pub mod config;
 mod dead_letter;
 mod handler;
 mod influxdb;
+pub mod lag;
 mod layout;
 pub mod metering;
 mod sink;
@@ -26,6 +27,7 @@ pub use handler::{
     work_deadline,
 };
 pub use influxdb::InfluxDbSink;
+pub use lag::Lag;
 pub use layout::{Layout, MULTI_MEASURE_NAME, NOT_AVAILABLE, SEED_MEASURE_NAME, epoch_seconds};
 pub use sink::{Exhausted, Outcome, Retry, Sink};
 pub use timestream::{

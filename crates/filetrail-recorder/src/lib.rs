@@ -6,6 +6,7 @@
 //! deadline, dead-letters what never will with its reason ([`DeadLetters`]), and names in
 //! `batchItemFailures` only what SQS must redeliver.
 
+mod batch;
 pub mod config;
 mod dead_letter;
 mod handler;
@@ -17,6 +18,7 @@ mod sink;
 mod timestream;
 mod write;
 
+pub use batch::{Batch, Message, QueuedMessage, SqsBatch, Timestamps};
 pub use config::{RecorderConfig, SinkConfig};
 pub use dead_letter::{
     DeadLetter, DeadLetterClass, DeadLetters, MAX_ENTRIES_PER_SEND, MAX_SEND_BATCH_BYTES,

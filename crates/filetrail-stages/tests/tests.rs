@@ -84,10 +84,21 @@ impl Emulator {
         Self { s3, eb, sqs, route }
     }
 
+    /// The EventBridge adapter for this route's bus.
+    pub fn bus(&self) -> EventBridge {
+        EventBridge::new(self.eb.clone(), self.route.bus.clone())
+    }
+
     /// A publisher to this route's bus as `source`.
     pub fn publisher(&self, source: &str) -> Publisher<EventBridge> {
+        self.publisher_through(self.bus(), source)
+    }
+
+    /// A publisher to this route's bus as `source`, its calls made through `put` (which
+    /// wraps [`Self::bus`] to inject faults).
+    pub fn publisher_through<P: PutEvents>(&self, put: P, source: &str) -> Publisher<P> {
         Publisher::new(
-            EventBridge::new(self.eb.clone(), self.route.bus.clone()),
+            put,
             PublisherConfig {
                 bus: self.route.bus.clone(),
                 source: source.into(),
@@ -259,4 +270,39 @@ impl<C: PutEvents> PutEvents for FailingPutEvents<C> {
 /// A name prefix for buckets of one test, ending in `-`.
 pub fn bucket_prefix(tag: &str) -> String {
     format!("{}-", filetrail_testkit::unique_name(tag))
+}
+
+/// An emulator and the buckets of one sorting test: `{prefix}incoming` and one
+/// `{prefix}hermes-{instrument}` per instrument asked for, all created.
+pub struct Sorting {
+    /// The emulator.
+    pub emu: Emulator,
+    /// The test's bucket name prefix.
+    pub prefix: String,
+    /// The incoming bucket.
+    pub incoming: String,
+    /// The instrument buckets, in the order asked for.
+    pub instruments: Vec<String>,
+}
+
+impl Sorting {
+    /// A route and buckets named after `tag`.
+    pub async fn start(tag: &str, instruments: &[&str]) -> Self {
+        let emu = Emulator::start(tag).await;
+        let prefix = bucket_prefix(tag);
+        let incoming = format!("{prefix}incoming");
+        emu.bucket(&incoming).await;
+        let mut buckets = Vec::new();
+        for inst in instruments {
+            let bucket = format!("{prefix}hermes-{inst}");
+            emu.bucket(&bucket).await;
+            buckets.push(bucket);
+        }
+        Self {
+            emu,
+            prefix,
+            incoming,
+            instruments: buckets,
+        }
+    }
 }

@@ -47,11 +47,16 @@ async fn processed<X: Process>(
     bucket: &str,
     key: &str,
 ) -> ProcessCounts {
-    processor
-        .handle(&super::s3_notification(bucket, key))
-        .await
-        .into_result()
-        .expect("the invocation succeeds")
+    processed_event(processor, &super::s3_notification(bucket, key)).await
+}
+
+/// The counts of a successful invocation on `event`.
+async fn processed_event<X: Process>(
+    processor: &Processor<EventBridge, X>,
+    event: &serde_json::Value,
+) -> ProcessCounts {
+    let report = processor.handle(event).await;
+    report.into_result().expect("the invocation succeeds")
 }
 
 /// What the example command writes for `input` bytes named `name`, by running it directly.
@@ -133,11 +138,7 @@ async fn an_l0_file_becomes_products_with_events_and_a_retry_repeats_them_exactl
 
     // A retry (here in the EventBridge shape) finds the products in place: nothing is written,
     // the same events (same event_id) are published again for the recorder to deduplicate.
-    let retry = processor
-        .handle(&super::object_created(&bucket, INPUT_KEY))
-        .await
-        .into_result()
-        .expect("processed");
+    let retry = processed_event(&processor, &super::object_created(&bucket, INPUT_KEY)).await;
     assert_eq!(
         (retry.uploaded, retry.already_uploaded, retry.published),
         (0, 2, 2),

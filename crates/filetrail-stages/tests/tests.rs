@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use filetrail_contract::{BodyShape, FileMoved, OccurredAt, parse_body_str};
 use filetrail_publisher::{
@@ -131,14 +132,8 @@ impl Emulator {
 
     /// An object's bytes.
     pub async fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
-        let out = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("get s3://{bucket}/{key}: {e:?}"));
+        let answer = self.s3.get_object().bucket(bucket).key(key).send().await;
+        let out = answer.unwrap_or_else(|e| panic!("get s3://{bucket}/{key}: {e:?}"));
         out.body
             .collect()
             .await
@@ -147,25 +142,26 @@ impl Emulator {
             .to_vec()
     }
 
-    /// Whether an object exists.
-    pub async fn exists(&self, bucket: &str, key: &str) -> bool {
+    /// HeadObject's answer; `None` when the object does not exist.
+    async fn head_object(&self, bucket: &str, key: &str) -> Option<HeadObjectOutput> {
         match self.s3.head_object().bucket(bucket).key(key).send().await {
-            Ok(_) => true,
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => false,
+            Ok(out) => Some(out),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => None,
             Err(e) => panic!("head s3://{bucket}/{key}: {e:?}"),
         }
+    }
+
+    /// Whether an object exists.
+    pub async fn exists(&self, bucket: &str, key: &str) -> bool {
+        self.head_object(bucket, key).await.is_some()
     }
 
     /// HeadObject: (ETag, Last-Modified).
     pub async fn head(&self, bucket: &str, key: &str) -> (String, OccurredAt) {
         let out = self
-            .s3
-            .head_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
+            .head_object(bucket, key)
             .await
-            .unwrap_or_else(|e| panic!("head s3://{bucket}/{key}: {e:?}"));
+            .unwrap_or_else(|| panic!("no s3://{bucket}/{key}"));
         let lm = out
             .last_modified()
             .and_then(|t| t.to_millis().ok())

@@ -41,6 +41,64 @@ impl Unit {
     }
 }
 
+/// A struct of counts whose every field is an EMF metric of the same name.
+///
+/// Implemented by [`counts!`](crate::counts), never by hand: the names come from the fields.
+pub trait MetricCounts {
+    /// The metric names: the field names, in field order.
+    const NAMES: &'static [&'static str];
+
+    /// The counts as an EMF metric set, reported under the function name `function`, in
+    /// field order.
+    fn metrics(&self, function: &str) -> Metrics;
+}
+
+/// Declare a counts struct: every field a `u64`, every field an EMF metric named after it.
+///
+/// The struct gets `Debug, Clone, Copy, Default, PartialEq, Eq` and [`MetricCounts`]; other
+/// attributes (docs, `derive(Serialize)`) pass through. A new count is one field:
+///
+/// ```
+/// filetrail_aws::counts! {
+///     /// What one invocation did.
+///     pub struct Done {
+///         /// Things received.
+///         pub received: u64,
+///         /// Things done.
+///         pub done: u64,
+///     }
+/// }
+/// use filetrail_aws::emf::MetricCounts;
+/// let line = Done { received: 2, done: 1 }.metrics("fn").to_line(0);
+/// assert!(line.contains(r#""received":2"#));
+/// assert_eq!(Done::NAMES, ["received", "done"]);
+/// ```
+#[macro_export]
+macro_rules! counts {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$field_meta:meta])* $field_vis:vis $field:ident : u64 ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        $vis struct $name {
+            $( $(#[$field_meta])* $field_vis $field: u64, )*
+        }
+
+        impl $crate::emf::MetricCounts for $name {
+            const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            fn metrics(&self, function: &str) -> $crate::emf::Metrics {
+                let mut metrics = $crate::emf::Metrics::new(function);
+                $( metrics.set(stringify!($field), self.$field); )*
+                metrics
+            }
+        }
+    };
+}
+
 /// A set of counts for one invocation, written as one EMF line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metrics {
@@ -164,6 +222,41 @@ mod tests {
         assert_eq!(m.get("written"), 2);
         assert_eq!(m.get("absent"), 0);
         assert_eq!(m.names(), vec!["received", "written", "lag_ms"]);
+    }
+
+    crate::counts! {
+        /// Counts of a test.
+        struct Sample {
+            /// First.
+            first: u64,
+            /// Second.
+            second: u64,
+            /// Third.
+            third: u64,
+        }
+    }
+
+    #[test]
+    fn counts_are_metrics_named_after_their_fields_in_field_order() {
+        assert_eq!(Sample::NAMES, ["first", "second", "third"]);
+        let counts = Sample {
+            first: 1,
+            third: 3,
+            ..Sample::default()
+        };
+        let m = counts.metrics("filetrail-dev-x");
+        assert_eq!(m.names(), Sample::NAMES);
+        assert_eq!((m.get("first"), m.get("second"), m.get("third")), (1, 0, 3));
+        let v: serde_json::Value = serde_json::from_str(&m.to_line(7)).expect("json");
+        assert_eq!(v["function"], "filetrail-dev-x");
+        assert_eq!(v["third"], 3);
+        let names: Vec<&str> = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .filter_map(|n| n["Name"].as_str())
+            .collect();
+        assert_eq!(names, Sample::NAMES);
     }
 
     #[test]

@@ -105,7 +105,7 @@ module "auditor" {
   older_than_minutes       = var.audit_older_than_minutes
   since_hours              = var.audit_since_hours
   inventory_bucket_name    = var.audit_inventory_bucket_name
-  inventory_manifest       = var.audit_inventory_manifest
+  inventory_manifests      = var.audit_inventory_manifests
   sink                     = var.sink
   timestream_database_name = module.filetrail.timestream_database_name
   timestream_table_name    = module.filetrail.timestream_table_name

@@ -199,10 +199,10 @@ variable "audit_inventory_bucket_name" {
   default     = null
 }
 
-variable "audit_inventory_manifest" {
-  type        = string
-  description = "s3:// URL of the inventory manifest.json the auditor reads (in audit_inventory_bucket_name). null = list."
-  default     = null
+variable "audit_inventory_manifests" {
+  type        = list(string)
+  description = "s3:// URLs of the S3 Inventory manifest.json files the auditor reads instead of listing those buckets (all in audit_inventory_bucket_name). [] = list."
+  default     = []
 }
 
 variable "auditor_influxdb_token_secret_arn" {

@@ -22,23 +22,13 @@ resource "aws_iam_role" "auditor" {
 # Exactly the calls the auditor makes, on exactly the resources it reads. It lists the incoming
 # and instrument buckets (ListObjectsV2 is s3:ListBucket on the bucket) and reads no object there:
 # a listing carries the key, size and LastModified the findings need. An S3 Inventory report is
-# read with GetObject (manifest.json, then its data files) and found by listing its prefix.
+# read with GetObject only (the manifest.json URLs are given, then the data files they name).
 data "aws_iam_policy_document" "auditor" {
   statement {
     sid       = "ListMissionBuckets"
     effect    = "Allow"
     actions   = ["s3:ListBucket"]
     resources = concat([local.incoming_bucket_arn], local.instrument_bucket_arns)
-  }
-
-  dynamic "statement" {
-    for_each = var.inventory_bucket_name == null ? [] : [1]
-    content {
-      sid       = "ListInventoryBucket"
-      effect    = "Allow"
-      actions   = ["s3:ListBucket"]
-      resources = [local.inventory_bucket_arn]
-    }
   }
 
   dynamic "statement" {
@@ -186,6 +176,10 @@ resource "aws_lambda_function" "auditor" {
   tags = var.tags
 
   lifecycle {
+    precondition {
+      condition     = alltrue([for u in var.inventory_manifests : var.inventory_bucket_name != null && startswith(u, "s3://${coalesce(var.inventory_bucket_name, "-")}/")])
+      error_message = "Every inventory_manifests URL must be in inventory_bucket_name, the one bucket the auditor may read reports from."
+    }
     precondition {
       condition     = local.influxdb_sink || var.timestream_table_arn != null
       error_message = "With sink = timestream the auditor queries the trail's table: set timestream_table_arn (and the database and table names)."

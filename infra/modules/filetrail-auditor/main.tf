@@ -61,7 +61,7 @@ locals {
     FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN = var.influxdb_token_secret_arn
     FILETRAIL_INFLUXDB_MEASUREMENT      = var.influxdb_measurement
   }
-  auditor_environment_inventory = var.inventory_manifest == null ? {} : { FILETRAIL_AUDIT_INVENTORY = var.inventory_manifest }
+  auditor_environment_inventory = length(var.inventory_manifests) == 0 ? {} : { FILETRAIL_AUDIT_INVENTORY = join(",", var.inventory_manifests) }
 }
 
 data "aws_iam_policy_document" "lambda_assume" {

@@ -69,7 +69,7 @@ variable "incoming_bucket_name" {
 
 variable "inventory_bucket_name" {
   type        = string
-  description = "Bucket holding the S3 Inventory reports of the instrument buckets, which the auditor may read instead of listing large buckets (s3:ListBucket and s3:GetObject on it). null = no inventory: every bucket is listed."
+  description = "Bucket holding the S3 Inventory reports the auditor reads (s3:GetObject on its objects, nothing else). null = no inventory: every bucket is listed."
   default     = null
 
   validation {
@@ -78,14 +78,14 @@ variable "inventory_bucket_name" {
   }
 }
 
-variable "inventory_manifest" {
-  type        = string
-  description = "FILETRAIL_AUDIT_INVENTORY: s3:// URL of the inventory report (manifest.json) in inventory_bucket_name the auditor reads. null = list the buckets."
-  default     = null
+variable "inventory_manifests" {
+  type        = list(string)
+  description = "FILETRAIL_AUDIT_INVENTORY: s3:// URLs of S3 Inventory manifests (manifest.json, one per large bucket, all in inventory_bucket_name) read instead of listing those buckets. [] = list every bucket."
+  default     = []
 
   validation {
-    condition     = var.inventory_manifest == null ? true : can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$", var.inventory_manifest))
-    error_message = "inventory_manifest must be an s3://bucket/key URL."
+    condition     = alltrue([for u in var.inventory_manifests : can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+manifest\\.json$", u))])
+    error_message = "inventory_manifests must be s3://bucket/.../manifest.json URLs."
   }
 }
 

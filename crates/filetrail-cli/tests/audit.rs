@@ -288,8 +288,8 @@ async fn the_audit_finds_exactly_what_did_not_happen_and_is_clean_once_it_is_fix
     assert_eq!((code, &report["clean"]), (0, &json!(true)), "{report}");
     assert_eq!(findings(&report), []);
     assert_eq!(
-        report["counts"]["checked"], 8,
-        "3 l0 files, 4 products, the copy"
+        report["counts"]["checked"], 10,
+        "3 l0 files, their 6 products, the copy"
     );
 
     // Text for people: the summary and the same verdict.

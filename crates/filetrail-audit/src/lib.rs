@@ -17,6 +17,7 @@ mod error;
 pub mod influx;
 pub mod inventory;
 pub mod limits;
+pub mod memory;
 pub mod object;
 pub mod report;
 pub mod timestream;

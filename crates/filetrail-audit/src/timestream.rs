@@ -17,14 +17,20 @@ const COLUMNS: [&str; 4] = [
     name::NEW_FILE_KEY,
 ];
 
-/// The trail in a Timestream table written by the recorder (either layout).
-#[derive(Debug, Clone)]
-pub struct TimestreamTrail {
-    client: aws_sdk_timestreamquery::Client,
+/// The SQL of the audit's lookups for one table: the statements and how a lookup is cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sql {
     database: String,
     table: String,
     layout: Layout,
     max_query_bytes: usize,
+}
+
+/// The trail in a Timestream table written by the recorder (either layout).
+#[derive(Debug, Clone)]
+pub struct TimestreamTrail {
+    client: aws_sdk_timestreamquery::Client,
+    sql: Sql,
 }
 
 /// A SQL string literal: single quotes, a quote doubled.
@@ -44,8 +50,8 @@ fn in_list(column: &str, keys: &[&str]) -> String {
 }
 
 impl TimestreamTrail {
-    /// The trail in `database`.`table`, written in `layout` (client:
-    /// `filetrail_cli`-style, with the 60 s query timeout and endpoint discovery in AWS).
+    /// The trail in `database`.`table`, written in `layout` (the client as `filetrail
+    /// history` builds it: the 60 s query timeout, endpoint discovery in AWS).
     pub fn new(
         client: aws_sdk_timestreamquery::Client,
         database: &str,
@@ -54,6 +60,62 @@ impl TimestreamTrail {
     ) -> Self {
         Self {
             client,
+            sql: Sql::new(database, table, layout),
+        }
+    }
+
+    /// Cut queries at `bytes` instead of Timestream's limit (tests).
+    #[must_use]
+    pub fn with_max_query_bytes(mut self, bytes: usize) -> Self {
+        self.sql.max_query_bytes = bytes;
+        self
+    }
+
+    /// The statements this trail sends.
+    pub fn sql(&self) -> &Sql {
+        &self.sql
+    }
+
+    async fn run(&self, sql: String, out: &mut Vec<TrailRecord>) -> Result<(), TrailError> {
+        let mut next: Option<String> = None;
+        loop {
+            let resp = self
+                .client
+                .query()
+                .query_string(sql.clone())
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    let c = filetrail_aws::classify(filetrail_aws::Service::Timestream, &e);
+                    TrailError {
+                        store: "Timestream",
+                        message: format!("{}: {}", c.code, c.message),
+                        retryable: c.retryable,
+                    }
+                })?;
+            let names: Vec<&str> = resp
+                .column_info()
+                .iter()
+                .map(|c| c.name().unwrap_or_default())
+                .collect();
+            for row in resp.rows() {
+                out.push(record_of(&names, row.data()));
+            }
+            // A page may be empty while the query still runs: only a missing NextToken ends it
+            // (<https://docs.aws.amazon.com/timestream/latest/developerguide/API_query_Query.html>).
+            match resp.next_token() {
+                Some(t) => next = Some(t.to_owned()),
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+impl Sql {
+    /// Statements for `database`.`table` written in `layout`, cut at Timestream's limit.
+    pub fn new(database: &str, table: &str, layout: Layout) -> Self {
+        Self {
             database: database.into(),
             table: table.into(),
             layout,
@@ -61,7 +123,7 @@ impl TimestreamTrail {
         }
     }
 
-    /// Cut queries at `bytes` instead of Timestream's limit (tests).
+    /// The same statements cut at `bytes`.
     #[must_use]
     pub fn with_max_query_bytes(mut self, bytes: usize) -> Self {
         self.max_query_bytes = bytes;
@@ -125,41 +187,6 @@ impl TimestreamTrail {
             }
         })
     }
-
-    async fn run(&self, sql: String, out: &mut Vec<TrailRecord>) -> Result<(), TrailError> {
-        let mut next: Option<String> = None;
-        loop {
-            let resp = self
-                .client
-                .query()
-                .query_string(sql.clone())
-                .set_next_token(next.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    let c = filetrail_aws::classify(filetrail_aws::Service::Timestream, &e);
-                    TrailError {
-                        store: "Timestream",
-                        message: format!("{}: {}", c.code, c.message),
-                        retryable: c.retryable,
-                    }
-                })?;
-            let names: Vec<&str> = resp
-                .column_info()
-                .iter()
-                .map(|c| c.name().unwrap_or_default())
-                .collect();
-            for row in resp.rows() {
-                out.push(record_of(&names, row.data()));
-            }
-            // A page may be empty while the query still runs: only a missing NextToken ends it
-            // (<https://docs.aws.amazon.com/timestream/latest/developerguide/API_query_Query.html>).
-            match resp.next_token() {
-                Some(t) => next = Some(t.to_owned()),
-                None => return Ok(()),
-            }
-        }
-    }
 }
 
 /// One result row as a record; `N/A` (the seed layout's "missing") reads as `None`.
@@ -187,8 +214,8 @@ impl Trail for TimestreamTrail {
         if lookup.is_empty() {
             return Ok(found);
         }
-        for part in self.parts(lookup) {
-            self.run(self.query(&part), &mut found.records).await?;
+        for part in self.sql.parts(lookup) {
+            self.run(self.sql.query(&part), &mut found.records).await?;
             found.queries += 1;
         }
         Ok(found)

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use filetrail_audit::{
     AuditConfig, AuditError, Counts, Found, InfluxTrail, Inventoried, Lookup, Report, S3Listing,
-    S3Url, TimestreamTrail, Trail, TrailConfig, TrailError,
+    S3Url, SourceError, TimestreamTrail, Trail, TrailConfig, TrailError,
 };
 use filetrail_aws::emf::Metrics;
 use filetrail_aws::{ConfigError, Env};
@@ -117,8 +117,8 @@ pub enum StartError {
 pub enum SinkTrail {
     /// Timestream for LiveAnalytics (Query).
     Timestream(TimestreamTrail),
-    /// InfluxDB (InfluxQL).
-    InfluxDb(InfluxTrail<HyperTransport>),
+    /// InfluxDB (InfluxQL); boxed, its HTTP client is much larger than a Timestream client.
+    InfluxDb(Box<InfluxTrail<HyperTransport>>),
 }
 
 impl SinkTrail {
@@ -146,7 +146,7 @@ impl SinkTrail {
                     .map_err(|e| StartError::InfluxDb(e.to_string()))?;
                 let client = InfluxDb::new(influx, token)
                     .map_err(|e| StartError::InfluxDb(e.to_string()))?;
-                Ok(Self::InfluxDb(InfluxTrail::new(client)))
+                Ok(Self::InfluxDb(Box::new(InfluxTrail::new(client))))
             }
         }
     }
@@ -197,6 +197,19 @@ impl Auditor {
             return filetrail_audit::audit(&config, &listing, &self.trail, &no_progress).await;
         }
         let source = Inventoried::load(self.s3.clone(), listing, &self.config.inventory).await?;
+        // As `filetrail audit`: a report's snapshot of the incoming bucket would show files
+        // sorted since as stuck, so the incoming bucket is always listed.
+        if source.manifest(&config.incoming_bucket).is_some() {
+            return Err(AuditError::Source(SourceError {
+                operation: "Inventory",
+                bucket: config.incoming_bucket.clone(),
+                code: "IncomingInventory".into(),
+                message: format!(
+                    "{ENV_INVENTORY} names a report of the incoming bucket, which is always listed"
+                ),
+                retryable: false,
+            }));
+        }
         filetrail_audit::audit(&config, &source, &self.trail, &no_progress).await
     }
 

@@ -2,13 +2,13 @@
 //! files stuck in the incoming bucket are counted in the EMF line under the deployed name and
 //! logged one JSON line each; an audit that cannot read a bucket fails the invocation.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use filetrail_testkit::runtime_api::{RuntimeApi, lines_lambda_keeps};
-use filetrail_testkit::{emulator, endpoint, unique_name};
+use filetrail_testkit::runtime_api::{
+    RuntimeApi, function_command, lines_lambda_keeps, stop_and_read_stdout,
+};
+use filetrail_testkit::{emulator, unique_name};
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
 
 /// An EventBridge scheduled event, as AWS documents it (eb-run-lambda-schedule.html).
 const SCHEDULED_EVENT: &str = r#"{
@@ -41,44 +41,23 @@ async fn buckets(s3: &aws_sdk_s3::Client) -> (String, String) {
 }
 
 async fn spawn(api: &RuntimeApi, env: &[(&str, String)]) -> tokio::process::Child {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_filetrail-auditor"));
-    cmd.env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "filetrail-dev-auditor")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        // What Terraform gives the function for log_level = "WARN".
-        .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
+    let mut cmd = function_command(
+        env!("CARGO_BIN_EXE_filetrail-auditor"),
+        api,
+        "filetrail-dev-auditor",
+    );
+    // What Terraform gives the function for log_level = "WARN".
+    cmd.env("AWS_LAMBDA_LOG_LEVEL", "INFO")
         .env("RUST_LOG", "warn")
-        .env("AWS_ENDPOINT_URL", endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("FILETRAIL_MISSION", MISSION)
         .env("FILETRAIL_INSTRUMENTS", INSTRUMENT)
         .env("FILETRAIL_AUDIT_OLDER_THAN", "0s")
         .env("FILETRAIL_TIMESTREAM_DATABASE", "no_query_needed")
-        .env("FILETRAIL_TIMESTREAM_TABLE", "no_query_needed")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .env("FILETRAIL_TIMESTREAM_TABLE", "no_query_needed");
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd.spawn().expect("spawn the auditor binary")
-}
-
-async fn stdout_of(mut child: tokio::process::Child) -> String {
-    child.kill().await.expect("kill");
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_string(&mut out)
-        .await
-        .expect("read");
-    out
 }
 
 #[tokio::test]
@@ -119,7 +98,7 @@ async fn the_binary_counts_stuck_files_under_the_deployed_name() {
     assert_eq!(response["clean"], false, "{response}");
     assert_eq!(response["counts"]["stuck"], 2, "{response}");
 
-    let out = stdout_of(child).await;
+    let out = stop_and_read_stdout(child).await;
     // What CloudWatch Logs keeps at Lambda's INFO filter: the EMF line under the deployed name.
     let kept = lines_lambda_keeps(&out, "INFO");
     let emf: Value = kept
@@ -196,7 +175,7 @@ async fn an_audit_that_cannot_read_a_bucket_fails_the_invocation() {
         "{}",
         answers[0].body
     );
-    let out = stdout_of(child).await;
+    let out = stop_and_read_stdout(child).await;
     assert!(
         !out.lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())

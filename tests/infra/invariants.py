@@ -1528,7 +1528,7 @@ def check_auditor_grants_exactly(infra: Infra) -> list[str]:
 AUDIT_ALARMS = {"StuckFiles": 2, "UnprocessedFiles": 2, "UnrecordedFiles": 1}
 AUDIT_INTERVAL_MINUTES = 15
 # The recorder's lag metrics (occurred_at -> written); an alarm must watch one of them.
-RECORDING_LAG_METRICS = {"RecordingLagP50Ms", "RecordingLagMaxMs"}
+RECORDING_LAG_METRICS = {"recording_lag_p50_ms", "recording_lag_max_ms"}
 
 
 def _number(sc: Scenario, value: Any, depth: int = 0) -> float | None:
@@ -1579,7 +1579,7 @@ def check_audit_schedule_and_alarms(infra: Infra) -> list[str]:
     Each of its counts has one alarm over exactly one interval per period (so one audit per
     period), > 0, for two audits in a row (stuck, unprocessed) or one (unrecorded), treating a
     late audit's empty period as missing, not as clean. Callers keep the 15-minute default. And
-    the recorder's lag (its EMF RecordingLag metric) is alarmed."""
+    the recorder's lag (its EMF recording_lag metrics) is alarmed."""
     problems = []
     for mod, name, fn in _auditors(infra):
         where = _where(mod, "aws_lambda_function", name)

@@ -187,7 +187,7 @@ def filetrail_panel_problems(dash: dict) -> list[str]:
             problems.append(f"no DLQ depth series for {dlq}")
     if not any(m[:2] == ("AWS/SQS", "ApproximateAgeOfOldestMessage") and "-events" in m[2] for m in metrics):
         problems.append("no oldest-message age of the events queue")
-    for emf in ("written", "duplicate", "dead_lettered", "RecordingLagP50Ms", "RecordingLagMaxMs", "OldestMessageAgeMs"):
+    for emf in ("written", "duplicate", "dead_lettered", "recording_lag_p50_ms", "recording_lag_max_ms", "oldest_message_age_ms"):
         if not any(m[:2] == ("filetrail", emf) and "recorder" in m[2] for m in metrics):
             problems.append(f"no filetrail/{emf} panel for the recorder")
     for emf in ("StuckFiles", "UnprocessedFiles", "UnrecordedFiles"):
@@ -356,7 +356,7 @@ def _no_audit_panel(dash: dict) -> None:
 
 def _lag_of_the_wrong_function(dash: dict) -> None:
     for p, t in targets(dash, "cloudwatch"):
-        if t.get("metricName", "").startswith("RecordingLag"):
+        if t.get("metricName", "").startswith("recording_lag"):
             t["dimensions"] = {"function": "${name_prefix}-sorter"}
 
 

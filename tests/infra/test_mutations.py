@@ -460,8 +460,8 @@ MUTATIONS = [
     Mutation(
         "alarms_query_emitted_metrics",
         f"{CORE}/alarms.tf",
-        'metric_name         = "RecordingLagP50Ms"',
-        'metric_name         = "RecordingLagMs"',
+        'metric_name         = "recording_lag_p50_ms"',
+        'metric_name         = "recording_lag_ms"',
         "a lag metric the recorder does not emit",
     ),
     # Metrics and log levels
@@ -578,7 +578,7 @@ MUTATIONS = [
     Mutation(
         "audit_schedule_and_alarms",
         f"{CORE}/alarms.tf",
-        'metric_name         = "RecordingLagP50Ms"',
+        'metric_name         = "recording_lag_p50_ms"',
         'metric_name         = "written"',
         "no alarm on recording lag",
     ),

@@ -104,9 +104,9 @@ resource "aws_cloudwatch_metric_alarm" "recorder_failed_records" {
 # alarm's.
 resource "aws_cloudwatch_metric_alarm" "recording_lag" {
   alarm_name          = "${var.name_prefix}-recording-lag"
-  alarm_description   = "Half the events ${aws_lambda_function.recorder.function_name} wrote were older than ${var.recording_lag_alarm_seconds} s when written (EMF metric filetrail/RecordingLagP50Ms), for 15 minutes: the trail lags the pipeline (queue backlog, ${local.store_name} throttling). A `filetrail replay` or `publish` of old moves raises it too."
+  alarm_description   = "Half the events ${aws_lambda_function.recorder.function_name} wrote were older than ${var.recording_lag_alarm_seconds} s when written (EMF metric filetrail/recording_lag_p50_ms), for 15 minutes: the trail lags the pipeline (queue backlog, ${local.store_name} throttling). A `filetrail replay` or `publish` of old moves raises it too."
   namespace           = "filetrail"
-  metric_name         = "RecordingLagP50Ms"
+  metric_name         = "recording_lag_p50_ms"
   dimensions          = { function = aws_lambda_function.recorder.function_name }
   statistic           = "Maximum"
   period              = 300

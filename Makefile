@@ -11,7 +11,7 @@ CARGO_BIN   := $(HOME)/.cargo/bin
 INFRA_VENV  ?= .venv-infra
 CARGO_LAMBDA_VERSION := 1.9.2
 LAMBDA_ARCH ?= --arm64
-LAMBDA_BINS := filetrail-recorder filetrail-sorter filetrail-processor
+LAMBDA_BINS := filetrail-recorder filetrail-sorter filetrail-processor filetrail-auditor
 
 PYTEST      := pytest==9.2.0
 HATCHLING   := hatchling==1.33.0

@@ -11,7 +11,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, TokenSource};
 use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
 use filetrail_recorder::{InfluxDbSink, Recorder, Settings, SqsDeadLetters};
-use filetrail_stages::{ExternalCommand, NameRules, Processor, Sorter, SorterConfig};
+use filetrail_stages::{ExternalCommand, NameRules, Processor, Sorter, SorterConfig, Stage};
 use filetrail_testkit::pipeline::{self, BusToQueue};
 use filetrail_testkit::{emulator, unique_name};
 use serde_json::{Value, json};

@@ -11,7 +11,7 @@ CARGO_BIN   := $(HOME)/.cargo/bin
 INFRA_VENV  ?= .venv-infra
 CARGO_LAMBDA_VERSION := 1.9.2
 LAMBDA_ARCH ?= --arm64
-LAMBDA_BINS := filetrail-recorder filetrail-sorter filetrail-processor
+LAMBDA_BINS := filetrail-recorder filetrail-sorter filetrail-processor filetrail-auditor
 
 PYTEST      := pytest==9.2.0
 HATCHLING   := hatchling==1.33.0
@@ -61,9 +61,10 @@ test-python: venv $(VENV)/.stamp-python ## the Python package: contract, conform
 	scripts/with-emulator.sh $(VENV)/bin/python -m pytest python/tests -q -p no:cacheprovider
 	$(VENV)/bin/python -m pytest scripts/test_cost.py -q -p no:cacheprovider # BENCHMARKS.md's cost arithmetic
 
-lint: lint-tools ## fmt, clippy, licenses/sources, advisories, then lint-infra
+lint: lint-tools ## fmt, clippy, function length, licenses/sources, advisories, then lint-infra
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	$(PYTHON) scripts/fn_length.py # no function over 80 lines without a `// Long:` reason
 	cargo deny check licenses bans sources
 	cargo audit --no-fetch --no-yanked --deny warnings --db $(ADVISORY_DB)
 	@# The same check must refuse an unmaintained crate (backoff 0.4, RUSTSEC-2025-0012).

@@ -236,8 +236,35 @@ RECORDER_ENVIRONMENT = {
     },
 }
 
+# The auditor (crates/filetrail-auditor): the stages' naming variables, the audit's two windows
+# (crates/filetrail-audit/src/config.rs) and the trail's variables, read by the recorder's own
+# reader (so the dead-letter queue, which it never uses, is absent); FILETRAIL_AUDIT_INVENTORY
+# only when inventory manifests are given (check_auditor_grants_exactly evaluates that case).
+AUDITOR_COMMON_ENVIRONMENT = {
+    "FILETRAIL_MISSION",
+    "FILETRAIL_INSTRUMENTS",
+    "FILETRAIL_BUCKET_PREFIX",
+    "FILETRAIL_INCOMING_BUCKET",
+    "FILETRAIL_AUDIT_OLDER_THAN",
+    "FILETRAIL_AUDIT_SINCE",
+    "RUST_LOG",
+}
+AUDITOR_ENVIRONMENT = {
+    "timestream": AUDITOR_COMMON_ENVIRONMENT | {"FILETRAIL_TIMESTREAM_DATABASE", "FILETRAIL_TIMESTREAM_TABLE", "FILETRAIL_RECORD_LAYOUT"},
+    "influxdb": AUDITOR_COMMON_ENVIRONMENT
+    | {
+        "FILETRAIL_SINK",
+        "FILETRAIL_INFLUXDB_URL",
+        "FILETRAIL_INFLUXDB_ORG",
+        "FILETRAIL_INFLUXDB_BUCKET",
+        "FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN",
+        "FILETRAIL_INFLUXDB_MEASUREMENT",
+    },
+}
+
 FUNCTION_ENVIRONMENT: dict[str, Any] = {
     "recorder": RECORDER_ENVIRONMENT,
+    "auditor": AUDITOR_ENVIRONMENT,
     "sorter": {
         "FILETRAIL_EVENT_BUS",
         "FILETRAIL_EVENT_SOURCE",
@@ -822,14 +849,15 @@ def _s3_resource_kind(resource: Any) -> str:
 
 @invariant
 def check_sorter_s3_grants(infra: Infra) -> list[str]:
-    """The sorter (the function that reads FILETRAIL_INCOMING_BUCKET) is granted exactly the S3
-    actions its calls need on each kind of resource (SORTER_S3_ACTIONS): tagged files copy
-    with their tags, and nothing more is allowed."""
+    """The sorter (the function that reads FILETRAIL_INCOMING_BUCKET and publishes to
+    FILETRAIL_EVENT_BUS) is granted exactly the S3 actions its calls need on each kind of
+    resource (SORTER_S3_ACTIONS): tagged files copy with their tags, and nothing more is
+    allowed."""
     problems = []
     sorters = 0
     for mod, name, fn in infra.all_resources("aws_lambda_function"):
         env = _environment(Scenario(mod), fn) or {}
-        if "FILETRAIL_INCOMING_BUCKET" not in env:
+        if "FILETRAIL_INCOMING_BUCKET" not in env or "FILETRAIL_EVENT_BUS" not in env:
             continue
         sorters += 1
         granted: dict[str, set[str]] = {}
@@ -848,7 +876,7 @@ def check_sorter_s3_grants(infra: Infra) -> list[str]:
             if want - got:
                 problems.append(f"{where}: lacks {sorted(want - got)} on {kind} (its S3 calls are refused with 403 without them)")
     if sorters == 0:
-        problems.append("no sorter function (one with FILETRAIL_INCOMING_BUCKET) found")
+        problems.append("no sorter function (one with FILETRAIL_INCOMING_BUCKET and FILETRAIL_EVENT_BUS) found")
     return problems
 
 
@@ -1373,4 +1401,252 @@ def check_influxdb_sink_has_no_timestream_access(infra: Infra) -> list[str]:
                 for key in env:
                     if key.startswith("FILETRAIL_TIMESTREAM_"):
                         problems.append(f"{mod.rel}: the recorder gets {key} with {sc}")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Pipeline health: the auditor (modules/filetrail-auditor) and the recorder's lag
+#
+# The auditor is the function that reads FILETRAIL_AUDIT_OLDER_THAN. It lists buckets and
+# queries the trail; it writes nothing but its logs.
+# ---------------------------------------------------------------------------------------------
+
+# What each kind of resource the auditor's policy names is, by the reference that names it
+# (crates/filetrail-audit: ListObjectsV2 on every bucket, GetObject on inventory reports,
+# Timestream Query on the table; the InfluxDB path as the recorder's).
+_AUDITOR_RESOURCE_KINDS = {
+    "local.incoming_bucket_arn": "incoming bucket",
+    "local.instrument_bucket_arns": "instrument buckets",
+    "local.inventory_bucket_arn": "inventory bucket",
+    "var.timestream_table_arn": "trail table",
+    "aws_cloudwatch_log_group.auditor": "own log group",
+    "var.influxdb_token_secret_arn": "read token secret",
+    "local.network_interfaces_arn": "network interfaces",
+    "aws_security_group.auditor": "own security group",
+    "var.influxdb_subnet_ids": "given subnets",
+}
+
+_AUDITOR_BASE = {
+    ("s3:ListBucket", "incoming bucket"),
+    ("s3:ListBucket", "instrument buckets"),
+    ("logs:CreateLogStream", "own log group objects"),
+    ("logs:PutLogEvents", "own log group objects"),
+}
+
+# Exactly these (action, resource kind) pairs, per scenario: no GetObject on the mission's
+# buckets (a listing carries what a finding needs), no write anywhere, "*" only for the two
+# documented cases.
+AUDITOR_GRANTS = {
+    "timestream": _AUDITOR_BASE | {("timestream:Select", "trail table"), ("timestream:DescribeEndpoints", "*")},
+    "inventory": _AUDITOR_BASE
+    | {("timestream:Select", "trail table"), ("timestream:DescribeEndpoints", "*"), ("s3:GetObject", "inventory bucket objects")},
+    "influxdb": _AUDITOR_BASE
+    | {
+        ("secretsmanager:GetSecretValue", "read token secret"),
+        ("ec2:DescribeNetworkInterfaces", "*"),
+        ("ec2:DescribeSubnets", "*"),
+        ("ec2:CreateNetworkInterface", "network interfaces"),
+        ("ec2:CreateNetworkInterface", "own security group"),
+        ("ec2:CreateNetworkInterface", "given subnets"),
+        ("ec2:DeleteNetworkInterface", "network interfaces"),
+        ("ec2:AssignPrivateIpAddresses", "network interfaces"),
+        ("ec2:UnassignPrivateIpAddresses", "network interfaces"),
+    },
+}
+
+SAMPLE_INVENTORY_BUCKET = "hermes-inventory"
+SAMPLE_INVENTORY_MANIFEST = f"s3://{SAMPLE_INVENTORY_BUCKET}/hermes-eea/daily/2026-01-01T01-00Z/manifest.json"
+
+
+def _auditors(infra: Infra) -> list[tuple[Module, str, dict]]:
+    return [(m, n, f) for m, n, f in infra.all_resources("aws_lambda_function") if "FILETRAIL_AUDIT_OLDER_THAN" in (_environment(Scenario(m), f) or {})]
+
+
+def _auditor_scenarios(mod: Module) -> dict[str, Scenario]:
+    return {
+        "timestream": Scenario(mod),
+        "inventory": Scenario(mod, inventory_bucket_name=SAMPLE_INVENTORY_BUCKET, inventory_manifests=[SAMPLE_INVENTORY_MANIFEST]),
+        "influxdb": Scenario(mod, sink="influxdb", influxdb_token_secret_arn=SAMPLE_SECRET_ARN),
+    }
+
+
+def _resource_kinds(resource: Any) -> list[str]:
+    """The kinds of resource one `resources` entry names (a list expression may name several)."""
+    text = text_of(resource)
+    if text == "*":
+        return ["*"]
+    found = []
+    for r in refs(resource):
+        if r == "local.ec2_arn_prefix":
+            continue  # the prefix of the subnet ARNs built from var.influxdb_subnet_ids
+        kind = _AUDITOR_RESOURCE_KINDS.get(r, f"other ({r})")
+        found.append(kind + (" objects" if text.endswith("/*") or text.endswith(":*") else ""))
+    return found or [f"other ({text})"]
+
+
+def _granted(sc: Scenario, function: str) -> tuple[set[tuple[str, str]], list[str]]:
+    pairs: set[tuple[str, str]] = set()
+    problems = []
+    for _, doc in _role_documents(sc.mod, function):
+        for st in sc.blocks(doc, "statement"):
+            if _effect(st) != "Allow" or blocks(st, "condition") or st.get("not_actions") or st.get("not_resources"):
+                problems.append(f"statement {st.get('sid')} must be a plain Allow of actions on resources")
+            for a in _actions(st):
+                for r in as_list(st.get("resources")):
+                    pairs.update((a, k) for k in _resource_kinds(r))
+    return pairs, problems
+
+
+@invariant
+def check_auditor_grants_exactly(infra: Infra) -> list[str]:
+    """The auditor's role allows exactly AUDITOR_GRANTS in each scenario (Timestream, with S3
+    Inventory reports, InfluxDB): s3:ListBucket on the incoming and instrument buckets,
+    s3:GetObject only on the inventory bucket's objects and only when one is given, Select on
+    the trail's table, the read token's secret, the VPC attachment, its own log streams. And its
+    environment names the inventory exactly when the policy lets it read one."""
+    problems = []
+    auditors = _auditors(infra)
+    if not auditors:
+        problems.append("no auditor function (one with FILETRAIL_AUDIT_OLDER_THAN) found")
+    for mod, name, fn in auditors:
+        for case, sc in _auditor_scenarios(mod).items():
+            where = f"{_where(mod, 'aws_lambda_function', name)} with {sc}"
+            got, bad = _granted(sc, name)
+            problems.extend(f"{where}: {b}" for b in bad)
+            want = AUDITOR_GRANTS[case]
+            for a, k in sorted(got - want):
+                problems.append(f"{where}: grants {a} on {k}, which the audit never calls")
+            for a, k in sorted(want - got):
+                problems.append(f"{where}: lacks {a} on {k} (the audit's call is refused without it)")
+            env = _environment(sc, fn) or {}
+            if ("FILETRAIL_AUDIT_INVENTORY" in env) != (case == "inventory"):
+                problems.append(f"{where}: FILETRAIL_AUDIT_INVENTORY must be set exactly when inventory manifests are given")
+    return problems
+
+
+# The auditor's counts and how many audits in a row must find something before each alarms.
+AUDIT_ALARMS = {"StuckFiles": 2, "UnprocessedFiles": 2, "UnrecordedFiles": 1}
+AUDIT_INTERVAL_MINUTES = 15
+# The recorder's lag metrics (occurred_at -> written); an alarm must watch one of them.
+RECORDING_LAG_METRICS = {"recording_lag_p50_ms", "recording_lag_max_ms"}
+
+
+def _number(sc: Scenario, value: Any, depth: int = 0) -> float | None:
+    """A number, following locals and `x * n` products (the model has no arithmetic)."""
+    if depth > 6:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = text_of(value).strip()
+    m = re.fullmatch(r"local\.([A-Za-z0-9_]+)", text)
+    if m and m.group(1) in sc.mod.locals:
+        return _number(sc, sc.mod.locals[m.group(1)], depth + 1)
+    m = re.fullmatch(r"(.+?)\s*\*\s*([0-9]+)", text)
+    if m:
+        left = _number(sc, Expr(m.group(1)), depth + 1)
+        return None if left is None else left * int(m.group(2))
+    try:
+        v = sc.value(value if isinstance(value, Expr) else Expr(text))
+    except Undecidable:
+        return None
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _rendered(sc: Scenario, value: Any, depth: int = 0) -> str | None:
+    """A string with its `${...}` parts evaluated (numbers written as Terraform writes them)."""
+    if depth > 6:
+        return None
+    text = text_of(value).strip()
+    m = re.fullmatch(r"local\.([A-Za-z0-9_]+)", text)
+    if isinstance(value, Expr) and m and m.group(1) in sc.mod.locals:
+        return _rendered(sc, sc.mod.locals[m.group(1)], depth + 1)
+    if not isinstance(value, str):
+        return None
+    out, last = [], 0
+    for part in re.finditer(r"\$\{([^}]+)\}", value):
+        n = _number(sc, Expr(part.group(1).strip()))
+        if n is None:
+            return None
+        out += [value[last : part.start()], str(int(n)) if float(n).is_integer() else str(n)]
+        last = part.end()
+    return "".join(out + [value[last:]])
+
+
+@invariant
+def check_audit_schedule_and_alarms(infra: Infra) -> list[str]:
+    """The auditor runs every 15 minutes by default: one schedule rule (no event pattern) targets
+    it, with a Lambda permission for that rule only, and its rate follows the interval input.
+    Each of its counts has one alarm over exactly one interval per period (so one audit per
+    period), > 0, for two audits in a row (stuck, unprocessed) or one (unrecorded), treating a
+    late audit's empty period as missing, not as clean. Callers keep the 15-minute default. And
+    the recorder's lag (its EMF recording_lag metrics) is alarmed."""
+    problems = []
+    for mod, name, fn in _auditors(infra):
+        where = _where(mod, "aws_lambda_function", name)
+        rules = {
+            r[1]
+            for t in mod.of_type("aws_cloudwatch_event_target").values()
+            if (ta := single_ref(t.get("arn"))) and ta[:2] == ("aws_lambda_function", name) and (r := single_ref(t.get("rule")))
+        }
+        if len(rules) != 1:
+            problems.append(f"{where}: must be the target of exactly one rule, is of {sorted(rules)}")
+        for rule in rules:
+            body = mod.resource("aws_cloudwatch_event_rule", rule) or {}
+            if body.get("event_pattern") is not None:
+                problems.append(f"{mod.rel}: rule {rule} must be a schedule, not an event pattern")
+            for minutes in (AUDIT_INTERVAL_MINUTES, 5):
+                sc = Scenario(mod) if minutes == AUDIT_INTERVAL_MINUTES else Scenario(mod, audit_interval_minutes=minutes)
+                expr = _rendered(sc, body.get("schedule_expression"))
+                if expr != f"rate({minutes} minutes)":
+                    problems.append(f"{mod.rel}: rule {rule} runs on {expr!r} with {sc}, not every {minutes} minutes")
+            perms = [
+                p
+                for p in mod.of_type("aws_lambda_permission").values()
+                if (f := single_ref(p.get("function_name"))) and f[:2] == ("aws_lambda_function", name)
+            ]
+            if len(perms) != 1 or single_ref(perms[0].get("source_arn")) != ("aws_cloudwatch_event_rule", rule, "arn") or perms[0].get("principal") != "events.amazonaws.com":
+                problems.append(f"{where}: needs exactly one lambda permission, for events.amazonaws.com from rule {rule} only")
+        seen: dict[str, int] = {}
+        for aname, a in mod.of_type("aws_cloudwatch_metric_alarm").items():
+            metric = a.get("metric_name")
+            dim = single_ref((a.get("dimensions") or {}).get("function"))
+            if metric not in AUDIT_ALARMS or not (dim and dim[:2] == ("aws_lambda_function", name)):
+                continue
+            seen[metric] = seen.get(metric, 0) + 1
+            aw = _where(mod, "aws_cloudwatch_metric_alarm", aname)
+            for minutes in (AUDIT_INTERVAL_MINUTES, 5):
+                sc = Scenario(mod) if minutes == AUDIT_INTERVAL_MINUTES else Scenario(mod, audit_interval_minutes=minutes)
+                if _number(sc, a.get("period")) != minutes * 60:
+                    problems.append(f"{aw}: period must be one audit interval ({minutes * 60} s with {sc}), is {text_of(a.get('period'))}")
+            n = AUDIT_ALARMS[metric]
+            if a.get("evaluation_periods") != n or a.get("datapoints_to_alarm", n) != n:
+                problems.append(f"{aw}: must alarm after {n} audit(s) in a row with {metric} > 0 (evaluation_periods = datapoints_to_alarm = {n})")
+            if a.get("threshold") != 0 or a.get("comparison_operator") != "GreaterThanThreshold":
+                problems.append(f"{aw}: must alarm on {metric} > 0")
+            if a.get("treat_missing_data") != "missing":
+                problems.append(f"{aw}: treat_missing_data must be \"missing\": a late audit's empty period is not a clean audit")
+        for metric in AUDIT_ALARMS:
+            if seen.get(metric) != 1:
+                problems.append(f"{where}: needs exactly one alarm on {metric}, has {seen.get(metric, 0)}")
+    if not _auditors(infra):
+        problems.append("no auditor function (one with FILETRAIL_AUDIT_OLDER_THAN) found")
+    for mod in infra.modules.values():
+        for call_name, call in mod.calls.items():
+            callee = infra.module_called_by(mod, call)
+            if callee is None or not any(m is callee for m, _, _ in _auditors(infra)):
+                continue
+            value = call.get("audit_interval_minutes", AUDIT_INTERVAL_MINUTES)
+            if _number(Scenario(mod), value) != AUDIT_INTERVAL_MINUTES:
+                problems.append(f"{mod.rel}: module.{call_name} audits every {text_of(value)} minutes by default, not {AUDIT_INTERVAL_MINUTES}")
+    for mod in infra.modules.values():
+        for f in _recorders(mod):
+            lag = [
+                n
+                for n, a in mod.of_type("aws_cloudwatch_metric_alarm").items()
+                if a.get("metric_name") in RECORDING_LAG_METRICS
+                and (d := single_ref((a.get("dimensions") or {}).get("function")))
+                and d[:2] == ("aws_lambda_function", f)
+            ]
+            if not lag:
+                problems.append(f"{mod.rel}: the recorder aws_lambda_function.{f} has no alarm on its recording lag ({sorted(RECORDING_LAG_METRICS)})")
     return problems

@@ -108,6 +108,15 @@ SEED_PANELS = {
     "latest moves": lambda sql: re.search(r"ORDER BY time DESC\s+LIMIT \d+", sql),
     "a file's trail by $file_key": lambda sql: "file_key = ${file_key:sqlstring}" in sql
     and "new_file_key = ${file_key:sqlstring}" in sql,
+    # Issue 14: the arrival's PUT (destination = the sort's source) joined to the sort, and an l0
+    # file's sort joined to the products whose source it is, per instrument bucket.
+    "time from arrival to sorted": lambda sql: "a.arrived_bucket = s.source_bucket" in sql
+    and "a.arrived_key = s.file_key" in sql
+    and re.search(r"GROUP BY destination_bucket\s*$", sql),
+    "time from level 0 to its products": lambda sql: "new_file_key LIKE 'l0/%'" in sql
+    and "p.l0_key = l.l0_key" in sql
+    and "source_bucket = destination_bucket" in sql
+    and re.search(r"GROUP BY bucket\s*$", sql),
 }
 
 
@@ -169,7 +178,8 @@ def timestream_sql_problems(dash: dict) -> list[str]:
 
 
 def filetrail_panel_problems(dash: dict) -> list[str]:
-    """DLQ depth and age, records written, duplicates absorbed, dead-lettered (and by reason)."""
+    """DLQ depth and age, records written, duplicates absorbed, dead-lettered (and by reason),
+    the recorder's lag, and the auditor's three counts."""
     metrics = [(t.get("namespace"), t.get("metricName"), json.dumps(t.get("dimensions", {}))) for _, t in targets(dash, "cloudwatch")]
     problems = []
     for dlq in ("recorder-dlq", "target-dlq", "sorter-dlq", "processor-dlq"):
@@ -177,9 +187,12 @@ def filetrail_panel_problems(dash: dict) -> list[str]:
             problems.append(f"no DLQ depth series for {dlq}")
     if not any(m[:2] == ("AWS/SQS", "ApproximateAgeOfOldestMessage") and "-events" in m[2] for m in metrics):
         problems.append("no oldest-message age of the events queue")
-    for emf in ("written", "duplicate", "dead_lettered"):
+    for emf in ("written", "duplicate", "dead_lettered", "recording_lag_p50_ms", "recording_lag_max_ms", "oldest_message_age_ms"):
         if not any(m[:2] == ("filetrail", emf) and "recorder" in m[2] for m in metrics):
             problems.append(f"no filetrail/{emf} panel for the recorder")
+    for emf in ("StuckFiles", "UnprocessedFiles", "UnrecordedFiles"):
+        if not any(m[:2] == ("filetrail", emf) and "auditor" in m[2] for m in metrics):
+            problems.append(f"no filetrail/{emf} panel for the auditor")
     logs = [t for _, t in targets(dash, "cloudwatch") if t.get("queryMode") == "Logs"]
     if not any("reason" in t.get("expression", "") and any("recorder" in g for g in t.get("logGroupNames", [])) for t in logs):
         problems.append("no dead-lettered-by-reason Logs Insights query over the recorder's log group")
@@ -328,6 +341,25 @@ def _missing_parenthesis(dash: dict) -> None:
     t["rawQuery"] = t["rawQuery"].replace("COUNT(*) AS products", "COUNT(* AS products", 1)
 
 
+def _no_level0_panel(dash: dict) -> None:
+    dash["panels"] = [p for p in dash["panels"] if "level 0" not in p.get("title", "").lower()]
+
+
+def _arrival_joined_on_the_wrong_key(dash: dict) -> None:
+    t = _first_timestream_target(dash, "arrival")
+    t["rawQuery"] = t["rawQuery"].replace("a.arrived_key = s.file_key", "a.arrived_key = s.destination_bucket")
+
+
+def _no_audit_panel(dash: dict) -> None:
+    dash["panels"] = [p for p in dash["panels"] if "audit" not in p.get("title", "").lower()]
+
+
+def _lag_of_the_wrong_function(dash: dict) -> None:
+    for p, t in targets(dash, "cloudwatch"):
+        if t.get("metricName", "").startswith("recording_lag"):
+            t["dimensions"] = {"function": "${name_prefix}-sorter"}
+
+
 def _cloudwatch_target(dash: dict, title_part: str) -> dict:
     for p, t in targets(dash, "cloudwatch"):
         if title_part.lower() in p.get("title", "").lower():
@@ -361,6 +393,11 @@ DASHBOARD_MUTATIONS: list[tuple[str, Any]] = [
     ("seed_queries", _no_measure_filter),
     ("variables", _no_table_variable),
     ("filetrail_panels", _no_duplicate_panel),
+    ("filetrail_panels", _no_audit_panel),
+    ("filetrail_panels", _lag_of_the_wrong_function),
+    ("cloudwatch_metrics", _lag_of_the_wrong_function),
+    ("seed_queries", _no_level0_panel),
+    ("seed_queries", _arrival_joined_on_the_wrong_key),
 ]
 
 

@@ -19,23 +19,24 @@ def test_invariant_holds(infra: Infra, name: str) -> None:
 
 def test_model_sees_the_whole_deployment(infra: Infra) -> None:
     """Guards against checks passing vacuously because the model found nothing to check."""
-    assert set(infra.modules) == {"modules/filetrail", "modules/filetrail-stages", "examples/complete"}
+    assert set(infra.modules) == {"modules/filetrail", "modules/filetrail-stages", "modules/filetrail-auditor", "examples/complete"}
     functions = sorted(name for _, name, _ in infra.all_resources("aws_lambda_function"))
-    assert functions == ["processor", "recorder", "sorter"]
+    assert functions == ["auditor", "processor", "recorder", "sorter"]
     assert len(list(infra.all_resources("aws_lambda_event_source_mapping"))) == 1
     assert len(list(infra.all_resources("aws_timestreamwrite_table"))) == 1
     assert len(list(infra.all_resources("aws_timestreaminfluxdb_db_instance"))) == 1
-    assert len(list(infra.all_resources("aws_cloudwatch_event_target"))) == 2
-    assert len(list(infra.all_resources("aws_sqs_queue_policy"))) == 3
+    assert len(list(infra.all_resources("aws_cloudwatch_event_target"))) == 3
+    assert len(list(infra.all_resources("aws_sqs_queue_policy"))) == 4
     assert len(list(infra.all_resources("aws_cloudwatch_event_bus_policy"))) == 1
-    assert len(list(infra.all_resources("aws_cloudwatch_metric_alarm"))) == 7
-    # Four role policies, three trust policies' shared documents, three queue and one bus policy.
-    assert len(list(infra.policy_documents())) >= 9
+    assert len(list(infra.all_resources("aws_cloudwatch_metric_alarm"))) == 13
+    # Five role policies, four trust policies' shared documents, four queue and one bus policy.
+    assert len(list(infra.policy_documents())) >= 11
 
 
 def test_describe_calls_are_the_only_stars(infra: Infra) -> None:
     """The '*' resources exist, and they are DescribeEndpoints (Timestream sink) and the two
-    EC2 Describe calls of the VPC attachment (InfluxDB sink), each alone in its statement."""
+    EC2 Describe calls of the VPC attachment (InfluxDB sink), each alone in its statement, for
+    the recorder and the auditor."""
     stars = sorted(
         (mod.rel, name, tuple(st.get("actions")))
         for mod, name, doc in infra.policy_documents()
@@ -45,6 +46,8 @@ def test_describe_calls_are_the_only_stars(infra: Infra) -> None:
     assert stars == [
         ("modules/filetrail", "recorder", ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")),
         ("modules/filetrail", "recorder", ("timestream:DescribeEndpoints",)),
+        ("modules/filetrail-auditor", "auditor", ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")),
+        ("modules/filetrail-auditor", "auditor", ("timestream:DescribeEndpoints",)),
     ]
 
 

@@ -44,6 +44,7 @@ class Mutation:
 CORE = "modules/filetrail"
 STAGES = "modules/filetrail-stages"
 EXAMPLE = "examples/complete"
+AUDITOR = "modules/filetrail-auditor"
 
 MUTATIONS = [
     # Files and versions
@@ -443,16 +444,25 @@ MUTATIONS = [
     Mutation(
         "alarms_query_emitted_metrics",
         f"{CORE}/alarms.tf",
-        "dimensions          = { function = aws_lambda_function.recorder.function_name }",
-        'dimensions          = { function = "filetrail-recorder" }',
+        r'("recorder_failed_records" \{[\s\S]*?)dimensions          = \{ function = aws_lambda_function\.recorder\.function_name \}',
+        r'\g<1>dimensions          = { function = "filetrail-recorder" }',
         "a hard-coded function name",
+        regex=True,
     ),
     Mutation(
         "alarms_query_emitted_metrics",
         f"{CORE}/alarms.tf",
-        "dimensions          = { function = aws_lambda_function.recorder.function_name }",
-        "dimensions          = { FunctionName = aws_lambda_function.recorder.function_name }",
+        r'("recorder_failed_records" \{[\s\S]*?)dimensions          = \{ function = aws_lambda_function\.recorder\.function_name \}',
+        r"\g<1>dimensions          = { FunctionName = aws_lambda_function.recorder.function_name }",
         "a dimension the metric does not have",
+        regex=True,
+    ),
+    Mutation(
+        "alarms_query_emitted_metrics",
+        f"{CORE}/alarms.tf",
+        'metric_name         = "recording_lag_p50_ms"',
+        'metric_name         = "recording_lag_ms"',
+        "a lag metric the recorder does not emit",
     ),
     # Metrics and log levels
     Mutation(
@@ -468,6 +478,123 @@ MUTATIONS = [
         'WARN = "warn", ERROR = "error"',
         'WARN = "info", ERROR = "error"',
         "the recorder logs INFO though WARN was asked for",
+    ),
+    # Pipeline health: the auditor and the recorder's lag
+    Mutation(
+        "auditor_grants_exactly",
+        f"{AUDITOR}/auditor.tf",
+        'actions   = ["s3:ListBucket"]\n    resources = concat([local.incoming_bucket_arn], local.instrument_bucket_arns)',
+        'actions   = ["s3:ListBucket", "s3:GetObject"]\n    resources = concat([local.incoming_bucket_arn], local.instrument_bucket_arns)',
+        "auditor reads the science files",
+    ),
+    Mutation(
+        "auditor_grants_exactly",
+        f"{AUDITOR}/auditor.tf",
+        'for_each = var.inventory_bucket_name == null ? [] : [1]',
+        "for_each = [1]",
+        "inventory readable without an inventory",
+    ),
+    Mutation(
+        "auditor_grants_exactly",
+        f"{AUDITOR}/auditor.tf",
+        'actions   = ["timestream:Select"]',
+        'actions   = ["timestream:Select", "timestream:WriteRecords"]',
+        "auditor may write the trail",
+    ),
+    Mutation(
+        "auditor_grants_exactly",
+        f"{AUDITOR}/auditor.tf",
+        "resources = [var.influxdb_token_secret_arn]",
+        'resources = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:*"]',
+        "auditor reads every secret",
+    ),
+    Mutation(
+        "auditor_grants_exactly",
+        f"{AUDITOR}/main.tf",
+        'length(var.inventory_manifests) == 0 ? {} : { FILETRAIL_AUDIT_INVENTORY = join(",", var.inventory_manifests) }',
+        '{ FILETRAIL_AUDIT_INVENTORY = join(",", var.inventory_manifests) }',
+        "an empty inventory list in the environment",
+    ),
+    Mutation(
+        "audit_schedule_and_alarms",
+        f"{AUDITOR}/variables.tf",
+        "default     = 15\n\n  validation {\n    condition     = var.audit_interval_minutes",
+        "default     = 30\n\n  validation {\n    condition     = var.audit_interval_minutes",
+        "audits every 30 minutes",
+    ),
+    Mutation(
+        "audit_schedule_and_alarms",
+        f"{AUDITOR}/main.tf",
+        'schedule_expression  = "rate(${var.audit_interval_minutes} minutes)"',
+        'schedule_expression  = "rate(15 minutes)"',
+        "the rate ignores the interval the alarms use",
+    ),
+    Mutation(
+        "audit_schedule_and_alarms",
+        f"{AUDITOR}/alarms.tf",
+        r'("stuck_files" \{[\s\S]*?evaluation_periods\s+= )2(\n\s+datapoints_to_alarm\s+= )2',
+        r"\g<1>1\g<2>1",
+        "stuck alarms after one audit",
+        regex=True,
+    ),
+    Mutation(
+        "audit_schedule_and_alarms",
+        f"{AUDITOR}/alarms.tf",
+        r'("unrecorded_files" \{[\s\S]*?evaluation_periods\s+= )1',
+        r"\g<1>3",
+        "unrecorded waits three audits",
+        regex=True,
+    ),
+    Mutation(
+        "audit_schedule_and_alarms",
+        f"{AUDITOR}/alarms.tf",
+        r'("unprocessed_files" \{[\s\S]*?period\s+= )local\.alarm_period_seconds',
+        r"\g<1>300",
+        "unprocessed period shorter than an audit",
+        regex=True,
+    ),
+    Mutation(
+        "audit_schedule_and_alarms",
+        f"{AUDITOR}/alarms.tf",
+        r'("unprocessed_files" \{[\s\S]*?treat_missing_data\s+= )"missing"',
+        r'\g<1>"notBreaching"',
+        "a late audit counts as clean",
+        regex=True,
+    ),
+    Mutation(
+        "audit_schedule_and_alarms",
+        f"{AUDITOR}/auditor.tf",
+        "  source_arn    = aws_cloudwatch_event_rule.audit.arn\n",
+        "",
+        "any rule may invoke the auditor",
+    ),
+    Mutation(
+        "audit_schedule_and_alarms",
+        f"{EXAMPLE}/main.tf",
+        "  audit_interval_minutes   = var.audit_interval_minutes\n",
+        "  audit_interval_minutes   = 60\n",
+        "the example audits hourly",
+    ),
+    Mutation(
+        "audit_schedule_and_alarms",
+        f"{CORE}/alarms.tf",
+        'metric_name         = "recording_lag_p50_ms"',
+        'metric_name         = "written"',
+        "no alarm on recording lag",
+    ),
+    Mutation(
+        "alarms_query_emitted_metrics",
+        f"{AUDITOR}/alarms.tf",
+        'metric_name         = "UnrecordedFiles"',
+        'metric_name         = "UnrecordedObjects"',
+        "an audit metric the auditor does not emit",
+    ),
+    Mutation(
+        "function_environment",
+        f"{AUDITOR}/main.tf",
+        '    FILETRAIL_AUDIT_SINCE      = "${var.since_hours}h"\n',
+        "",
+        "auditor without its window",
     ),
     # Hygiene
     Mutation("checkov_skips_justified", f"{EXAMPLE}/main.tf", r"(#checkov:skip=CKV_AWS_26:)[^\n]*", r"\1todo", "unjustified skip", regex=True),

@@ -18,7 +18,7 @@ import pytest
 
 from tfrun import INFLUXDB_VARS, INFRA, Workdir, changes, copy_infra
 
-DIRS = ["modules/filetrail", "modules/filetrail-stages", "examples/complete"]
+DIRS = ["modules/filetrail", "modules/filetrail-stages", "modules/filetrail-auditor", "examples/complete"]
 SINKS = ["timestream", "influxdb"]
 
 

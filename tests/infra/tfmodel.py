@@ -260,7 +260,7 @@ class Infra:
 # A small evaluator for the expressions that decide what exists (`count`, `for_each` of dynamic
 # blocks, conditionals choosing between locals): literals, `var.`/`local.` references, `==`,
 # `!=`, `!`, `&&`, `||`, `? :`, list and object literals, and the functions coalesce, one,
-# toset, tolist, tomap, length, concat, contains. Anything else (a resource attribute, a `for`
+# toset, tolist, tomap, length, concat, merge (of objects), contains. Anything else (a resource attribute, a `for`
 # expression, another function) evaluates to an `Opaque` value carrying its source text: it may
 # be chosen by a conditional and compared as text, but deciding a condition on it raises
 # `Undecidable`, so a check never guesses.
@@ -600,6 +600,8 @@ class Scenario:
             return len(args[0])
         if fn == "concat" and all(isinstance(a, list) for a in args):
             return [x for a in args for x in a]
+        if fn == "merge" and all(isinstance(a, dict) for a in args):
+            return {k: v for a in args for k, v in a.items()}
         if fn == "contains" and len(args) == 2 and isinstance(args[0], list) and known(args[1]):
             if all(known(x) for x in args[0]):
                 return args[1] in args[0]

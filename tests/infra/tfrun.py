@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
 STANDIN = Path(os.environ.get("FILETRAIL_TF_STANDIN", REPO / ".venv-infra" / "standin"))
 MIN_TERRAFORM = (1, 6, 0)
-LAMBDA_BINS = ("filetrail-recorder", "filetrail-sorter", "filetrail-processor")
+LAMBDA_BINS = ("filetrail-recorder", "filetrail-sorter", "filetrail-processor", "filetrail-auditor")
 
 # The inputs sink = "influxdb" needs (made-up ids of the caller's VPC), as in the example's
 # terraform.tfvars.example.
@@ -31,6 +31,7 @@ INFLUXDB_VARS = {
     "influxdb_subnet_ids": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
     "influxdb_client_security_group_ids": ["sg-0123456789abcdef0"],
     "create_vpc_endpoints": True,
+    "auditor_influxdb_token_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:filetrail/auditor-influxdb-token-AbCdEf",
 }
 
 

@@ -21,11 +21,89 @@ pub fn function_name(env: &Env, fallback: &str) -> String {
         .unwrap_or_else(|| fallback.to_owned())
 }
 
+/// The unit of a metric, as EMF names it ("Unit" in a metric definition: one of CloudWatch's
+/// `StandardUnit` values, https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A count of things.
+    Count,
+    /// A duration in milliseconds.
+    Milliseconds,
+}
+
+impl Unit {
+    /// The name EMF gives the unit.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Count => "Count",
+            Self::Milliseconds => "Milliseconds",
+        }
+    }
+}
+
+/// A struct of counts whose every field is an EMF metric of the same name.
+///
+/// Implemented by [`counts!`](crate::counts), never by hand: the names come from the fields.
+pub trait MetricCounts {
+    /// The metric names: the field names, in field order.
+    const NAMES: &'static [&'static str];
+
+    /// The counts as an EMF metric set, reported under the function name `function`, in
+    /// field order.
+    fn metrics(&self, function: &str) -> Metrics;
+}
+
+/// Declare a counts struct: every field a `u64`, every field an EMF metric named after it.
+///
+/// The struct gets `Debug, Clone, Copy, Default, PartialEq, Eq` and [`MetricCounts`]; other
+/// attributes (docs, `derive(Serialize)`) pass through. A new count is one field:
+///
+/// ```
+/// filetrail_aws::counts! {
+///     /// What one invocation did.
+///     pub struct Done {
+///         /// Things received.
+///         pub received: u64,
+///         /// Things done.
+///         pub done: u64,
+///     }
+/// }
+/// use filetrail_aws::emf::MetricCounts;
+/// let line = Done { received: 2, done: 1 }.metrics("fn").to_line(0);
+/// assert!(line.contains(r#""received":2"#));
+/// assert_eq!(Done::NAMES, ["received", "done"]);
+/// ```
+#[macro_export]
+macro_rules! counts {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$field_meta:meta])* $field_vis:vis $field:ident : u64 ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        $vis struct $name {
+            $( $(#[$field_meta])* $field_vis $field: u64, )*
+        }
+
+        impl $crate::emf::MetricCounts for $name {
+            const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            fn metrics(&self, function: &str) -> $crate::emf::Metrics {
+                let mut metrics = $crate::emf::Metrics::new(function);
+                $( metrics.set(stringify!($field), self.$field); )*
+                metrics
+            }
+        }
+    };
+}
+
 /// A set of counts for one invocation, written as one EMF line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metrics {
     function: String,
-    counts: Vec<(&'static str, u64)>,
+    counts: Vec<(&'static str, u64, Unit)>,
 }
 
 impl Metrics {
@@ -39,9 +117,14 @@ impl Metrics {
 
     /// Set a count (names are listed in the order first set).
     pub fn set(&mut self, name: &'static str, value: u64) -> &mut Self {
-        match self.counts.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, v)) => *v = value,
-            None => self.counts.push((name, value)),
+        self.set_in(name, value, Unit::Count)
+    }
+
+    /// Set a metric in `unit` (names are listed in the order first set).
+    pub fn set_in(&mut self, name: &'static str, value: u64, unit: Unit) -> &mut Self {
+        match self.counts.iter_mut().find(|(n, _, _)| *n == name) {
+            Some((_, v, u)) => (*v, *u) = (value, unit),
+            None => self.counts.push((name, value, unit)),
         }
         self
     }
@@ -50,8 +133,8 @@ impl Metrics {
     pub fn get(&self, name: &str) -> u64 {
         self.counts
             .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(0, |(_, v)| *v)
+            .find(|(n, _, _)| *n == name)
+            .map_or(0, |(_, v, _)| *v)
     }
 
     /// The EMF JSON line at `timestamp_ms`.
@@ -59,7 +142,7 @@ impl Metrics {
         let metrics: Vec<serde_json::Value> = self
             .counts
             .iter()
-            .map(|(name, _)| serde_json::json!({ "Name": name, "Unit": "Count" }))
+            .map(|(name, _, unit)| serde_json::json!({ "Name": name, "Unit": unit.as_str() }))
             .collect();
         let mut root = serde_json::Map::new();
         root.insert(
@@ -74,7 +157,7 @@ impl Metrics {
             }),
         );
         root.insert(DIMENSION.into(), self.function.clone().into());
-        for (name, value) in &self.counts {
+        for (name, value, _) in &self.counts {
             root.insert((*name).into(), (*value).into());
         }
         serde_json::Value::Object(root).to_string()
@@ -82,7 +165,7 @@ impl Metrics {
 
     /// The metric names, in the order first set.
     pub fn names(&self) -> Vec<&'static str> {
-        self.counts.iter().map(|(n, _)| *n).collect()
+        self.counts.iter().map(|(n, _, _)| *n).collect()
     }
 
     /// Write the EMF line to standard output, where Lambda's log capture picks it up.
@@ -110,7 +193,10 @@ mod tests {
     #[test]
     fn line_is_emf() {
         let mut m = Metrics::new("filetrail-recorder");
-        m.set("received", 3).set("written", 2).set("received", 4);
+        m.set("received", 3)
+            .set("written", 2)
+            .set("received", 4)
+            .set_in("lag_ms", 250, Unit::Milliseconds);
         let v: serde_json::Value = serde_json::from_str(&m.to_line(1000)).expect("json");
         assert_eq!(v["_aws"]["Timestamp"], 1000);
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "filetrail");
@@ -122,14 +208,55 @@ mod tests {
             v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
                 .as_array()
                 .map(Vec::len),
-            Some(2)
+            Some(3)
         );
+        let lag = &v["_aws"]["CloudWatchMetrics"][0]["Metrics"][2];
+        assert_eq!(
+            (&lag["Name"], &lag["Unit"]),
+            (&"lag_ms".into(), &"Milliseconds".into())
+        );
+        assert_eq!(v["lag_ms"], 250);
         assert_eq!(v["received"], 4);
         assert_eq!(v["written"], 2);
         assert_eq!(v["function"], "filetrail-recorder");
         assert_eq!(m.get("written"), 2);
         assert_eq!(m.get("absent"), 0);
-        assert_eq!(m.names(), vec!["received", "written"]);
+        assert_eq!(m.names(), vec!["received", "written", "lag_ms"]);
+    }
+
+    crate::counts! {
+        /// Counts of a test.
+        struct Sample {
+            /// First.
+            first: u64,
+            /// Second.
+            second: u64,
+            /// Third.
+            third: u64,
+        }
+    }
+
+    #[test]
+    fn counts_are_metrics_named_after_their_fields_in_field_order() {
+        assert_eq!(Sample::NAMES, ["first", "second", "third"]);
+        let counts = Sample {
+            first: 1,
+            third: 3,
+            ..Sample::default()
+        };
+        let m = counts.metrics("filetrail-dev-x");
+        assert_eq!(m.names(), Sample::NAMES);
+        assert_eq!((m.get("first"), m.get("second"), m.get("third")), (1, 0, 3));
+        let v: serde_json::Value = serde_json::from_str(&m.to_line(7)).expect("json");
+        assert_eq!(v["function"], "filetrail-dev-x");
+        assert_eq!(v["third"], 3);
+        let names: Vec<&str> = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .filter_map(|n| n["Name"].as_str())
+            .collect();
+        assert_eq!(names, Sample::NAMES);
     }
 
     #[test]

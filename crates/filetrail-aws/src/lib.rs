@@ -5,6 +5,8 @@
 //! - [`classify`]: the one place an SDK error becomes retryable or not.
 //! - [`Backoff`]: jittered exponential backoff (from `backon`) bounded by a deadline.
 //! - [`ConfigError`] and [`Env`]: configuration from environment variables, errors naming them.
+//! - [`emf`]: CloudWatch embedded metric format lines; [`counts!`] declares a counts struct
+//!   whose fields are its metrics.
 
 mod backoff;
 mod classify;

@@ -1,6 +1,7 @@
 //! The `filetrail` CLI as a library: one module per subcommand, each taking its clients as
 //! arguments so tests drive the same code the binary runs.
 //!
+//! - [`audit`]: what did not happen: stuck, unprocessed and unrecorded files.
 //! - [`replay`]: re-deliver dead-lettered events to a queue or a bus.
 //! - [`publish`]: publish events from flags or JSON lines.
 //! - [`history`]: a file's trail through the pipeline.
@@ -9,6 +10,7 @@
 //! - [`sqs`]: reading a queue once, every message exactly once, without consuming it.
 //! - [`validate`]: check details against the v1 contract.
 
+pub mod audit;
 pub mod dlq;
 pub mod history;
 pub mod publish;

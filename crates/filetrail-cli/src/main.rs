@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use filetrail_cli::history::{self, Layout, TimestreamHistory};
 use filetrail_cli::replay::{Filters, ReplayOptions, Target};
-use filetrail_cli::{dlq, publish, replay, validate};
+use filetrail_cli::{audit, dlq, publish, replay, validate};
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
 
@@ -41,6 +41,9 @@ enum Command {
     /// Check FileMoved details (JSON lines on standard input) against the v1 contract: per line
     /// the event_id or the error naming the field; exit non-zero if any is invalid.
     Validate(validate::ValidateArgs),
+    /// What did not happen: files stuck in the incoming bucket, level-0 files without products,
+    /// objects no record names. Exit 0 when clean, 3 when anything was found.
+    Audit(audit::AuditArgs),
 }
 
 #[derive(Args)]
@@ -159,18 +162,27 @@ fn by_reason(title: &str, map: &std::collections::BTreeMap<String, usize>) {
     }
 }
 
-async fn run(cli: Cli) -> Result<bool> {
+async fn run(cli: Cli) -> Result<ExitCode> {
     // Validation needs no AWS configuration (and must not wait for a region lookup).
     if let Command::Validate(a) = &cli.command {
-        return validate::run(a, cli.json);
+        return validate::run(a, cli.json).map(exit_code);
     }
     let sdk = filetrail_aws::load_sdk_config().await;
     match cli.command {
-        Command::Replay(a) => replay_cmd(&sdk, a, cli.json).await,
-        Command::Publish(a) => publish_cmd(&sdk, a, cli.json).await,
-        Command::History(a) => history_cmd(&sdk, a, cli.json).await,
-        Command::Dlq(a) => dlq_cmd(&sdk, a, cli.json).await,
+        Command::Replay(a) => replay_cmd(&sdk, a, cli.json).await.map(exit_code),
+        Command::Publish(a) => publish_cmd(&sdk, a, cli.json).await.map(exit_code),
+        Command::History(a) => history_cmd(&sdk, a, cli.json).await.map(exit_code),
+        Command::Dlq(a) => dlq_cmd(&sdk, a, cli.json).await.map(exit_code),
+        Command::Audit(a) => audit::command(&sdk, &a, cli.json).await,
         Command::Validate(_) => unreachable!("validate ran before the SDK was loaded"),
+    }
+}
+
+fn exit_code(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -372,8 +384,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()).await {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -1,5 +1,6 @@
 //! Integration tests of the CLI (one binary).
 
+mod audit;
 mod dlq;
 mod history;
 mod influx_history;

@@ -29,7 +29,7 @@ use filetrail_recorder::config::DEFAULT_SAFETY_MARGIN;
 use filetrail_recorder::metering::{Names, meter_write};
 use filetrail_recorder::{
     DeadLetters, InfluxDbSink, Layout, MAX_RECORDS_PER_WRITE, NoDeadLetterQueue, Outcome, Recorder,
-    SEED_MEASURE_NAME, Settings, Sink, SqsDeadLetters, TimestreamSink, TimestreamWriter,
+    SEED_MEASURE_NAME, Settings, Sink, SqsBatch, SqsDeadLetters, TimestreamSink, TimestreamWriter,
     work_deadline,
 };
 use filetrail_testkit::lambda::{Output, Spec};
@@ -136,7 +136,7 @@ fn measure<S: Sink>(
         let (c0, w0) = (cpu_time(), Instant::now());
         // As lambda_runtime does: deserialize the event, drop the raw bytes, run the handler.
         // Both steps are counted.
-        let event: SqsEvent = serde_json::from_str(&json).unwrap();
+        let event: SqsBatch = serde_json::from_str(&json).unwrap();
         drop(json);
         let (response, counts) = rt
             .block_on(recorder.handle(&event, Instant::now() + Duration::from_secs(60)))
@@ -227,7 +227,7 @@ async fn slow_store() -> (Duration, u64, u64) {
         ..Settings::default()
     };
     let slow = Recorder::new(Slow(fast.sink().clone()), dlq, settings);
-    let mut event: SqsEvent = serde_json::from_str(&sqs_event_json()).unwrap();
+    let mut event: SqsBatch = serde_json::from_str(&sqs_event_json()).unwrap();
     for i in 0..50 {
         event.records[i * 200].body = Some(format!("not an event {i}"));
     }
@@ -340,7 +340,7 @@ fn invocations<S: Sink, D: DeadLetters>(
     let (mut wall, mut dead_lettered) = (Duration::ZERO, 0);
     for json in &events {
         let w0 = Instant::now();
-        let event: SqsEvent = serde_json::from_str(json).unwrap();
+        let event: SqsBatch = serde_json::from_str(json).unwrap();
         let (response, counts) = rt
             .block_on(recorder.handle(&event, Instant::now() + Duration::from_secs(60)))
             .unwrap();

@@ -4,11 +4,13 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use filetrail_aws::BackoffSettings;
 use filetrail_aws::emf::Metrics;
 use filetrail_contract::{OccurredAt, parse_body};
 
+use crate::batch::{Batch, Message};
+use crate::lag::{Lag, oldest_age};
 use crate::write::{Fate, Group, write_all};
 use crate::{DeadLetter, DeadLetterClass, DeadLetters, Sink};
 
@@ -60,6 +62,8 @@ pub struct Counts {
     /// Messages handed back to SQS for redelivery: the `batchItemFailures` of the response
     /// (the metric keeps SQS's word).
     pub failed: u64,
+    /// How far the trail lags behind the pipeline.
+    pub lag: Lag,
 }
 
 impl Counts {
@@ -72,6 +76,7 @@ impl Counts {
             .set("retried", self.retried)
             .set("dead_lettered", self.dead_lettered)
             .set("failed", self.failed);
+        self.lag.add_to(&mut m);
         m
     }
 }
@@ -119,21 +124,31 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
         &self.dead_letters
     }
 
-    /// Handle one SQS batch, finishing before `deadline`: every write call ends by `deadline`
-    /// minus the dead-letter reserve, every dead-letter call by `deadline`.
-    pub async fn handle(
+    /// Handle one SQS batch (the deployed function's [`crate::SqsBatch`], or a full
+    /// `aws_lambda_events` `SqsEvent`), finishing before `deadline`: every write call ends by
+    /// `deadline` minus the dead-letter reserve, every dead-letter call by `deadline`.
+    pub async fn handle<B: Batch>(
         &self,
-        event: &SqsEvent,
+        event: &B,
         deadline: Instant,
     ) -> Result<(SqsBatchResponse, Counts), HandlerError> {
-        let messages = &event.records;
+        let messages = event.messages();
+        let oldest_message_age_ms = oldest_age(
+            messages.iter().filter_map(Message::sent_ms),
+            OccurredAt::now().millis(),
+        );
         let (mut groups, mut fates) = self.parse(messages);
         let writes_end = self.writes_end(deadline);
         let retried = write_all(&self.sink, &self.settings, &mut groups, writes_end).await;
+        let lag = Lag::new(
+            groups.iter().filter_map(Group::lag_ms).collect(),
+            oldest_message_age_ms,
+        );
         settle(groups, &mut fates);
         self.dead_letter(messages, &mut fates, deadline).await;
         let (response, mut counts) = respond(messages, fates)?;
         counts.retried = retried;
+        counts.lag = lag;
         tracing::info!(
             sink = self.sink.name(),
             received = counts.received,
@@ -142,6 +157,8 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
             retried = counts.retried,
             dead_lettered = counts.dead_lettered,
             failed = counts.failed,
+            lag_max_ms = lag.max_ms,
+            oldest_message_age_ms = lag.oldest_message_age_ms,
             "batch recorded"
         );
         Ok((response, counts))
@@ -150,13 +167,13 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
     /// Parse and validate every message, group them by `event_id` (a redelivered event is
     /// written once) and build each distinct event's record once. A message that is not a valid
     /// event is decided here: dead-lettered.
-    fn parse(&self, messages: &[SqsMessage]) -> (Vec<Group<S::Record>>, Vec<Option<Fate>>) {
+    fn parse<M: Message>(&self, messages: &[M]) -> (Vec<Group<S::Record>>, Vec<Option<Fate>>) {
         let now = OccurredAt::now();
         let mut fates: Vec<Option<Fate>> = vec![None; messages.len()];
         let mut groups: Vec<Group<S::Record>> = Vec::new();
         let mut by_id: HashMap<String, usize> = HashMap::with_capacity(messages.len());
         for (i, m) in messages.iter().enumerate() {
-            match parse_body(m.body.as_deref().unwrap_or_default().as_bytes(), now) {
+            match parse_body(m.body().as_bytes(), now) {
                 Err(e) => {
                     fates[i] = Some(Fate::DeadLetter {
                         reason: e.to_string(),
@@ -187,9 +204,9 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
     }
 
     /// Dead-letter what can never be written; a letter the DLQ does not take is handed back.
-    async fn dead_letter(
+    async fn dead_letter<M: Message>(
         &self,
-        messages: &[SqsMessage],
+        messages: &[M],
         fates: &mut [Option<Fate>],
         deadline: Instant,
     ) {
@@ -223,10 +240,10 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
     }
 }
 
-fn letter(m: &SqsMessage, reason: &str, class: DeadLetterClass) -> DeadLetter {
+fn letter(m: &impl Message, reason: &str, class: DeadLetterClass) -> DeadLetter {
     DeadLetter {
-        message_id: m.message_id.clone().unwrap_or_default(),
-        body: m.body.clone().unwrap_or_default(),
+        message_id: m.message_id().unwrap_or_default().to_owned(),
+        body: m.body().to_owned(),
         reason: reason.to_owned(),
         class,
     }
@@ -250,7 +267,7 @@ fn settle<R>(groups: Vec<Group<R>>, fates: &mut [Option<Fate>]) {
 
 /// The partial batch response and the counts: only what is handed back is named.
 fn respond(
-    messages: &[SqsMessage],
+    messages: &[impl Message],
     fates: Vec<Option<Fate>>,
 ) -> Result<(SqsBatchResponse, Counts), HandlerError> {
     let mut counts = Counts {
@@ -269,7 +286,7 @@ fn respond(
             Fate::Duplicate => counts.duplicate += 1,
             Fate::DeadLetter { .. } => counts.dead_lettered += 1,
             Fate::HandBack { reason } => {
-                let Some(id) = messages[i].message_id.clone() else {
+                let Some(id) = messages[i].message_id().map(str::to_owned) else {
                     return Err(HandlerError::MissingMessageId { index: i });
                 };
                 tracing::warn!(message_id = %id, reason = %reason, "handing back to SQS for redelivery");

@@ -6,16 +6,19 @@
 //! deadline, dead-letters what never will with its reason ([`DeadLetters`]), and names in
 //! `batchItemFailures` only what SQS must redeliver.
 
+mod batch;
 pub mod config;
 mod dead_letter;
 mod handler;
 mod influxdb;
+pub mod lag;
 mod layout;
 pub mod metering;
 mod sink;
 mod timestream;
 mod write;
 
+pub use batch::{Batch, Message, QueuedMessage, SqsBatch, Timestamps};
 pub use config::{RecorderConfig, SinkConfig};
 pub use dead_letter::{
     DeadLetter, DeadLetterClass, DeadLetters, MAX_ENTRIES_PER_SEND, MAX_SEND_BATCH_BYTES,
@@ -26,6 +29,7 @@ pub use handler::{
     work_deadline,
 };
 pub use influxdb::InfluxDbSink;
+pub use lag::Lag;
 pub use layout::{Layout, MULTI_MEASURE_NAME, NOT_AVAILABLE, SEED_MEASURE_NAME, epoch_seconds};
 pub use sink::{Exhausted, Outcome, Retry, Sink};
 pub use timestream::{

@@ -1,10 +1,11 @@
 //! The `filetrail-recorder` Lambda: builds its clients from the environment and runs the handler.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use filetrail_aws::Env;
 use filetrail_recorder::{
     FUNCTION_NAME, InfluxDbSink, NoDeadLetterQueue, Recorder, RecorderConfig, Settings, Sink,
-    SinkConfig, SqsDeadLetters, TimestreamSink, TimestreamWriter, timestream_client, work_deadline,
+    SinkConfig, SqsBatch, SqsDeadLetters, TimestreamSink, TimestreamWriter, timestream_client,
+    work_deadline,
 };
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tracing::Instrument;
@@ -63,7 +64,7 @@ where
     let margin = config.safety_margin;
     // Metrics under the deployed name, the one the alarms and the dashboard query.
     let function = &filetrail_aws::emf::function_name(&Env::process(), FUNCTION_NAME);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsBatch>| async move {
         let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
         let deadline = work_deadline(event.context.deadline(), margin);
         let (response, counts): (SqsBatchResponse, _) = recorder

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use filetrail_aws::Backoff;
 use futures_util::StreamExt;
 
-use filetrail_contract::FileMoved;
+use filetrail_contract::{FileMoved, OccurredAt};
 
 use crate::sink::{Exhausted, Outcome, Retry};
 use crate::{DeadLetterClass, Settings, Sink};
@@ -42,6 +42,8 @@ pub(crate) struct Group<R> {
     last_reason: String,
     /// Sent in a call of its own (the store refused a call because of some record).
     solo: bool,
+    /// When the store answered that it holds the record (epoch ms).
+    written_ms: Option<i64>,
 }
 
 impl<R> Group<R> {
@@ -66,7 +68,16 @@ impl<R> Group<R> {
             attempts: 0,
             last_reason: String::new(),
             solo: false,
+            written_ms: None,
         }
+    }
+
+    /// For a record this invocation stored: how long after its move (ms).
+    pub(crate) fn lag_ms(&self) -> Option<i64> {
+        let written = self
+            .written_ms
+            .filter(|_| self.fate == Some(Fate::Written))?;
+        Some(written - self.event.occurred_at.millis())
     }
 
     fn hand_back(&mut self, why: &str) {
@@ -197,6 +208,7 @@ fn apply<R>(
 ) -> Option<Duration> {
     let mut asked: Option<Duration> = None;
     let mut ask = |wait: Duration| asked = Some(asked.map_or(wait, |a| a.max(wait)));
+    let now_ms = OccurredAt::now().millis();
     for (call, answer) in answers {
         let outcomes = match answer {
             Answer::NotSent => continue,
@@ -218,8 +230,12 @@ fn apply<R>(
         };
         let alone = call.len() == 1;
         for (&g, outcome) in call.iter().zip(outcomes) {
-            if let Some(wait) = decide(settings, &mut groups[g], outcome, alone) {
+            let group = &mut groups[g];
+            if let Some(wait) = decide(settings, group, outcome, alone) {
                 ask(wait);
+            }
+            if group.fate == Some(Fate::Written) {
+                group.written_ms.get_or_insert(now_ms);
             }
         }
     }

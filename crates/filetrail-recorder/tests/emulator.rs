@@ -10,7 +10,7 @@ use filetrail_recorder::{
 use filetrail_testkit::{emulator, moto, pipeline, unique_name};
 use serde_json::Value;
 
-use super::{envelope, handle, later, sqs_event};
+use super::handle;
 
 /// A fresh database and table on the emulator.
 pub async fn table(sdk: &aws_config::SdkConfig) -> (String, String) {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use filetrail_aws::BackoffSettings;
 use filetrail_contract::FileMoved;

@@ -19,8 +19,7 @@ use filetrail_testkit::{emulator, pipeline, unique_name};
 use serde_json::{Value, json};
 
 use super::{
-    MemoryDlq, Messages, batch, envelope, failed_ids, handle, handle_within, later,
-    recorder_binary, sqs_event,
+    MemoryDlq, Messages, batch, envelope, failed_ids, handle, handle_within, recorder_binary,
 };
 
 const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";

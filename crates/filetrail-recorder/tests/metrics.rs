@@ -2,7 +2,7 @@
 //! exactly what the recorder emits.
 
 use filetrail_aws::emf::{DIMENSION, FUNCTION_NAME_ENV, NAMESPACE};
-use filetrail_recorder::Counts;
+use filetrail_recorder::{Counts, Lag};
 use serde_json::Value;
 
 const MANIFEST: &str = include_str!("../../../infra/emf-metrics.json");
@@ -19,6 +19,11 @@ fn the_metrics_manifest_is_what_the_recorder_emits() {
         retried: 14,
         dead_lettered: 15,
         failed: 16,
+        lag: Lag {
+            max_ms: Some(17),
+            p50_ms: Some(18),
+            oldest_message_age_ms: Some(19),
+        },
     };
     let fields = [
         ("received", 11),
@@ -27,6 +32,9 @@ fn the_metrics_manifest_is_what_the_recorder_emits() {
         ("retried", 14),
         ("dead_lettered", 15),
         ("failed", 16),
+        ("recording_lag_max_ms", 17),
+        ("recording_lag_p50_ms", 18),
+        ("oldest_message_age_ms", 19),
     ];
     let line: Value =
         serde_json::from_str(&counts.metrics("filetrail-dev-recorder").to_line(0)).expect("EMF");

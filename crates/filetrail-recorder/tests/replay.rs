@@ -1,6 +1,6 @@
 //! The real Timestream adapter inside the recorder, against replayed responses in AWS's shapes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use filetrail_aws::BackoffSettings;
 use filetrail_recorder::{
@@ -65,7 +65,7 @@ fn event_ids_in(body: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn throttling_then_success() {
-    let (events, messages) = batch(3);
+    let (_events, messages) = batch(3);
     // The SDK's standard retry (3 attempts) meets the first three answers; the recorder's own
     // round retries what the SDK gave up on.
     let (recorder, http) = recorder(vec![
@@ -223,7 +223,7 @@ async fn a_time_range_rejection_is_retried_in_the_invocation_before_dead_letteri
 
 #[tokio::test]
 async fn a_deadline_too_short_hands_the_rest_back_to_sqs() {
-    let (events, messages) = batch(4);
+    let (_events, messages) = batch(4);
     let throttles = (0..100)
         .map(|_| replay::json_error(429, "ThrottlingException", "Rate exceeded"))
         .collect();

@@ -6,6 +6,7 @@ mod deadline;
 mod emulator;
 mod handler;
 mod influxdb;
+mod lag;
 mod lambda;
 mod layout;
 mod metrics;

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use filetrail_recorder::{Counts, DeadLetters, Recorder, Sink};
 use filetrail_testkit::lambda::{Lambda, Output, Spec};
 use filetrail_testkit::runtime_api::INVOCATION_TIMEOUT;
@@ -53,7 +52,7 @@ pub fn add_counts(total: &mut Counts, c: &Counts) {
 
 impl<S: Sink + 'static, D: DeadLetters + 'static> Function for InProcess<S, D> {
     async fn invoke(&mut self, event: &Value) -> Invocation {
-        let event: SqsEvent = match serde_json::from_value(event.clone()) {
+        let event: filetrail_recorder::SqsBatch = match serde_json::from_value(event.clone()) {
             Ok(e) => e,
             Err(e) => return Invocation::Error(format!("event does not deserialize: {e}")),
         };

@@ -225,22 +225,7 @@ impl NameRules {
 
     /// Parse a file name (no directory part). Never panics, whatever the input.
     pub fn parse(&self, name: &str) -> Result<ScienceFile, NameError> {
-        if name.is_empty() {
-            return Err(NameError::NotAFileName("empty"));
-        }
-        if name.len() > MAX_FILE_NAME_BYTES {
-            return Err(NameError::NotAFileName("too long"));
-        }
-        if name.contains('/') {
-            return Err(NameError::NotAFileName("contains '/'"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(NameError::NotAFileName("contains control characters"));
-        }
-        let (stem, extension) = name.rsplit_once('.').ok_or(NameError::NoExtension)?;
-        if extension.is_empty() || !extension.bytes().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(NameError::NoExtension);
-        }
+        let (stem, extension) = split_extension(name)?;
         let parts: Vec<&str> = stem.split('_').collect();
         // mission, instrument, level, time, version, plus at most mode and descriptor.
         if !(5..=7).contains(&parts.len()) {
@@ -253,64 +238,111 @@ impl NameRules {
                 expected: self.mission.clone(),
             });
         }
-        let instrument = self
-            .instruments
+        let instrument = self.instrument(parts[1])?;
+        let version = parse_version(parts[n - 1])?;
+        let time = parse_time(parts[n - 2]).ok_or_else(|| NameError::Time {
+            found: parts[n - 2].into(),
+        })?;
+        let middle = parse_middle(&parts[2..n - 2])?;
+        Ok(ScienceFile {
+            name: name.into(),
+            mission: self.mission.clone(),
+            instrument: instrument.name.clone(),
+            mode: middle.mode.map(str::to_owned),
+            level: middle.level,
+            test: middle.test,
+            descriptor: middle.descriptor.map(str::to_owned),
+            time,
+            version: version.into(),
+            extension: extension.into(),
+        })
+    }
+
+    /// The instrument `word` names (its name or an alias, any case).
+    fn instrument(&self, word: &str) -> Result<&Instrument, NameError> {
+        self.instruments
             .iter()
-            .find(|i| i.matches(parts[1]))
+            .find(|i| i.matches(word))
             .ok_or_else(|| NameError::Instrument {
-                found: parts[1].into(),
+                found: word.into(),
                 known: self
                     .instruments
                     .iter()
                     .map(|i| i.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-            })?;
-        let version = parts[n - 1]
-            .strip_prefix(['v', 'V'])
-            .filter(|v| {
-                v.split('.')
-                    .all(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
             })
-            .ok_or_else(|| NameError::Version {
-                found: parts[n - 1].into(),
-            })?;
-        let time = parse_time(parts[n - 2]).ok_or_else(|| NameError::Time {
-            found: parts[n - 2].into(),
-        })?;
-        let middle = &parts[2..n - 2];
-        let (mode, level_word, descriptor) = match middle {
-            [level] => (None, *level, None),
-            [first, second] => match level_of(first) {
-                Some(_) => (None, *first, Some(*second)),
-                None => (Some(*first), *second, None),
-            },
-            [mode, level, descriptor] => (Some(*mode), *level, Some(*descriptor)),
-            _ => return Err(NameError::Shape(n)),
-        };
-        let (level, test) = level_of(level_word).ok_or_else(|| NameError::Level {
-            found: level_word.into(),
-        })?;
-        for word in mode.iter().chain(descriptor.iter()) {
-            if word.is_empty() || !word.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') {
-                return Err(NameError::Word {
-                    found: (*word).into(),
-                });
-            }
-        }
-        Ok(ScienceFile {
-            name: name.into(),
-            mission: self.mission.clone(),
-            instrument: instrument.name.clone(),
-            mode: mode.map(str::to_owned),
-            level,
-            test,
-            descriptor: descriptor.map(str::to_owned),
-            time,
-            version: version.into(),
-            extension: extension.into(),
-        })
     }
+}
+
+/// The words between the instrument and the time: `[mode_]level[test][_descriptor]`.
+struct Middle<'a> {
+    mode: Option<&'a str>,
+    level: String,
+    test: bool,
+    descriptor: Option<&'a str>,
+}
+
+/// A file name's stem and extension, after the checks on the whole name.
+fn split_extension(name: &str) -> Result<(&str, &str), NameError> {
+    if name.is_empty() {
+        return Err(NameError::NotAFileName("empty"));
+    }
+    if name.len() > MAX_FILE_NAME_BYTES {
+        return Err(NameError::NotAFileName("too long"));
+    }
+    if name.contains('/') {
+        return Err(NameError::NotAFileName("contains '/'"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(NameError::NotAFileName("contains control characters"));
+    }
+    let (stem, extension) = name.rsplit_once('.').ok_or(NameError::NoExtension)?;
+    if extension.is_empty() || !extension.bytes().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(NameError::NoExtension);
+    }
+    Ok((stem, extension))
+}
+
+/// The version digits of `word` (`v01`, `V1.0.0`: a `v` and dot-separated numbers).
+fn parse_version(word: &str) -> Result<&str, NameError> {
+    word.strip_prefix(['v', 'V'])
+        .filter(|v| {
+            v.split('.')
+                .all(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
+        })
+        .ok_or_else(|| NameError::Version { found: word.into() })
+}
+
+/// Mode, level and descriptor from the one to three words between instrument and time.
+fn parse_middle<'a>(words: &[&'a str]) -> Result<Middle<'a>, NameError> {
+    let (mode, level_word, descriptor) = match words {
+        [level] => (None, *level, None),
+        [first, second] => match level_of(first) {
+            Some(_) => (None, *first, Some(*second)),
+            None => (Some(*first), *second, None),
+        },
+        [mode, level, descriptor] => (Some(*mode), *level, Some(*descriptor)),
+        // Only reached with 5..=7 parts, so one to three middle words; the shape error names
+        // the part count as the caller's check does.
+        _ => return Err(NameError::Shape(words.len() + 4)),
+    };
+    let (level, test) = level_of(level_word).ok_or_else(|| NameError::Level {
+        found: level_word.into(),
+    })?;
+    for word in mode.iter().chain(descriptor.iter()) {
+        if word.is_empty() || !word.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') {
+            return Err(NameError::Word {
+                found: (*word).into(),
+            });
+        }
+    }
+    Ok(Middle {
+        mode,
+        level,
+        test,
+        descriptor,
+    })
 }
 
 impl fmt::Display for NameRules {

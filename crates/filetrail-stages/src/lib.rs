@@ -8,6 +8,8 @@
 //!   [`Process`] step ([`ExternalCommand`] runs a configured program); each product is stored
 //!   under its level's prefix in the same bucket and announced with a `FileMoved`.
 //! - [`NameRules`]: the science file name grammar ([`filename`]).
+//! - [`stage`]: the skeleton both share: the [`Stage`] trait, the Lambda edge ([`Lambda`]), the
+//!   binaries' start ([`serve_from_env`]) and the event of a move ([`event_for`]).
 //!
 //! Both stages are at-least-once and idempotent: an event's `occurred_at` is the written
 //! object's `Last-Modified`, so a retry rebuilds the same event and `event_id`.
@@ -20,10 +22,9 @@ pub mod limits;
 mod process;
 mod processor;
 mod sorter;
+pub mod stage;
 mod store;
 pub mod trigger;
-
-use std::time::{Duration, Instant, SystemTime};
 
 pub use config::{ProcessorConfig, SorterConfig};
 pub use copy::CopySettings;
@@ -32,24 +33,10 @@ pub use filename::{Instrument, NameError, NameRules, ScienceFile};
 pub use process::{ExternalCommand, Process, ProcessError};
 pub use processor::{PROCESSOR_FUNCTION, PROCESSOR_STAGE, ProcessCounts, Processor};
 pub use sorter::{SORTER_FUNCTION, SORTER_STAGE, SortCounts, Sorter};
+pub use stage::{
+    Clients, Lambda, SWEEP_SAFETY_MARGIN, Stage, event_for, serve_from_env, work_deadline,
+};
 pub use store::{
     CONDITIONAL_CONFLICT_RETRIES, Copied, Deleted, DownloadError, Page, S3Error, Store, s3_client,
 };
 pub use trigger::{ObjectRef, Trigger, TriggerError, parse_trigger};
-
-/// Time a sweep keeps free before the Lambda deadline (at most half the time left): it starts
-/// no page after that. The first page always runs.
-pub const SWEEP_SAFETY_MARGIN: Duration = Duration::from_secs(30);
-
-/// The instant a sweep stops starting new pages, from the invocation's deadline; `None` when
-/// the context carries no deadline (tests, local runs).
-pub fn work_deadline(context: &lambda_runtime::Context) -> Option<Instant> {
-    if context.deadline == 0 {
-        return None;
-    }
-    let left = context
-        .deadline()
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
-    Some(Instant::now() + left.saturating_sub(SWEEP_SAFETY_MARGIN.min(left / 2)))
-}

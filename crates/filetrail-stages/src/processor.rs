@@ -1,20 +1,20 @@
 //! The processor: turns level-0 files in an instrument bucket into products next to them.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use filetrail_aws::emf::Metrics;
-use filetrail_contract::{ActionType, FileMoved, Move};
+use filetrail_contract::FileMoved;
 use filetrail_publisher::{PublishError, Publisher, PutEvents};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
-use tracing::Instrument;
 
 use crate::copy::ObjectInfo;
 use crate::error::{Report, StageError};
 use crate::filename::{NameRules, PROCESSOR_INPUT_LEVEL, file_name_of};
 use crate::process::Process;
+use crate::stage::{Stage, event_for};
 use crate::store::Store;
 use crate::trigger::{ObjectRef, Trigger, TriggerError, parse_trigger};
 
@@ -23,46 +23,30 @@ pub const PROCESSOR_FUNCTION: &str = "filetrail-processor";
 /// The `stage` field of the processor's events.
 pub const PROCESSOR_STAGE: &str = "processor";
 
-/// What one processor invocation did, counted (emitted as one EMF line).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ProcessCounts {
-    /// Objects named by the event.
-    pub received: u64,
-    /// Inputs processed and all their product events published.
-    pub processed: u64,
-    /// Objects of another level than `l0` (including this stage's own products).
-    pub skipped_level: u64,
-    /// File names that do not parse.
-    pub skipped_unparsable: u64,
-    /// Records that name no new object.
-    pub ignored: u64,
-    /// Inputs that no longer exist.
-    pub missing: u64,
-    /// Products written by this invocation.
-    pub uploaded: u64,
-    /// Products already stored with the same content (a retry); not written again.
-    pub already_uploaded: u64,
-    /// Events EventBridge accepted.
-    pub published: u64,
-    /// Inputs that failed; the invocation fails.
-    pub failed: u64,
-}
-
-impl ProcessCounts {
-    /// The counts as an EMF metric set, reported under the function name `function`.
-    pub fn metrics(&self, function: &str) -> Metrics {
-        let mut m = Metrics::new(function);
-        m.set("received", self.received)
-            .set("processed", self.processed)
-            .set("skipped_level", self.skipped_level)
-            .set("skipped_unparsable", self.skipped_unparsable)
-            .set("ignored", self.ignored)
-            .set("missing", self.missing)
-            .set("uploaded", self.uploaded)
-            .set("already_uploaded", self.already_uploaded)
-            .set("published", self.published)
-            .set("failed", self.failed);
-        m
+filetrail_aws::counts! {
+    /// What one processor invocation did, counted (emitted as one EMF line).
+    #[derive(Serialize)]
+    pub struct ProcessCounts {
+        /// Objects named by the event.
+        pub received: u64,
+        /// Inputs processed and all their product events published.
+        pub processed: u64,
+        /// Objects of another level than `l0` (including this stage's own products).
+        pub skipped_level: u64,
+        /// File names that do not parse.
+        pub skipped_unparsable: u64,
+        /// Records that name no new object.
+        pub ignored: u64,
+        /// Inputs that no longer exist.
+        pub missing: u64,
+        /// Products written by this invocation.
+        pub uploaded: u64,
+        /// Products already stored with the same content (a retry); not written again.
+        pub already_uploaded: u64,
+        /// Events EventBridge accepted.
+        pub published: u64,
+        /// Inputs that failed; the invocation fails.
+        pub failed: u64,
     }
 }
 
@@ -74,7 +58,6 @@ pub struct Processor<P, X> {
     step: X,
     rules: NameRules,
     work_dir: Option<PathBuf>,
-    function: String,
 }
 
 /// A product file, checked and hashed before anything is uploaded.
@@ -99,15 +82,7 @@ impl<P: PutEvents, X: Process> Processor<P, X> {
             step,
             rules,
             work_dir: None,
-            function: PROCESSOR_FUNCTION.into(),
         }
-    }
-
-    /// Report metrics under `name` (the binary passes the deployed function's name).
-    #[must_use]
-    pub fn with_function_name(mut self, name: impl Into<String>) -> Self {
-        self.function = name.into();
-        self
     }
 
     /// Put temporary directories under `dir` instead of the system temp dir.
@@ -174,18 +149,6 @@ impl<P: PutEvents, X: Process> Processor<P, X> {
         report
     }
 
-    /// One Lambda invocation: a span with the request id, [`Self::handle`], one EMF line;
-    /// `Err` when anything failed, so Lambda retries it.
-    pub async fn invoke(
-        &self,
-        event: lambda_runtime::LambdaEvent<Value>,
-    ) -> Result<ProcessCounts, lambda_runtime::Error> {
-        let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
-        let report = self.handle(&event.payload).instrument(span).await;
-        report.counts.metrics(&self.function).emit();
-        Ok(report.into_result()?)
-    }
-
     async fn process_one(
         &self,
         object: &ObjectRef,
@@ -249,7 +212,7 @@ impl<P: PutEvents, X: Process> Processor<P, X> {
         let mut events = Vec::with_capacity(products.len());
         for product in &products {
             let stored = self.store_product(bucket, product, counts).await?;
-            events.push(event_for(&input, &stored));
+            events.push(event_for(PROCESSOR_STAGE, &input, &stored));
         }
         tracing::info!(bucket, key, products = products.len(), "input processed");
         Ok(Outcome::Events(events))
@@ -357,20 +320,12 @@ async fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
     Ok((size, aws_smithy_types::base64::encode(hasher.finalize())))
 }
 
-/// The event of a product written next to its input: `occurred_at` is the product's
-/// `Last-Modified`, so a retry that finds the product in place rebuilds the same event.
-pub fn event_for(input: &ObjectInfo, product: &ObjectInfo) -> FileMoved {
-    let mut event = FileMoved::from_move(Move {
-        action_type: ActionType::Put,
-        source_bucket: Some(input.bucket.clone()),
-        file_key: input.key.clone(),
-        destination_bucket: Some(product.bucket.clone()),
-        new_file_key: Some(product.key.clone()),
-        occurred_at: product.last_modified,
-    });
-    event.stage = Some(PROCESSOR_STAGE.into());
-    event.size = Some(product.size);
-    event.etag = Some(product.etag_unquoted().to_owned()).filter(|e| !e.is_empty());
-    event.version_id = product.version_id.clone();
-    event
+impl<P: PutEvents, X: Process> Stage for Processor<P, X> {
+    const FUNCTION: &'static str = PROCESSOR_FUNCTION;
+    type Counts = ProcessCounts;
+
+    /// [`Processor::handle`]: the processor does not sweep, so it has no use for `deadline`.
+    async fn handle(&self, payload: &Value, _deadline: Option<Instant>) -> Report<ProcessCounts> {
+        Processor::handle(self, payload).await
+    }
 }

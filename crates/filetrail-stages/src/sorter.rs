@@ -3,19 +3,18 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use filetrail_aws::emf::Metrics;
-use filetrail_contract::{ActionType, FileMoved, Move};
+use filetrail_contract::FileMoved;
 use filetrail_publisher::{PublishError, Publisher, PutEvents};
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
-use tracing::Instrument;
 
 use crate::config::SorterConfig;
 use crate::copy::{Basis, ObjectInfo, Sameness, already_holds, verify_copy};
 use crate::error::{Report, StageError};
 use crate::filename::file_name_of;
 use crate::limits::{FILE_CONCURRENCY, SWEEP_PAGE_KEYS};
+use crate::stage::{Stage, event_for};
 use crate::store::{Deleted, Store};
 use crate::trigger::{ObjectRef, Trigger, parse_trigger};
 
@@ -24,58 +23,38 @@ pub const SORTER_FUNCTION: &str = "filetrail-sorter";
 /// The `stage` field of the sorter's events.
 pub const SORTER_STAGE: &str = "sorter";
 
-/// What one sorter invocation did, counted (emitted as one EMF line).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct SortCounts {
-    /// Objects named by the event or listed by the sweep.
-    pub received: u64,
-    /// Moved: copied (or found already copied), published, source deleted.
-    pub sorted: u64,
-    /// Source already gone and the destination present: moved by an earlier invocation.
-    pub already_moved: u64,
-    /// File names that do not parse; left in place.
-    pub skipped_unparsable: u64,
-    /// Records that name no new object, or objects already at their destination.
-    pub ignored: u64,
-    /// Neither the source nor the destination exists.
-    pub missing: u64,
-    /// Published, but the source was replaced by a new upload meanwhile and kept.
-    pub source_changed: u64,
-    /// Destinations that already held the source's bytes, so no copy was made (a retry).
-    pub copy_skipped: u64,
-    /// Copies whose content could be checked by size only (see ARCHITECTURE.md).
-    pub verified_size_only: u64,
-    /// Copies made in parts.
-    pub multipart_copies: u64,
-    /// Events EventBridge accepted.
-    pub published: u64,
-    /// Files that failed (copy, verify, publish or delete); the invocation fails.
-    pub failed: u64,
-    /// Listing pages a sweep went through.
-    pub sweep_pages: u64,
-    /// 1 when a sweep stopped at the deadline before the end of the listing.
-    pub sweep_incomplete: u64,
-}
-
-impl SortCounts {
-    /// The counts as an EMF metric set, reported under the function name `function`.
-    pub fn metrics(&self, function: &str) -> Metrics {
-        let mut m = Metrics::new(function);
-        m.set("received", self.received)
-            .set("sorted", self.sorted)
-            .set("already_moved", self.already_moved)
-            .set("skipped_unparsable", self.skipped_unparsable)
-            .set("ignored", self.ignored)
-            .set("missing", self.missing)
-            .set("source_changed", self.source_changed)
-            .set("copy_skipped", self.copy_skipped)
-            .set("verified_size_only", self.verified_size_only)
-            .set("multipart_copies", self.multipart_copies)
-            .set("published", self.published)
-            .set("failed", self.failed)
-            .set("sweep_pages", self.sweep_pages)
-            .set("sweep_incomplete", self.sweep_incomplete);
-        m
+filetrail_aws::counts! {
+    /// What one sorter invocation did, counted (emitted as one EMF line).
+    #[derive(Serialize)]
+    pub struct SortCounts {
+        /// Objects named by the event or listed by the sweep.
+        pub received: u64,
+        /// Moved: copied (or found already copied), published, source deleted.
+        pub sorted: u64,
+        /// Source already gone and the destination present: moved by an earlier invocation.
+        pub already_moved: u64,
+        /// File names that do not parse; left in place.
+        pub skipped_unparsable: u64,
+        /// Records that name no new object, or objects already at their destination.
+        pub ignored: u64,
+        /// Neither the source nor the destination exists.
+        pub missing: u64,
+        /// Published, but the source was replaced by a new upload meanwhile and kept.
+        pub source_changed: u64,
+        /// Destinations that already held the source's bytes, so no copy was made (a retry).
+        pub copy_skipped: u64,
+        /// Copies whose content could be checked by size only (see ARCHITECTURE.md).
+        pub verified_size_only: u64,
+        /// Copies made in parts.
+        pub multipart_copies: u64,
+        /// Events EventBridge accepted.
+        pub published: u64,
+        /// Files that failed (copy, verify, publish or delete); the invocation fails.
+        pub failed: u64,
+        /// Listing pages a sweep went through.
+        pub sweep_pages: u64,
+        /// 1 when a sweep stopped at the deadline before the end of the listing.
+        pub sweep_incomplete: u64,
     }
 }
 
@@ -86,7 +65,6 @@ pub struct Sorter<P> {
     publisher: Publisher<P>,
     config: SorterConfig,
     page_keys: i32,
-    function: String,
 }
 
 /// A file copied and verified, waiting for its event to be published.
@@ -117,15 +95,7 @@ impl<P: PutEvents> Sorter<P> {
             publisher,
             config,
             page_keys: SWEEP_PAGE_KEYS,
-            function: SORTER_FUNCTION.into(),
         }
-    }
-
-    /// Report metrics under `name` (the binary passes the deployed function's name).
-    #[must_use]
-    pub fn with_function_name(mut self, name: impl Into<String>) -> Self {
-        self.function = name.into();
-        self
     }
 
     /// List the incoming bucket in pages of `keys` (1..=[`SWEEP_PAGE_KEYS`]; tests use small
@@ -139,36 +109,6 @@ impl<P: PutEvents> Sorter<P> {
     /// The configuration in use.
     pub fn config(&self) -> &SorterConfig {
         &self.config
-    }
-
-    /// Handle one invocation payload; a sweep stops starting new pages after `deadline`.
-    pub async fn handle(&self, event: &Value, deadline: Option<Instant>) -> Report<SortCounts> {
-        let mut report = Report::<SortCounts>::default();
-        match parse_trigger(event) {
-            Err(e) => {
-                tracing::error!(error = %e, "unrecognised event");
-                report.errors.push(e.into());
-            }
-            Ok(Trigger::Objects { objects, ignored }) => {
-                report.counts.ignored += ignored as u64;
-                self.sort_batch(objects, &mut report).await;
-            }
-            Ok(Trigger::Sweep) => self.sweep(deadline, &mut report).await,
-        }
-        report
-    }
-
-    /// One Lambda invocation: a span with the request id, [`Self::handle`], one EMF line;
-    /// `Err` when anything failed, so Lambda retries it.
-    pub async fn invoke(
-        &self,
-        event: lambda_runtime::LambdaEvent<Value>,
-    ) -> Result<SortCounts, lambda_runtime::Error> {
-        let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
-        let deadline = crate::work_deadline(&event.context);
-        let report = self.handle(&event.payload, deadline).instrument(span).await;
-        report.counts.metrics(&self.function).emit();
-        Ok(report.into_result()?)
     }
 
     async fn sweep(&self, deadline: Option<Instant>, report: &mut Report<SortCounts>) {
@@ -212,6 +152,29 @@ impl<P: PutEvents> Sorter<P> {
     /// Copy and verify every object, publish their events in one go, then delete the sources
     /// whose event was delivered.
     async fn sort_batch(&self, objects: Vec<ObjectRef>, report: &mut Report<SortCounts>) {
+        let ready = self.copy_all(objects, report).await;
+        if ready.is_empty() {
+            return;
+        }
+        let undelivered = self.publish(&ready, report).await;
+        let delivered = ready.into_iter().filter(|r| {
+            let keep = undelivered.contains(&r.event.event_id);
+            if keep {
+                tracing::warn!(bucket = %r.source.bucket, key = %r.source.key, event_id = %r.event.event_id,
+                    "event not published; source kept so a retry publishes it");
+            }
+            !keep
+        });
+        self.delete_sources(delivered, report).await;
+    }
+
+    /// Phase 1: copy and verify every object ([`Self::prepare`]), counting each outcome; the
+    /// moves ready to publish.
+    async fn copy_all(
+        &self,
+        objects: Vec<ObjectRef>,
+        report: &mut Report<SortCounts>,
+    ) -> Vec<ReadyMove> {
         report.counts.received += objects.len() as u64;
         let prepared: Vec<Prepared> = futures_util::stream::iter(objects)
             .map(|o| async move { self.prepare(&o).await })
@@ -247,11 +210,17 @@ impl<P: PutEvents> Sorter<P> {
                 }
             }
         }
-        if ready.is_empty() {
-            return;
-        }
+        ready
+    }
+
+    /// Phase 2: publish the ready moves' events in one go; the `event_id`s not delivered.
+    async fn publish(
+        &self,
+        ready: &[ReadyMove],
+        report: &mut Report<SortCounts>,
+    ) -> HashSet<String> {
         let events: Vec<FileMoved> = ready.iter().map(|r| r.event.clone()).collect();
-        let undelivered: HashSet<String> = match self.publisher.publish(&events).await {
+        match self.publisher.publish(&events).await {
             Ok(done) => {
                 report.counts.published += done.delivered as u64;
                 HashSet::new()
@@ -267,24 +236,22 @@ impl<P: PutEvents> Sorter<P> {
                 report.errors.push(err.into());
                 ids
             }
-        };
-        let deletions = ready
-            .into_iter()
-            .filter(|r| {
-                let keep = undelivered.contains(&r.event.event_id);
-                if keep {
-                    tracing::warn!(bucket = %r.source.bucket, key = %r.source.key, event_id = %r.event.event_id,
-                        "event not published; source kept so a retry publishes it");
-                }
-                !keep
-            })
-            .map(|r| async move {
-                let outcome = self
-                    .store
-                    .delete_if_unchanged(&r.source.bucket, &r.source.key, &r.source.etag)
-                    .await;
-                (r, outcome)
-            });
+        }
+    }
+
+    /// Phase 3: delete the sources of the delivered moves, each only while it is unchanged.
+    async fn delete_sources(
+        &self,
+        delivered: impl Iterator<Item = ReadyMove>,
+        report: &mut Report<SortCounts>,
+    ) {
+        let deletions = delivered.map(|r| async move {
+            let outcome = self
+                .store
+                .delete_if_unchanged(&r.source.bucket, &r.source.key, &r.source.etag)
+                .await;
+            (r, outcome)
+        });
         let mut deletions =
             futures_util::stream::iter(deletions).buffer_unordered(FILE_CONCURRENCY);
         while let Some((r, outcome)) = deletions.next().await {
@@ -396,12 +363,34 @@ impl<P: PutEvents> Sorter<P> {
                 (dst, basis, copied.parts)
             }
         };
-        let event = event_for(&src, &dst);
+        let event = event_for(SORTER_STAGE, &src, &dst);
         Ok(Prepared::Ready {
             ready: Box::new(ReadyMove { event, source: src }),
             basis,
             parts,
         })
+    }
+}
+
+impl<P: PutEvents> Stage for Sorter<P> {
+    const FUNCTION: &'static str = SORTER_FUNCTION;
+    type Counts = SortCounts;
+
+    /// Sort the objects an event names, or sweep the incoming bucket (stopping at `deadline`).
+    async fn handle(&self, event: &Value, deadline: Option<Instant>) -> Report<SortCounts> {
+        let mut report = Report::<SortCounts>::default();
+        match parse_trigger(event) {
+            Err(e) => {
+                tracing::error!(error = %e, "unrecognised event");
+                report.errors.push(e.into());
+            }
+            Ok(Trigger::Objects { objects, ignored }) => {
+                report.counts.ignored += ignored as u64;
+                self.sort_batch(objects, &mut report).await;
+            }
+            Ok(Trigger::Sweep) => self.sweep(deadline, &mut report).await,
+        }
+        report
     }
 }
 
@@ -413,22 +402,4 @@ fn mismatch(src: &ObjectInfo, dst_bucket: &str, dst_key: &str, reason: String) -
         dst_key: dst_key.into(),
         reason,
     }
-}
-
-/// The event of a move from `src` to `dst`: its time is the destination's `Last-Modified`,
-/// so every retry rebuilds the same event (and `event_id`).
-pub fn event_for(src: &ObjectInfo, dst: &ObjectInfo) -> FileMoved {
-    let mut event = FileMoved::from_move(Move {
-        action_type: ActionType::Put,
-        source_bucket: Some(src.bucket.clone()),
-        file_key: src.key.clone(),
-        destination_bucket: Some(dst.bucket.clone()),
-        new_file_key: Some(dst.key.clone()),
-        occurred_at: dst.last_modified,
-    });
-    event.stage = Some(SORTER_STAGE.into());
-    event.size = Some(dst.size);
-    event.etag = Some(dst.etag_unquoted().to_owned()).filter(|e| !e.is_empty());
-    event.version_id = dst.version_id.clone();
-    event
 }

@@ -85,6 +85,20 @@ const COPY_SOURCE_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b'/');
 
+/// `$request` (a CopyObject or CreateMultipartUpload builder: two types with the same setters)
+/// with the content headers `$headers` ([`ContentHeaders`]) set.
+macro_rules! with_content_headers {
+    ($request:expr, $headers:expr) => {{
+        let h: &ContentHeaders = $headers;
+        $request
+            .set_content_type(h.content_type.clone())
+            .set_content_encoding(h.content_encoding.clone())
+            .set_content_disposition(h.content_disposition.clone())
+            .set_content_language(h.content_language.clone())
+            .set_cache_control(h.cache_control.clone())
+    }};
+}
+
 fn s3_error<E>(
     operation: &'static str,
     bucket: &str,
@@ -230,8 +244,7 @@ impl Store {
                 .multipart_copy(src, &copy_source, metadata, dst_bucket, dst_key, settings)
                 .await;
         }
-        let h = &src.headers;
-        let out = self
+        let request = self
             .client
             .copy_object()
             .copy_source(&copy_source)
@@ -245,12 +258,8 @@ impl Store {
             // s3:PutObjectTagging on the destination, or the copy is refused with 403
             // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html,
             // https://repost.aws/knowledge-center/s3-troubleshoot-copy-between-buckets).
-            .tagging_directive(TaggingDirective::Copy)
-            .set_content_type(h.content_type.clone())
-            .set_content_encoding(h.content_encoding.clone())
-            .set_content_disposition(h.content_disposition.clone())
-            .set_content_language(h.content_language.clone())
-            .set_cache_control(h.cache_control.clone())
+            .tagging_directive(TaggingDirective::Copy);
+        let out = with_content_headers!(request, &src.headers)
             .send()
             .await
             .map_err(|e| s3_error("CopyObject", dst_bucket, dst_key, &e))?;
@@ -278,19 +287,14 @@ impl Store {
         // it failed, the retry would find the bytes in place (copy record), skip the copy and
         // never tag it.
         let tags = self.tags(&src.bucket, &src.key).await?;
-        let h = &src.headers;
-        let upload = self
+        let request = self
             .client
             .create_multipart_upload()
             .bucket(dst_bucket)
             .key(dst_key)
             .set_metadata(Some(metadata))
-            .set_tagging(tagging_header(&tags))
-            .set_content_type(h.content_type.clone())
-            .set_content_encoding(h.content_encoding.clone())
-            .set_content_disposition(h.content_disposition.clone())
-            .set_content_language(h.content_language.clone())
-            .set_cache_control(h.cache_control.clone())
+            .set_tagging(tagging_header(&tags));
+        let upload = with_content_headers!(request, &src.headers)
             .send()
             .await
             .map_err(|e| s3_error("CreateMultipartUpload", dst_bucket, dst_key, &e))?;

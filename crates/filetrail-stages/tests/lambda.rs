@@ -9,14 +9,12 @@ use filetrail_testkit::runtime_api::{RuntimeApi, lines_lambda_keeps};
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
-use super::Emulator;
+use super::Sorting;
 
 #[tokio::test]
 async fn the_sorter_binary_reports_metrics_under_its_deployed_name() {
-    let emu = Emulator::start("sortbin").await;
-    let prefix = super::bucket_prefix("sb");
-    let incoming = format!("{prefix}incoming");
-    emu.bucket(&incoming).await;
+    let setup = Sorting::start("sortbin", &[]).await;
+    let (emu, prefix, incoming) = (&setup.emu, &setup.prefix, &setup.incoming);
     let api = RuntimeApi::start().await;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_filetrail-sorter"))
         .env("AWS_LAMBDA_RUNTIME_API", &api.address)
@@ -33,8 +31,8 @@ async fn the_sorter_binary_reports_metrics_under_its_deployed_name() {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("FILETRAIL_EVENT_BUS", &emu.route.bus)
         .env("FILETRAIL_EVENT_SOURCE", "sdc.sorter")
-        .env(ENV_INCOMING_BUCKET, &incoming)
-        .env(ENV_BUCKET_PREFIX, &prefix)
+        .env(ENV_INCOMING_BUCKET, incoming)
+        .env(ENV_BUCKET_PREFIX, prefix)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

@@ -1,7 +1,7 @@
 //! `infra/emf-metrics.json` (read by the alarm and dashboard checks in `tests/infra`) says
 //! exactly what the sorter and the processor emit.
 
-use filetrail_aws::emf::{DIMENSION, FUNCTION_NAME_ENV, Metrics, NAMESPACE};
+use filetrail_aws::emf::{DIMENSION, FUNCTION_NAME_ENV, MetricCounts, Metrics, NAMESPACE};
 use filetrail_stages::{ProcessCounts, SortCounts};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -10,9 +10,11 @@ const MANIFEST: &str = include_str!("../../../infra/emf-metrics.json");
 
 /// The counts' fields (from serde) and the EMF line: every field is a metric of the same name,
 /// and the manifest lists them in order.
-fn check(function: &str, binary: &str, counts: &impl Serialize, metrics: &Metrics) {
+fn check<C: MetricCounts + Serialize + Default>(function: &str, binary: &str) {
+    let counts = C::default();
+    let metrics: Metrics = counts.metrics(&format!("filetrail-dev-{function}"));
     let manifest: Value = serde_json::from_str(MANIFEST).expect("manifest is JSON");
-    let fields: Vec<String> = serde_json::to_value(counts)
+    let fields: Vec<String> = serde_json::to_value(&counts)
         .expect("counts")
         .as_object()
         .expect("a struct")
@@ -35,6 +37,7 @@ fn check(function: &str, binary: &str, counts: &impl Serialize, metrics: &Metric
         sorted_emitted, sorted_fields,
         "{function}: every count is a metric"
     );
+    assert_eq!(C::NAMES, emitted, "{function}: the metrics in field order");
     assert_eq!(
         manifest["functions"][function]["metrics"],
         json!(emitted),
@@ -57,18 +60,6 @@ fn check(function: &str, binary: &str, counts: &impl Serialize, metrics: &Metric
 
 #[test]
 fn the_metrics_manifest_is_what_the_stages_emit() {
-    let sort = SortCounts::default();
-    check(
-        "sorter",
-        "filetrail-sorter",
-        &sort,
-        &sort.metrics("filetrail-dev-sorter"),
-    );
-    let process = ProcessCounts::default();
-    check(
-        "processor",
-        "filetrail-processor",
-        &process,
-        &process.metrics("filetrail-dev-processor"),
-    );
+    check::<SortCounts>("sorter", "filetrail-sorter");
+    check::<ProcessCounts>("processor", "filetrail-processor");
 }

@@ -33,6 +33,32 @@ fn processor<X: Process>(emu: &Emulator, step: X) -> Processor<EventBridge, X> {
     Processor::new(emu.s3.clone(), emu.publisher(SOURCE), step, rules())
 }
 
+/// An emulator route and a fresh `{prefix}hermes-eea` bucket, both named after `tag`.
+async fn eea_bucket(tag: &str) -> (Emulator, String) {
+    let emu = Emulator::start(tag).await;
+    let bucket = format!("{}hermes-eea", super::bucket_prefix(tag));
+    emu.bucket(&bucket).await;
+    (emu, bucket)
+}
+
+/// The counts of a successful invocation on the S3 notification of `bucket`/`key`.
+async fn processed<X: Process>(
+    processor: &Processor<EventBridge, X>,
+    bucket: &str,
+    key: &str,
+) -> ProcessCounts {
+    processed_event(processor, &super::s3_notification(bucket, key)).await
+}
+
+/// The counts of a successful invocation on `event`.
+async fn processed_event<X: Process>(
+    processor: &Processor<EventBridge, X>,
+    event: &serde_json::Value,
+) -> ProcessCounts {
+    let report = processor.handle(event).await;
+    report.into_result().expect("the invocation succeeds")
+}
+
 /// What the example command writes for `input` bytes named `name`, by running it directly.
 fn expected_products(name: &str, input: &[u8]) -> HashMap<String, Vec<u8>> {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -60,21 +86,14 @@ fn expected_products(name: &str, input: &[u8]) -> HashMap<String, Vec<u8>> {
 
 #[tokio::test]
 async fn an_l0_file_becomes_products_with_events_and_a_retry_repeats_them_exactly() {
-    let emu = Emulator::start("proc").await;
-    let bucket = format!("{}hermes-eea", super::bucket_prefix("p"));
-    emu.bucket(&bucket).await;
+    let (emu, bucket) = eea_bucket("proc").await;
     let input = b"\x01\x02 level zero packets \xff".to_vec();
     emu.put(&bucket, INPUT_KEY, &input).await;
     let input_head = emu.head(&bucket, INPUT_KEY).await;
     let processor = processor(&emu, ExternalCommand::new(super::example_command()));
 
-    let counts = processor
-        .handle(&super::s3_notification(&bucket, INPUT_KEY))
-        .await
-        .into_result()
-        .expect("processed");
     assert_eq!(
-        counts,
+        processed(&processor, &bucket, INPUT_KEY).await,
         ProcessCounts {
             received: 1,
             processed: 1,
@@ -119,11 +138,7 @@ async fn an_l0_file_becomes_products_with_events_and_a_retry_repeats_them_exactl
 
     // A retry (here in the EventBridge shape) finds the products in place: nothing is written,
     // the same events (same event_id) are published again for the recorder to deduplicate.
-    let retry = processor
-        .handle(&super::object_created(&bucket, INPUT_KEY))
-        .await
-        .into_result()
-        .expect("processed");
+    let retry = processed_event(&processor, &super::object_created(&bucket, INPUT_KEY)).await;
     assert_eq!(
         (retry.uploaded, retry.already_uploaded, retry.published),
         (0, 2, 2),
@@ -138,13 +153,8 @@ async fn an_l0_file_becomes_products_with_events_and_a_retry_repeats_them_exactl
 
     // The products' own notifications do not loop: they are not level 0.
     for key in [L1_KEY, QL_KEY] {
-        let counts = processor
-            .handle(&super::s3_notification(&bucket, key))
-            .await
-            .into_result()
-            .expect("ok");
         assert_eq!(
-            counts,
+            processed(&processor, &bucket, key).await,
             ProcessCounts {
                 received: 1,
                 skipped_level: 1,
@@ -157,9 +167,7 @@ async fn an_l0_file_becomes_products_with_events_and_a_retry_repeats_them_exactl
 
 #[tokio::test]
 async fn a_failing_command_leaves_the_input_untouched_and_reports_its_stderr() {
-    let emu = Emulator::start("procfail").await;
-    let bucket = format!("{}hermes-eea", super::bucket_prefix("pf"));
-    emu.bucket(&bucket).await;
+    let (emu, bucket) = eea_bucket("procfail").await;
     let key = "l0/2022/09/17/hermes_EEA_l0_2022260-000000_v01.bin";
     emu.put(&bucket, key, b"").await;
     let before = emu.head(&bucket, key).await;
@@ -209,9 +217,7 @@ impl Process for Scripted {
 
 #[tokio::test]
 async fn a_badly_named_product_stores_nothing_and_non_l0_inputs_never_run_the_step() {
-    let emu = Emulator::start("procbad").await;
-    let bucket = format!("{}hermes-eea", super::bucket_prefix("pb"));
-    emu.bucket(&bucket).await;
+    let (emu, bucket) = eea_bucket("procbad").await;
     emu.put(&bucket, INPUT_KEY, b"packets").await;
     let step = Scripted {
         runs: AtomicUsize::new(0),
@@ -233,24 +239,12 @@ async fn a_badly_named_product_stores_nothing_and_non_l0_inputs_never_run_the_st
 
     let ql = "ql/2023/02/05/hermes_eea_ql_20230205T000006_v1.0.0.cdf";
     emu.put(&bucket, ql, b"quicklook").await;
-    let counts = processor
-        .handle(&super::s3_notification(&bucket, ql))
-        .await
-        .into_result()
-        .expect("ok");
+    let counts = processed(&processor, &bucket, ql).await;
     assert_eq!(counts.skipped_level, 1);
-    let counts = processor
-        .handle(&super::s3_notification(&bucket, "l0/notes.txt"))
-        .await
-        .into_result()
-        .expect("ok");
+    let counts = processed(&processor, &bucket, "l0/notes.txt").await;
     assert_eq!(counts.skipped_unparsable, 1);
     let missing = "l0/2022/09/18/hermes_EEA_l0_2022261-000000_v01.bin";
-    let counts = processor
-        .handle(&super::s3_notification(&bucket, missing))
-        .await
-        .into_result()
-        .expect("ok");
+    let counts = processed(&processor, &bucket, missing).await;
     assert_eq!(counts.missing, 1);
     let sweep = processor.handle(&serde_json::json!({})).await;
     assert!(

@@ -4,13 +4,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use filetrail_aws::Env;
-use filetrail_contract::ActionType;
-use filetrail_publisher::{EventBridge, Publisher, PublisherConfig, PutEvents};
+use filetrail_contract::{ActionType, FileMoved};
+use filetrail_publisher::{EventBridge, Publisher, PutEvents};
 use filetrail_stages::config::{ENV_BUCKET_PREFIX, ENV_INCOMING_BUCKET};
-use filetrail_stages::{CopySettings, SORTER_STAGE, SortCounts, Sorter, SorterConfig};
-use serde_json::json;
+use filetrail_stages::{
+    CopySettings, Lambda, SORTER_FUNCTION, SORTER_STAGE, SortCounts, Sorter, SorterConfig, Stage,
+};
+use serde_json::{Value, json};
 
-use super::{Emulator, FailingPutEvents};
+use super::{Emulator, FailingPutEvents, Sorting};
 
 const SOURCE: &str = "sdc.sorter";
 
@@ -22,8 +24,36 @@ fn config(prefix: &str) -> SorterConfig {
     SorterConfig::from_env(&Env::from_fn(|k| vars.get(k).cloned())).expect("valid config")
 }
 
-fn sorter<P: PutEvents>(emu: &Emulator, publisher: Publisher<P>, prefix: &str) -> Sorter<P> {
-    Sorter::new(emu.s3.clone(), publisher, config(prefix))
+impl Sorting {
+    /// A sorter of this test's buckets publishing as [`SOURCE`].
+    fn sorter(&self) -> Sorter<EventBridge> {
+        self.sorter_through(self.emu.publisher(SOURCE))
+    }
+
+    /// A sorter of this test's buckets publishing through `publisher`.
+    fn sorter_through<P: PutEvents>(&self, publisher: Publisher<P>) -> Sorter<P> {
+        Sorter::new(self.emu.s3.clone(), publisher, config(&self.prefix))
+    }
+
+    /// The next `n` events on the queue (waiting up to 20 s), published as [`SOURCE`].
+    async fn events(&self, n: usize) -> Vec<FileMoved> {
+        self.emu.events(n, Duration::from_secs(20), SOURCE).await
+    }
+}
+
+/// The counts of a successful invocation on `event` (no deadline).
+async fn sorted<P: PutEvents>(sorter: &Sorter<P>, event: &Value) -> SortCounts {
+    sorted_until(sorter, event, None).await
+}
+
+/// The counts of a successful invocation on `event`, a sweep stopping at `deadline`.
+async fn sorted_until<P: PutEvents>(
+    sorter: &Sorter<P>,
+    event: &Value,
+    deadline: Option<std::time::Instant>,
+) -> SortCounts {
+    let report = sorter.handle(event, deadline).await;
+    report.into_result().expect("the invocation succeeds")
 }
 
 /// One file of the 30: its name, content and where it must end up.
@@ -78,27 +108,20 @@ const BAD_NAMES: [&str; 3] = [
 
 #[tokio::test]
 async fn sweep_sorts_thirty_files_leaves_three_bad_ones_and_is_idempotent() {
-    let emu = Emulator::start("sort30").await;
-    let prefix = super::bucket_prefix("s30");
-    let incoming = format!("{prefix}incoming");
-    emu.bucket(&incoming).await;
-    for inst in ["eea", "nemisis", "merit"] {
-        emu.bucket(&format!("{prefix}hermes-{inst}")).await;
-    }
-    let files = thirty_files(&prefix);
+    let setup = Sorting::start("sort30", &["eea", "nemisis", "merit"]).await;
+    let (emu, prefix, incoming) = (&setup.emu, &setup.prefix, &setup.incoming);
+    let files = thirty_files(prefix);
     assert_eq!(files.len(), 30);
     for f in &files {
-        emu.put(&incoming, &f.name, &f.bytes).await;
+        emu.put(incoming, &f.name, &f.bytes).await;
     }
     for bad in BAD_NAMES {
-        emu.put(&incoming, bad, b"not a science file").await;
+        emu.put(incoming, bad, b"not a science file").await;
     }
 
     // Pages of 7 keys: the sweep deletes while it paginates.
-    let sorter = sorter(&emu, emu.publisher(SOURCE), &prefix).with_sweep_page_keys(7);
-    let report = sorter.handle(&json!({}), None).await;
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
-    let c = report.counts;
+    let sorter = setup.sorter().with_sweep_page_keys(7);
+    let c = sorted(&sorter, &json!({})).await;
     assert_eq!(
         (c.received, c.sorted, c.published, c.skipped_unparsable),
         (33, 30, 30, 3),
@@ -130,7 +153,7 @@ async fn sweep_sorts_thirty_files_leaves_three_bad_ones_and_is_idempotent() {
     }
     let mut bad: Vec<String> = BAD_NAMES.iter().map(|s| (*s).to_owned()).collect();
     bad.sort();
-    assert_eq!(emu.keys(&incoming).await, bad);
+    assert_eq!(emu.keys(incoming).await, bad);
 
     // Exactly 30 events, each with the right fields.
     let events = emu.events(30, Duration::from_secs(30), SOURCE).await;
@@ -161,16 +184,14 @@ async fn sweep_sorts_thirty_files_leaves_three_bad_ones_and_is_idempotent() {
     }
 
     // A second sweep changes nothing and publishes nothing.
-    let again = sorter.handle(&json!({}), None).await;
-    assert!(again.errors.is_empty(), "{:?}", again.errors);
-    let c = again.counts;
+    let c = sorted(&sorter, &json!({})).await;
     assert_eq!(
         (c.received, c.skipped_unparsable, c.sorted, c.published),
         (3, 3, 0, 0),
         "{c:?}"
     );
     emu.assert_no_events().await;
-    assert_eq!(emu.keys(&incoming).await, bad);
+    assert_eq!(emu.keys(incoming).await, bad);
     for f in &files {
         assert_eq!(
             emu.head(&f.bucket, &f.key).await,
@@ -183,29 +204,17 @@ async fn sweep_sorts_thirty_files_leaves_three_bad_ones_and_is_idempotent() {
 
 #[tokio::test]
 async fn a_retry_after_a_publish_failure_publishes_the_event_once() {
-    let emu = Emulator::start("sortretry").await;
-    let prefix = super::bucket_prefix("sr");
-    let incoming = format!("{prefix}incoming");
-    let merit = format!("{prefix}hermes-merit");
-    emu.bucket(&incoming).await;
-    emu.bucket(&merit).await;
+    let setup = Sorting::start("sortretry", &["merit"]).await;
+    let (emu, incoming, merit) = (&setup.emu, &setup.incoming, &setup.instruments[0]);
     // A key with a folder, spaces and parentheses: the notification carries it form-encoded.
     let key = "uploads/day one (1)/hermes_merit_l1_20230205T000006_v1.0.0.cdf";
     let raw_key = "uploads/day+one+%281%29/hermes_merit_l1_20230205T000006_v1.0.0.cdf";
     let new_key = "l1/2023/02/05/hermes_merit_l1_20230205T000006_v1.0.0.cdf";
-    emu.put(&incoming, key, b"merit l1 content").await;
-    let notification = super::s3_notification(&incoming, raw_key);
+    emu.put(incoming, key, b"merit l1 content").await;
+    let notification = super::s3_notification(incoming, raw_key);
 
-    let flaky = FailingPutEvents::new(EventBridge::new(emu.eb.clone(), emu.route.bus.clone()), 1);
-    let publisher = Publisher::new(
-        flaky,
-        PublisherConfig {
-            bus: emu.route.bus.clone(),
-            source: SOURCE.into(),
-            deadline: Duration::from_secs(5),
-        },
-    );
-    let sorter = sorter(&emu, publisher, &prefix);
+    let flaky = FailingPutEvents::new(emu.bus(), 1);
+    let sorter = setup.sorter_through(emu.publisher_through(flaky, SOURCE));
 
     // First delivery: copied and verified, the publish fails, the invocation fails.
     let first = sorter.handle(&notification, None).await;
@@ -216,19 +225,15 @@ async fn a_retry_after_a_publish_failure_publishes_the_event_once() {
         .expect_err("the invocation fails so Lambda retries it");
     assert!(err.to_string().contains("AccessDeniedException"), "{err}");
     assert!(
-        emu.exists(&incoming, key).await,
+        emu.exists(incoming, key).await,
         "source kept until its event is published"
     );
-    assert_eq!(emu.get(&merit, new_key).await, b"merit l1 content");
-    let after_first = emu.head(&merit, new_key).await;
+    assert_eq!(emu.get(merit, new_key).await, b"merit l1 content");
+    let after_first = emu.head(merit, new_key).await;
     emu.assert_no_events().await;
 
     // The retry (same payload): the copy is found in place, the same event is published once.
-    let second = sorter
-        .handle(&notification, None)
-        .await
-        .into_result()
-        .expect("retry succeeds");
+    let second = sorted(&sorter, &notification).await;
     assert_eq!(
         (
             second.sorted,
@@ -240,15 +245,15 @@ async fn a_retry_after_a_publish_failure_publishes_the_event_once() {
         "{second:?}"
     );
     assert!(
-        !emu.exists(&incoming, key).await,
+        !emu.exists(incoming, key).await,
         "source deleted after the publish"
     );
     assert_eq!(
-        emu.head(&merit, new_key).await,
+        emu.head(merit, new_key).await,
         after_first,
         "destination not copied again"
     );
-    let events = emu.events(1, Duration::from_secs(20), SOURCE).await;
+    let events = setup.events(1).await;
     assert_eq!(events.len(), 1);
     emu.assert_no_events().await;
     let e = &events[0];
@@ -257,13 +262,8 @@ async fn a_retry_after_a_publish_failure_publishes_the_event_once() {
     assert_eq!(e.occurred_at, after_first.1);
 
     // A duplicate delivery afterwards finds the file already moved and publishes nothing.
-    let third = sorter
-        .handle(&notification, None)
-        .await
-        .into_result()
-        .expect("ok");
     assert_eq!(
-        third,
+        sorted(&sorter, &notification).await,
         SortCounts {
             received: 1,
             already_moved: 1,
@@ -275,11 +275,8 @@ async fn a_retry_after_a_publish_failure_publishes_the_event_once() {
 
 /// The tag set of an object, sorted by key.
 async fn tags(emu: &Emulator, bucket: &str, key: &str) -> Vec<(String, String)> {
-    let out = emu
-        .s3
-        .get_object_tagging()
-        .bucket(bucket)
-        .key(key)
+    let answer = emu.s3.get_object_tagging().bucket(bucket).key(key);
+    let out = answer
         .send()
         .await
         .unwrap_or_else(|e| panic!("tags of s3://{bucket}/{key}: {e:?}"));
@@ -305,53 +302,37 @@ fn upload_tags() -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_tagged_file_sorts_with_its_tags() {
-    let emu = Emulator::start("sorttag").await;
-    let prefix = super::bucket_prefix("st");
-    let incoming = format!("{prefix}incoming");
-    let eea = format!("{prefix}hermes-eea");
-    emu.bucket(&incoming).await;
-    emu.bucket(&eea).await;
+    let setup = Sorting::start("sorttag", &["eea"]).await;
+    let (emu, incoming, eea) = (&setup.emu, &setup.incoming, &setup.instruments[0]);
     let name = "hermes_eea_l0_2024001-000000_v01.bin";
     let new_key = "l0/2024/01/01/hermes_eea_l0_2024001-000000_v01.bin";
     emu.s3
         .put_object()
-        .bucket(&incoming)
+        .bucket(incoming)
         .key(name)
         .tagging(UPLOAD_TAGGING)
         .body(b"tagged science".to_vec().into())
         .send()
         .await
         .expect("put");
-    assert_eq!(tags(&emu, &incoming, name).await, upload_tags());
+    assert_eq!(tags(emu, incoming, name).await, upload_tags());
 
-    let sorter = sorter(&emu, emu.publisher(SOURCE), &prefix);
-    let counts = sorter
-        .handle(&super::object_created(&incoming, name), None)
-        .await
-        .into_result()
-        .expect("sorted");
+    let counts = sorted(&setup.sorter(), &super::object_created(incoming, name)).await;
     assert_eq!(
         (counts.sorted, counts.published, counts.multipart_copies),
         (1, 1, 0),
         "one CopyObject: {counts:?}"
     );
-    assert_eq!(emu.get(&eea, new_key).await, b"tagged science");
-    assert_eq!(tags(&emu, &eea, new_key).await, upload_tags(), "tags kept");
-    assert!(!emu.exists(&incoming, name).await);
-    assert_eq!(
-        emu.events(1, Duration::from_secs(20), SOURCE).await.len(),
-        1
-    );
+    assert_eq!(emu.get(eea, new_key).await, b"tagged science");
+    assert_eq!(tags(emu, eea, new_key).await, upload_tags(), "tags kept");
+    assert!(!emu.exists(incoming, name).await);
+    assert_eq!(setup.events(1).await.len(), 1);
 }
 
 #[tokio::test]
 async fn large_objects_are_copied_in_parts_and_keep_their_metadata_and_tags() {
-    let emu = Emulator::start("sortmp").await;
-    let prefix = super::bucket_prefix("sm");
-    let incoming = format!("{prefix}incoming");
-    let eea = format!("{prefix}hermes-eea");
-    emu.bucket(&incoming).await;
-    emu.bucket(&eea).await;
+    let setup = Sorting::start("sortmp", &["eea"]).await;
+    let (emu, incoming, eea) = (&setup.emu, &setup.incoming, &setup.instruments[0]);
     let name = "hermes_eea_l1_20230205T000006_v1.0.0.cdf";
     let new_key = "l1/2023/02/05/hermes_eea_l1_20230205T000006_v1.0.0.cdf";
     // 11 MiB + 17 bytes of varied content: three parts of 5 MiB with a small injected threshold.
@@ -360,7 +341,7 @@ async fn large_objects_are_copied_in_parts_and_keep_their_metadata_and_tags() {
         .collect();
     emu.s3
         .put_object()
-        .bucket(&incoming)
+        .bucket(incoming)
         .key(name)
         .content_type("application/x-cdf")
         .metadata("origin", "ground-station-2")
@@ -370,26 +351,22 @@ async fn large_objects_are_copied_in_parts_and_keep_their_metadata_and_tags() {
         .await
         .expect("put");
 
-    let mut config = config(&prefix);
+    let mut config = config(&setup.prefix);
     config.copy = CopySettings::new(5 * 1024 * 1024, 5 * 1024 * 1024);
     let sorter = Sorter::new(emu.s3.clone(), emu.publisher(SOURCE), config);
-    let event = super::object_created(&incoming, name);
-    let counts = sorter
-        .handle(&event, None)
-        .await
-        .into_result()
-        .expect("sorted");
+    let event = super::object_created(incoming, name);
+    let counts = sorted(&sorter, &event).await;
     assert_eq!(
         (counts.sorted, counts.published, counts.multipart_copies),
         (1, 1, 1),
         "{counts:?}"
     );
 
-    assert_eq!(emu.get(&eea, new_key).await, bytes, "identical bytes");
+    assert_eq!(emu.get(eea, new_key).await, bytes, "identical bytes");
     let head = emu
         .s3
         .head_object()
-        .bucket(&eea)
+        .bucket(eea)
         .key(new_key)
         .send()
         .await
@@ -407,12 +384,12 @@ async fn large_objects_are_copied_in_parts_and_keep_their_metadata_and_tags() {
     );
     assert!(meta.contains_key(filetrail_stages::copy::COPY_MARKER_METADATA));
     assert_eq!(
-        tags(&emu, &eea, new_key).await,
+        tags(emu, eea, new_key).await,
         upload_tags(),
         "tags kept by the multipart copy"
     );
-    assert!(!emu.exists(&incoming, name).await);
-    let events = emu.events(1, Duration::from_secs(20), SOURCE).await;
+    assert!(!emu.exists(incoming, name).await);
+    let events = setup.events(1).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].size, Some(bytes.len() as u64));
     let first_id = events[0].event_id.clone();
@@ -422,7 +399,7 @@ async fn large_objects_are_copied_in_parts_and_keep_their_metadata_and_tags() {
     // the same move is announced again with the same event_id (the recorder keeps one record).
     emu.s3
         .put_object()
-        .bucket(&incoming)
+        .bucket(incoming)
         .key(name)
         .content_type("application/x-cdf")
         .metadata("origin", "ground-station-2")
@@ -430,52 +407,37 @@ async fn large_objects_are_copied_in_parts_and_keep_their_metadata_and_tags() {
         .send()
         .await
         .expect("put again");
-    let counts = sorter
-        .handle(&event, None)
-        .await
-        .into_result()
-        .expect("sorted");
+    let counts = sorted(&sorter, &event).await;
     assert_eq!(
         (counts.sorted, counts.multipart_copies, counts.copy_skipped),
         (1, 0, 1),
         "{counts:?}"
     );
-    let events = emu.events(1, Duration::from_secs(20), SOURCE).await;
+    let events = setup.events(1).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].event_id, first_id);
-    assert!(!emu.exists(&incoming, name).await);
+    assert!(!emu.exists(incoming, name).await);
 }
 
 #[tokio::test]
 async fn notifications_for_bad_names_and_vanished_files_fail_nothing() {
-    let emu = Emulator::start("sortodd").await;
-    let prefix = super::bucket_prefix("so");
-    let incoming = format!("{prefix}incoming");
-    emu.bucket(&incoming).await;
-    emu.put(&incoming, "notes.txt", b"hello").await;
-    let sorter = sorter(&emu, emu.publisher(SOURCE), &prefix);
+    let setup = Sorting::start("sortodd", &[]).await;
+    let (emu, incoming) = (&setup.emu, &setup.incoming);
+    emu.put(incoming, "notes.txt", b"hello").await;
+    let sorter = setup.sorter();
 
-    let bad = sorter
-        .handle(&super::s3_notification(&incoming, "notes.txt"), None)
-        .await;
-    let counts = bad
-        .into_result()
-        .expect("a bad name never fails the invocation");
+    // A bad name never fails the invocation.
+    let counts = sorted(&sorter, &super::s3_notification(incoming, "notes.txt")).await;
     assert_eq!((counts.received, counts.skipped_unparsable), (1, 1));
-    assert!(emu.exists(&incoming, "notes.txt").await, "left in place");
+    assert!(emu.exists(incoming, "notes.txt").await, "left in place");
 
-    let gone = super::s3_notification(&incoming, "hermes_eea_l1_20230205T000006_v1.0.0.cdf");
-    let counts = sorter.handle(&gone, None).await.into_result().expect("ok");
+    let gone = super::s3_notification(incoming, "hermes_eea_l1_20230205T000006_v1.0.0.cdf");
+    let counts = sorted(&sorter, &gone).await;
     assert_eq!((counts.received, counts.missing), (1, 1));
 
-    let deleted: serde_json::Value = serde_json::from_str(super::OBJECT_DELETED).expect("fixture");
-    let counts = sorter
-        .handle(&deleted, None)
-        .await
-        .into_result()
-        .expect("ok");
+    let deleted: Value = serde_json::from_str(super::OBJECT_DELETED).expect("fixture");
     assert_eq!(
-        counts,
+        sorted(&sorter, &deleted).await,
         SortCounts {
             ignored: 1,
             ..SortCounts::default()
@@ -486,22 +448,15 @@ async fn notifications_for_bad_names_and_vanished_files_fail_nothing() {
 
 #[tokio::test]
 async fn a_missing_instrument_bucket_fails_that_file_only() {
-    let emu = Emulator::start("sortnob").await;
-    let prefix = super::bucket_prefix("sn");
-    let incoming = format!("{prefix}incoming");
-    emu.bucket(&incoming).await;
-    emu.bucket(&format!("{prefix}hermes-eea")).await;
     // No merit bucket exists.
-    emu.put(
-        &incoming,
-        "hermes_merit_l1_20230205T000006_v1.0.0.cdf",
-        b"m",
-    )
-    .await;
-    emu.put(&incoming, "hermes_eea_l1_20230205T000006_v1.0.0.cdf", b"e")
+    let setup = Sorting::start("sortnob", &["eea"]).await;
+    let (emu, incoming) = (&setup.emu, &setup.incoming);
+    emu.put(incoming, "hermes_merit_l1_20230205T000006_v1.0.0.cdf", b"m")
         .await;
-    let sorter = sorter(&emu, emu.publisher(SOURCE), &prefix);
-    let report = sorter
+    emu.put(incoming, "hermes_eea_l1_20230205T000006_v1.0.0.cdf", b"e")
+        .await;
+    let report = setup
+        .sorter()
         .handle(&super::SCHEDULED_EVENT.parse().expect("json"), None)
         .await;
     let c = report.counts;
@@ -514,66 +469,47 @@ async fn a_missing_instrument_bucket_fails_that_file_only() {
     let err = report.errors[0].to_string();
     assert!(err.contains("NoSuchBucket"), "{err}");
     assert_eq!(
-        emu.keys(&incoming).await,
+        emu.keys(incoming).await,
         ["hermes_merit_l1_20230205T000006_v1.0.0.cdf"]
     );
-    assert_eq!(
-        emu.events(1, Duration::from_secs(20), SOURCE).await.len(),
-        1
-    );
+    assert_eq!(setup.events(1).await.len(), 1);
 }
 
 #[tokio::test]
 async fn invoke_fails_the_lambda_invocation_on_an_unrecognised_event() {
-    let emu = Emulator::start("sortinv").await;
-    let prefix = super::bucket_prefix("si");
-    let sorter = sorter(&emu, emu.publisher(SOURCE), &prefix);
+    let setup = Sorting::start("sortinv", &[]).await;
+    let lambda = Lambda::new(setup.sorter(), SORTER_FUNCTION);
     let event =
         lambda_runtime::LambdaEvent::new(json!("not an event"), lambda_runtime::Context::default());
-    let err = sorter.invoke(event).await.expect_err("refused");
+    let err = lambda.invoke(event).await.expect_err("refused");
     assert!(err.to_string().contains("unrecognised event"), "{err}");
 }
 
 #[tokio::test]
 async fn a_sweep_stops_at_its_deadline_after_the_first_page_and_the_next_sweep_continues() {
-    let emu = Emulator::start("sortdl").await;
-    let prefix = super::bucket_prefix("sd");
-    let incoming = format!("{prefix}incoming");
-    let spani = format!("{prefix}hermes-spani");
-    emu.bucket(&incoming).await;
-    emu.bucket(&spani).await;
+    let setup = Sorting::start("sortdl", &["spani"]).await;
+    let (emu, incoming, spani) = (&setup.emu, &setup.incoming, &setup.instruments[0]);
     for day in 1..=3 {
         let name = format!("hermes_spani_l1_2023020{day}T000000_v1.0.0.cdf");
-        emu.put(&incoming, &name, name.as_bytes()).await;
+        emu.put(incoming, &name, name.as_bytes()).await;
     }
-    let sorter = sorter(&emu, emu.publisher(SOURCE), &prefix).with_sweep_page_keys(1);
+    let sorter = setup.sorter().with_sweep_page_keys(1);
     let passed = Some(std::time::Instant::now());
-    let c = sorter
-        .handle(&json!({}), passed)
-        .await
-        .into_result()
-        .expect("ok");
+    let c = sorted_until(&sorter, &json!({}), passed).await;
     assert_eq!(
         (c.sweep_pages, c.sorted, c.sweep_incomplete),
         (1, 1, 1),
         "{c:?}"
     );
-    let c = sorter
-        .handle(&json!({}), None)
-        .await
-        .into_result()
-        .expect("ok");
+    let c = sorted(&sorter, &json!({})).await;
     assert_eq!(
         (c.sweep_pages, c.sorted, c.sweep_incomplete),
         (2, 2, 0),
         "{c:?}"
     );
-    assert!(emu.keys(&incoming).await.is_empty());
-    assert_eq!(emu.keys(&spani).await.len(), 3);
-    assert_eq!(
-        emu.events(3, Duration::from_secs(20), SOURCE).await.len(),
-        3
-    );
+    assert!(emu.keys(incoming).await.is_empty());
+    assert_eq!(emu.keys(spani).await.len(), 3);
+    assert_eq!(setup.events(3).await.len(), 3);
 }
 
 #[test]
@@ -637,56 +573,44 @@ impl PutEvents for ReplaceOnFirstPublish {
 
 #[tokio::test]
 async fn a_source_replaced_during_the_move_is_kept_and_sorted_on_its_own() {
-    let emu = Emulator::start("sortrepl").await;
-    let prefix = super::bucket_prefix("sp");
-    let incoming = format!("{prefix}incoming");
-    let eea = format!("{prefix}hermes-eea");
-    emu.bucket(&incoming).await;
-    emu.bucket(&eea).await;
+    let setup = Sorting::start("sortrepl", &["eea"]).await;
+    let (emu, incoming, eea) = (&setup.emu, &setup.incoming, &setup.instruments[0]);
     let name = "hermes_eea_ql_20230205T000006_v1.0.0.cdf";
     let new_key = "ql/2023/02/05/hermes_eea_ql_20230205T000006_v1.0.0.cdf";
-    emu.put(&incoming, name, b"first version").await;
+    emu.put(incoming, name, b"first version").await;
     let replacing = ReplaceOnFirstPublish {
-        inner: EventBridge::new(emu.eb.clone(), emu.route.bus.clone()),
+        inner: emu.bus(),
         s3: emu.s3.clone(),
         bucket: incoming.clone(),
         key: name.into(),
         bytes: b"second, longer version".to_vec(),
         done: false.into(),
     };
-    let publisher = Publisher::new(
-        replacing,
-        PublisherConfig {
-            bus: emu.route.bus.clone(),
-            source: SOURCE.into(),
-            deadline: Duration::from_secs(5),
-        },
-    );
-    let sorter = sorter(&emu, publisher, &prefix);
-    let event = super::s3_notification(&incoming, name);
+    let sorter = setup.sorter_through(emu.publisher_through(replacing, SOURCE));
+    let event = super::s3_notification(incoming, name);
 
     // The first version is copied and announced; the delete sees a different ETag and keeps
     // the new upload (conditional delete).
-    let c = sorter.handle(&event, None).await.into_result().expect("ok");
+    let c = sorted(&sorter, &event).await;
     assert_eq!(
         (c.published, c.source_changed, c.sorted),
         (1, 1, 0),
         "{c:?}"
     );
-    assert_eq!(emu.get(&eea, new_key).await, b"first version");
-    assert_eq!(emu.get(&incoming, name).await, b"second, longer version");
-    let first = emu.events(1, Duration::from_secs(20), SOURCE).await;
+    assert_eq!(emu.get(eea, new_key).await, b"first version");
+    assert_eq!(emu.get(incoming, name).await, b"second, longer version");
+    let first = setup.events(1).await;
     assert_eq!(first[0].size, Some(13));
 
     // The new upload's own notification moves it over the first: a new move, a new event.
     // (S3's Last-Modified has one-second resolution; a second move of the same key within the
     // same second would get the same occurred_at, see ARCHITECTURE.md.)
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let c = sorter.handle(&event, None).await.into_result().expect("ok");
+    let c = sorted(&sorter, &event).await;
     assert_eq!((c.published, c.sorted, c.copy_skipped), (1, 1, 0), "{c:?}");
-    assert_eq!(emu.get(&eea, new_key).await, b"second, longer version");
-    assert!(!emu.exists(&incoming, name).await);
-    let second = emu.events(1, Duration::from_secs(20), SOURCE).await;
+    assert_eq!(emu.get(eea, new_key).await, b"second, longer version");
+    assert!(!emu.exists(incoming, name).await);
+    let second = setup.events(1).await;
     assert_eq!(second[0].size, Some(22));
     assert_ne!(second[0].event_id, first[0].event_id);
 }

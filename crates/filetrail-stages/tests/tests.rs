@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use filetrail_contract::{BodyShape, FileMoved, OccurredAt, parse_body_str};
 use filetrail_publisher::{
@@ -84,10 +85,21 @@ impl Emulator {
         Self { s3, eb, sqs, route }
     }
 
+    /// The EventBridge adapter for this route's bus.
+    pub fn bus(&self) -> EventBridge {
+        EventBridge::new(self.eb.clone(), self.route.bus.clone())
+    }
+
     /// A publisher to this route's bus as `source`.
     pub fn publisher(&self, source: &str) -> Publisher<EventBridge> {
+        self.publisher_through(self.bus(), source)
+    }
+
+    /// A publisher to this route's bus as `source`, its calls made through `put` (which
+    /// wraps [`Self::bus`] to inject faults).
+    pub fn publisher_through<P: PutEvents>(&self, put: P, source: &str) -> Publisher<P> {
         Publisher::new(
-            EventBridge::new(self.eb.clone(), self.route.bus.clone()),
+            put,
             PublisherConfig {
                 bus: self.route.bus.clone(),
                 source: source.into(),
@@ -120,14 +132,8 @@ impl Emulator {
 
     /// An object's bytes.
     pub async fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
-        let out = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("get s3://{bucket}/{key}: {e:?}"));
+        let answer = self.s3.get_object().bucket(bucket).key(key).send().await;
+        let out = answer.unwrap_or_else(|e| panic!("get s3://{bucket}/{key}: {e:?}"));
         out.body
             .collect()
             .await
@@ -136,25 +142,26 @@ impl Emulator {
             .to_vec()
     }
 
-    /// Whether an object exists.
-    pub async fn exists(&self, bucket: &str, key: &str) -> bool {
+    /// HeadObject's answer; `None` when the object does not exist.
+    async fn head_object(&self, bucket: &str, key: &str) -> Option<HeadObjectOutput> {
         match self.s3.head_object().bucket(bucket).key(key).send().await {
-            Ok(_) => true,
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => false,
+            Ok(out) => Some(out),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => None,
             Err(e) => panic!("head s3://{bucket}/{key}: {e:?}"),
         }
+    }
+
+    /// Whether an object exists.
+    pub async fn exists(&self, bucket: &str, key: &str) -> bool {
+        self.head_object(bucket, key).await.is_some()
     }
 
     /// HeadObject: (ETag, Last-Modified).
     pub async fn head(&self, bucket: &str, key: &str) -> (String, OccurredAt) {
         let out = self
-            .s3
-            .head_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
+            .head_object(bucket, key)
             .await
-            .unwrap_or_else(|e| panic!("head s3://{bucket}/{key}: {e:?}"));
+            .unwrap_or_else(|| panic!("no s3://{bucket}/{key}"));
         let lm = out
             .last_modified()
             .and_then(|t| t.to_millis().ok())
@@ -259,4 +266,39 @@ impl<C: PutEvents> PutEvents for FailingPutEvents<C> {
 /// A name prefix for buckets of one test, ending in `-`.
 pub fn bucket_prefix(tag: &str) -> String {
     format!("{}-", filetrail_testkit::unique_name(tag))
+}
+
+/// An emulator and the buckets of one sorting test: `{prefix}incoming` and one
+/// `{prefix}hermes-{instrument}` per instrument asked for, all created.
+pub struct Sorting {
+    /// The emulator.
+    pub emu: Emulator,
+    /// The test's bucket name prefix.
+    pub prefix: String,
+    /// The incoming bucket.
+    pub incoming: String,
+    /// The instrument buckets, in the order asked for.
+    pub instruments: Vec<String>,
+}
+
+impl Sorting {
+    /// A route and buckets named after `tag`.
+    pub async fn start(tag: &str, instruments: &[&str]) -> Self {
+        let emu = Emulator::start(tag).await;
+        let prefix = bucket_prefix(tag);
+        let incoming = format!("{prefix}incoming");
+        emu.bucket(&incoming).await;
+        let mut buckets = Vec::new();
+        for inst in instruments {
+            let bucket = format!("{prefix}hermes-{inst}");
+            emu.bucket(&bucket).await;
+            buckets.push(bucket);
+        }
+        Self {
+            emu,
+            prefix,
+            incoming,
+            instruments: buckets,
+        }
+    }
 }

@@ -258,3 +258,44 @@ pub fn lines_lambda_keeps<'a>(stdout: &'a str, level: &str) -> Vec<&'a str> {
         })
         .collect()
 }
+
+/// A command that runs the built Lambda binary `binary` against `api` as Lambda runs it: the
+/// Runtime API address, the function's name (`AWS_LAMBDA_FUNCTION_NAME`), memory and version,
+/// JSON logs, the emulator's endpoint and test credentials; standard output and error piped, the
+/// process killed when the handle is dropped. Add the function's own variables, then spawn.
+pub fn function_command(
+    binary: &str,
+    api: &RuntimeApi,
+    function_name: &str,
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(binary);
+    cmd.env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_ENDPOINT_URL", crate::endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Stop a function process and return everything it wrote to standard output.
+pub async fn stop_and_read_stdout(mut child: tokio::process::Child) -> String {
+    child
+        .kill()
+        .await
+        .unwrap_or_else(|e| panic!("kill the function: {e}"));
+    let mut out = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        stdout
+            .read_to_string(&mut out)
+            .await
+            .unwrap_or_else(|e| panic!("read the function's stdout: {e}"));
+    }
+    out
+}

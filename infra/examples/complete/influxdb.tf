@@ -28,6 +28,17 @@ resource "aws_vpc_security_group_ingress_rule" "vpc_endpoints_from_recorder" {
   referenced_security_group_id = module.filetrail.recorder_security_group_id
 }
 
+# The auditor reads its token from Secrets Manager through the same endpoint.
+resource "aws_vpc_security_group_ingress_rule" "vpc_endpoints_from_auditor" {
+  count                        = length(local.vpc_endpoint_services) > 0 ? 1 : 0
+  security_group_id            = aws_security_group.vpc_endpoints[0].id
+  description                  = "HTTPS from the filetrail auditor"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = module.auditor.auditor_security_group_id
+}
+
 resource "aws_vpc_endpoint" "recorder" {
   for_each            = local.vpc_endpoint_services
   vpc_id              = var.influxdb_vpc_id

@@ -13,6 +13,7 @@ locals {
     recorder  = "${var.lambda_zip_dir}/filetrail-recorder/bootstrap.zip"
     sorter    = "${var.lambda_zip_dir}/filetrail-sorter/bootstrap.zip"
     processor = "${var.lambda_zip_dir}/filetrail-processor/bootstrap.zip"
+    auditor   = "${var.lambda_zip_dir}/filetrail-auditor/bootstrap.zip"
   }
 
   # Bucket names come from the stages module, which derives them exactly as the sorter does.
@@ -84,6 +85,39 @@ module "stages" {
   processor_layer_arns      = var.processor_layer_arns
   architecture              = var.architecture
   alarm_topic_arn           = aws_sns_topic.alarms.arn
+}
+
+# The auditor lists the buckets the stages use and reads the trail the recorder writes; with
+# sink = "influxdb" it joins the instance's subnets and reads with its own token (a read token:
+# the recorder's is write-only).
+module "auditor" {
+  source = "../../modules/filetrail-auditor"
+
+  name_prefix              = var.name_prefix
+  mission                  = var.mission
+  instruments              = var.instruments
+  bucket_prefix            = var.bucket_prefix
+  incoming_bucket_name     = local.incoming_bucket_name
+  auditor_zip_path         = local.zip.auditor
+  architecture             = var.architecture
+  alarm_topic_arn          = aws_sns_topic.alarms.arn
+  audit_interval_minutes   = var.audit_interval_minutes
+  older_than_minutes       = var.audit_older_than_minutes
+  since_hours              = var.audit_since_hours
+  inventory_bucket_name    = var.audit_inventory_bucket_name
+  inventory_manifests      = var.audit_inventory_manifests
+  sink                     = var.sink
+  timestream_database_name = module.filetrail.timestream_database_name
+  timestream_table_name    = module.filetrail.timestream_table_name
+  timestream_table_arn     = module.filetrail.timestream_table_arn
+
+  influxdb_url               = module.filetrail.influxdb_url
+  influxdb_organization      = module.filetrail.influxdb_organization
+  influxdb_bucket            = module.filetrail.influxdb_bucket
+  influxdb_token_secret_arn  = var.auditor_influxdb_token_secret_arn
+  influxdb_vpc_id            = var.influxdb_vpc_id
+  influxdb_subnet_ids        = var.influxdb_subnet_ids
+  influxdb_security_group_id = module.filetrail.influxdb_security_group_id
 }
 
 # ---------------------------------------------------------------------------------------------

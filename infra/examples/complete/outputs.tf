@@ -72,3 +72,13 @@ output "influxdb_token_secret_arn" {
   description = "Secret the recorder reads its InfluxDB API token from; null with sink = timestream."
   value       = module.filetrail.influxdb_token_secret_arn
 }
+
+output "auditor_function_name" {
+  description = "The auditor Lambda (the `function` dimension of its StuckFiles, UnprocessedFiles, UnrecordedFiles and AuditedObjects metrics)."
+  value       = module.auditor.auditor_function_name
+}
+
+output "auditor_log_group_name" {
+  description = "Log group with the auditor's findings, one JSON line each."
+  value       = module.auditor.auditor_log_group_name
+}

@@ -88,7 +88,7 @@ variable "architecture" {
 
 variable "lambda_zip_dir" {
   type        = string
-  description = "Directory holding filetrail-{recorder,sorter,processor}/bootstrap.zip, as `make package` leaves them (relative to this directory)."
+  description = "Directory holding filetrail-{recorder,sorter,processor,auditor}/bootstrap.zip, as `make package` leaves them (relative to this directory)."
   default     = "../../../target/lambda"
 }
 
@@ -173,4 +173,40 @@ variable "create_vpc_endpoints" {
   type        = bool
   description = "With sink = influxdb: create Secrets Manager and SQS interface endpoints (private DNS) in influxdb_subnet_ids. Leave false when the subnets have a NAT gateway or the VPC already has these endpoints."
   default     = false
+}
+
+variable "audit_interval_minutes" {
+  type        = number
+  description = "Minutes between audits by the auditor Lambda (and the period of its alarms)."
+  default     = 15
+}
+
+variable "audit_older_than_minutes" {
+  type        = number
+  description = "An incoming file older than this is stuck; an l0 file without products older than this is unprocessed."
+  default     = 15
+}
+
+variable "audit_since_hours" {
+  type        = number
+  description = "Objects of the instrument buckets modified within this many hours are checked for a PUT record."
+  default     = 24
+}
+
+variable "audit_inventory_bucket_name" {
+  type        = string
+  description = "Bucket with S3 Inventory reports the auditor may read instead of listing large buckets. null = list."
+  default     = null
+}
+
+variable "audit_inventory_manifests" {
+  type        = list(string)
+  description = "s3:// URLs of the S3 Inventory manifest.json files the auditor reads instead of listing those buckets (all in audit_inventory_bucket_name). [] = list."
+  default     = []
+}
+
+variable "auditor_influxdb_token_secret_arn" {
+  type        = string
+  description = "With sink = influxdb: Secrets Manager secret holding an InfluxDB API token that may read the bucket, for the auditor (README). Required with influxdb."
+  default     = null
 }

@@ -96,3 +96,27 @@ resource "aws_cloudwatch_metric_alarm" "recorder_failed_records" {
   ok_actions          = [var.alarm_topic_arn]
   tags                = var.tags
 }
+
+# The recorder's EMF lag metrics (per invocation: occurred_at -> written, p50 and max, ms). The
+# median of an invocation, not its maximum: one late event (a retried sort, a replay) must not
+# alarm, a trail that falls behind for three 5-minute periods in a row must. No invocation means
+# nothing to record (notBreaching); a recorder that stops while events wait is the oldest-message
+# alarm's.
+resource "aws_cloudwatch_metric_alarm" "recording_lag" {
+  alarm_name          = "${var.name_prefix}-recording-lag"
+  alarm_description   = "Half the events ${aws_lambda_function.recorder.function_name} wrote were older than ${var.recording_lag_alarm_seconds} s when written (EMF metric filetrail/recording_lag_p50_ms), for 15 minutes: the trail lags the pipeline (queue backlog, ${local.store_name} throttling). A `filetrail replay` or `publish` of old moves raises it too."
+  namespace           = "filetrail"
+  metric_name         = "recording_lag_p50_ms"
+  dimensions          = { function = aws_lambda_function.recorder.function_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 3
+  datapoints_to_alarm = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.recording_lag_alarm_seconds * 1000
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}

@@ -141,5 +141,6 @@ output "alarm_names" {
     aws_cloudwatch_metric_alarm.events_oldest_message_age.alarm_name,
     aws_cloudwatch_metric_alarm.recorder_errors.alarm_name,
     aws_cloudwatch_metric_alarm.recorder_failed_records.alarm_name,
+    aws_cloudwatch_metric_alarm.recording_lag.alarm_name,
   ]
 }

@@ -493,3 +493,14 @@ variable "oldest_message_alarm_seconds" {
     error_message = "oldest_message_alarm_seconds must be at least 60."
   }
 }
+
+variable "recording_lag_alarm_seconds" {
+  type        = number
+  description = "Alarm when, for three 5-minute periods in a row, half the events the recorder wrote in an invocation were older than this (occurred_at to written): the trail lags the pipeline."
+  default     = 300
+
+  validation {
+    condition     = var.recording_lag_alarm_seconds >= 10
+    error_message = "recording_lag_alarm_seconds must be at least 10."
+  }
+}

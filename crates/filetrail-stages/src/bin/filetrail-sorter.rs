@@ -1,32 +1,13 @@
-//! The `filetrail-sorter` Lambda: builds its clients from the environment and runs the sorter.
+//! The `filetrail-sorter` Lambda: the sorter, built from the environment ([`serve_from_env`]).
 
-use filetrail_aws::Env;
-use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
-use filetrail_stages::{SORTER_FUNCTION, Sorter, SorterConfig, s3_client};
-use lambda_runtime::{Error, service_fn};
+use filetrail_stages::{Sorter, SorterConfig, serve_from_env};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON, text otherwise.
-    lambda_runtime::tracing::init_default_subscriber();
-    let env = Env::process();
-    let config = SorterConfig::from_env(&env).inspect_err(config_error)?;
-    let publishing = PublisherConfig::from_env(&env).inspect_err(config_error)?;
-    let sdk = filetrail_aws::load_sdk_config().await;
-    let bus = EventBridge::new(
-        aws_sdk_eventbridge::Client::new(&sdk),
-        publishing.bus.clone(),
-    );
-    tracing::info!(incoming_bucket = %config.incoming_bucket, rules = %config.rules,
-        bucket_prefix = %config.bucket_prefix, bus = %publishing.bus, source = %publishing.source,
-        "sorter starting");
-    let sorter = Sorter::new(s3_client(&sdk), Publisher::new(bus, publishing), config)
-        .with_function_name(filetrail_aws::emf::function_name(&env, SORTER_FUNCTION));
-    let sorter = &sorter;
-    lambda_runtime::run(service_fn(move |event| sorter.invoke(event))).await
-}
-
-/// Log a start-up configuration error with the variable it names.
-fn config_error(e: &filetrail_aws::ConfigError) {
-    tracing::error!(variable = %e.var, problem = %e.problem, "invalid configuration; the function cannot start");
+async fn main() -> Result<(), lambda_runtime::Error> {
+    serve_from_env(SorterConfig::from_env, |config, clients| {
+        tracing::info!(incoming_bucket = %config.incoming_bucket, rules = %config.rules,
+            bucket_prefix = %config.bucket_prefix, "sorter starting");
+        Sorter::new(clients.s3, clients.publisher, config)
+    })
+    .await
 }

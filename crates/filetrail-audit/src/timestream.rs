@@ -1,0 +1,223 @@
+//! The trail in Timestream for LiveAnalytics, read with the Query API: one SQL statement per
+//! lookup (cut at [`TIMESTREAM_MAX_QUERY_BYTES`]), every result page followed by `NextToken`.
+
+use aws_sdk_timestreamquery::types::Datum;
+use filetrail_contract::record::{self, SEED_MEASURE, name};
+use filetrail_recorder::{Layout, MULTI_MEASURE_NAME};
+
+use crate::error::TrailError;
+use crate::limits::TIMESTREAM_MAX_QUERY_BYTES;
+use crate::trail::{Found, Lookup, Side, Trail, TrailRecord, split};
+
+/// The columns every audit query selects, in order.
+const COLUMNS: [&str; 4] = [
+    name::SOURCE_BUCKET,
+    name::FILE_KEY,
+    name::DESTINATION_BUCKET,
+    name::NEW_FILE_KEY,
+];
+
+/// The SQL of the audit's lookups for one table: the statements and how a lookup is cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sql {
+    database: String,
+    table: String,
+    layout: Layout,
+    max_query_bytes: usize,
+}
+
+/// The trail in a Timestream table written by the recorder (either layout).
+#[derive(Debug, Clone)]
+pub struct TimestreamTrail {
+    client: aws_sdk_timestreamquery::Client,
+    sql: Sql,
+}
+
+/// A SQL string literal: single quotes, a quote doubled.
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A SQL identifier: double quotes, a quote doubled.
+fn identifier(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// `column IN ('a', 'b')`.
+fn in_list(column: &str, keys: &[&str]) -> String {
+    let list: Vec<String> = keys.iter().map(|k| literal(k)).collect();
+    format!("{column} IN ({})", list.join(", "))
+}
+
+impl TimestreamTrail {
+    /// The trail in `database`.`table`, written in `layout` (the client as `filetrail
+    /// history` builds it: the 60 s query timeout, endpoint discovery in AWS).
+    pub fn new(
+        client: aws_sdk_timestreamquery::Client,
+        database: &str,
+        table: &str,
+        layout: Layout,
+    ) -> Self {
+        Self {
+            client,
+            sql: Sql::new(database, table, layout),
+        }
+    }
+
+    /// Cut queries at `bytes` instead of Timestream's limit (tests).
+    #[must_use]
+    pub fn with_max_query_bytes(mut self, bytes: usize) -> Self {
+        self.sql.max_query_bytes = bytes;
+        self
+    }
+
+    /// The statements this trail sends.
+    pub fn sql(&self) -> &Sql {
+        &self.sql
+    }
+
+    async fn run(&self, sql: String, out: &mut Vec<TrailRecord>) -> Result<(), TrailError> {
+        let mut next: Option<String> = None;
+        loop {
+            let resp = self
+                .client
+                .query()
+                .query_string(sql.clone())
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    let c = filetrail_aws::classify(filetrail_aws::Service::Timestream, &e);
+                    TrailError {
+                        store: "Timestream",
+                        message: format!("{}: {}", c.code, c.message),
+                        retryable: c.retryable,
+                    }
+                })?;
+            let names: Vec<&str> = resp
+                .column_info()
+                .iter()
+                .map(|c| c.name().unwrap_or_default())
+                .collect();
+            for row in resp.rows() {
+                out.push(record_of(&names, row.data()));
+            }
+            // A page may be empty while the query still runs: only a missing NextToken ends it
+            // (<https://docs.aws.amazon.com/timestream/latest/developerguide/API_query_Query.html>).
+            match resp.next_token() {
+                Some(t) => next = Some(t.to_owned()),
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+impl Sql {
+    /// Statements for `database`.`table` written in `layout`, cut at Timestream's limit.
+    pub fn new(database: &str, table: &str, layout: Layout) -> Self {
+        Self {
+            database: database.into(),
+            table: table.into(),
+            layout,
+            max_query_bytes: TIMESTREAM_MAX_QUERY_BYTES,
+        }
+    }
+
+    /// The same statements cut at `bytes`.
+    #[must_use]
+    pub fn with_max_query_bytes(mut self, bytes: usize) -> Self {
+        self.max_query_bytes = bytes;
+        self
+    }
+
+    fn measure(&self) -> &'static str {
+        match self.layout {
+            Layout::Seed => SEED_MEASURE,
+            Layout::Multi => MULTI_MEASURE_NAME,
+        }
+    }
+
+    /// The SQL of one lookup (which must name at least one key): `PUT` records from the
+    /// bucket whose `file_key` is a source key, or to the bucket whose destination key
+    /// (`new_file_key`, or `file_key` when that is `N/A`) is a destination key.
+    pub fn query(&self, lookup: &Lookup<'_>) -> String {
+        let bucket = literal(lookup.bucket);
+        let mut sides = Vec::with_capacity(2);
+        if !lookup.sources.is_empty() {
+            sides.push(format!(
+                "({} = {bucket} AND {})",
+                name::SOURCE_BUCKET,
+                in_list(name::FILE_KEY, lookup.sources)
+            ));
+        }
+        if !lookup.destinations.is_empty() {
+            sides.push(format!(
+                "({} = {bucket} AND ({} OR {}))",
+                name::DESTINATION_BUCKET,
+                in_list(name::NEW_FILE_KEY, lookup.destinations),
+                in_list(name::FILE_KEY, lookup.destinations)
+            ));
+        }
+        format!(
+            "SELECT {} FROM {}.{} WHERE measure_name = {} AND {} = 'PUT' AND ({})",
+            COLUMNS.join(", "),
+            identifier(&self.database),
+            identifier(&self.table),
+            literal(self.measure()),
+            name::ACTION_TYPE,
+            sides.join(" OR ")
+        )
+    }
+
+    /// The lookups `lookup` is cut into so that each query fits.
+    pub fn parts<'a>(&self, lookup: &Lookup<'a>) -> Vec<Lookup<'a>> {
+        let empty = Lookup {
+            bucket: lookup.bucket,
+            sources: &[""],
+            destinations: &[""],
+        };
+        // The query with one empty key per side, plus each key's literal and separator (a
+        // destination key appears twice).
+        let overhead = self.query(&empty).len();
+        split(lookup, overhead, self.max_query_bytes, |side, key| {
+            let one = literal(key).len() + 2;
+            match side {
+                Side::Source => one,
+                Side::Destination => 2 * one,
+            }
+        })
+    }
+}
+
+/// One result row as a record; `N/A` (the seed layout's "missing") reads as `None`.
+fn record_of(names: &[&str], data: &[Datum]) -> TrailRecord {
+    let col = |column: &str| {
+        names
+            .iter()
+            .position(|n| *n == column)
+            .and_then(|i| data.get(i))
+            .and_then(Datum::scalar_value)
+            .and_then(record::stored)
+            .map(str::to_owned)
+    };
+    TrailRecord {
+        source_bucket: col(name::SOURCE_BUCKET),
+        file_key: col(name::FILE_KEY).unwrap_or_default(),
+        destination_bucket: col(name::DESTINATION_BUCKET),
+        new_file_key: col(name::NEW_FILE_KEY),
+    }
+}
+
+impl Trail for TimestreamTrail {
+    async fn lookup(&self, lookup: &Lookup<'_>) -> Result<Found, TrailError> {
+        let mut found = Found::default();
+        if lookup.is_empty() {
+            return Ok(found);
+        }
+        for part in self.sql.parts(lookup) {
+            self.run(self.sql.query(&part), &mut found.records).await?;
+            found.queries += 1;
+        }
+        Ok(found)
+    }
+}

@@ -1,0 +1,214 @@
+//! S3 Inventory reports read from the emulator: a `manifest.json` and gzip CSV data files in
+//! AWS's documented format
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html>).
+
+use std::io::Write;
+
+use filetrail_audit::inventory::Manifest;
+use filetrail_audit::memory::{MemoryBuckets, MemoryTrail};
+use filetrail_audit::timestream::Sql;
+use filetrail_audit::{Inventoried, ObjectSource, Progress, S3Url, audit};
+use filetrail_recorder::Layout;
+use filetrail_testkit::unique_name;
+use md5::{Digest, Md5};
+
+use super::{config, l0_key, object, put};
+
+const EEA: &str = "dev-hermes-eea";
+
+fn gzip(text: &str) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+async fn s3() -> aws_sdk_s3::Client {
+    filetrail_stages::s3_client(&filetrail_testkit::emulator().await)
+}
+
+async fn put_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
+}
+
+/// A report of `EEA` in a fresh destination bucket, its data files holding `files` (CSV text);
+/// `md5_of` overrides a file's checksum. Returns the manifest's address.
+async fn report(s3: &aws_sdk_s3::Client, schema: &str, files: &[&str], format: &str) -> S3Url {
+    let dest = unique_name("inv");
+    s3.create_bucket()
+        .bucket(&dest)
+        .send()
+        .await
+        .expect("bucket");
+    let base = format!("reports/{EEA}/daily/2026-12-02T01-00Z");
+    let mut entries = Vec::new();
+    for (i, csv) in files.iter().enumerate() {
+        let bytes = gzip(csv);
+        let key = format!("reports/{EEA}/daily/data/{i:02}-5b1c.csv.gz");
+        entries.push(serde_json::json!({
+            "key": key, "size": bytes.len(), "MD5checksum": hex::encode(Md5::digest(&bytes))
+        }));
+        put_object(s3, &dest, &key, bytes).await;
+    }
+    let manifest = serde_json::json!({
+        "sourceBucket": EEA,
+        "destinationBucket": format!("arn:aws:s3:::{dest}"),
+        "version": "2016-11-30",
+        "creationTimestamp": "1764637200000",
+        "fileFormat": format,
+        "fileSchema": schema,
+        "files": entries,
+    });
+    let key = format!("{base}/manifest.json");
+    put_object(
+        s3,
+        &dest,
+        &key,
+        serde_json::to_vec_pretty(&manifest).expect("json"),
+    )
+    .await;
+    format!("s3://{dest}/{key}").parse().expect("url")
+}
+
+const SCHEMA: &str =
+    "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag";
+
+fn row(key: &str, latest: bool, marker: bool, modified: &str) -> String {
+    format!(
+        "\"{EEA}\",\"{key}\",\"v1\",\"{latest}\",\"{marker}\",\"10\",\"{modified}\",\"9b2cf535f27731c974343645a3985328\"\n"
+    )
+}
+
+#[tokio::test]
+async fn a_report_lists_the_current_objects_with_their_keys_decoded() {
+    let s3 = s3().await;
+    let l0 = l0_key(1);
+    let files = [
+        row(&l0, true, false, "2026-12-02T11:00:00.000Z")
+            + &row(
+                "l1/with+space%2Bplus%C3%A9.cdf",
+                true,
+                false,
+                "2026-12-02T10:00:00.000Z",
+            ),
+        row(
+            "l1/old-version.cdf",
+            false,
+            false,
+            "2026-12-01T10:00:00.000Z",
+        ) + &row("l1/deleted.cdf", true, true, "2026-12-02T09:00:00.000Z"),
+    ];
+    let url = report(&s3, SCHEMA, &[&files[0], &files[1]], "CSV").await;
+    let source = Inventoried::load(s3.clone(), MemoryBuckets::new(), &[url])
+        .await
+        .expect("manifest");
+    let first = source.page(EEA, None).await.expect("page 1");
+    let keys: Vec<&str> = first.objects.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(keys, [l0.as_str(), "l1/with space+plusé.cdf"]);
+    assert_eq!(
+        first.objects[0].last_modified,
+        super::now() - chrono::Duration::hours(1)
+    );
+    assert_eq!(first.objects[0].size, 10);
+    let second = source.page(EEA, first.next).await.expect("page 2");
+    assert!(
+        second.objects.is_empty(),
+        "noncurrent versions and delete markers are left out"
+    );
+    assert_eq!(second.next, None);
+    assert_eq!(
+        source
+            .manifest(EEA)
+            .map(Manifest::data_bucket)
+            .map(str::len)
+            .unwrap_or(0)
+            > 0,
+        true
+    );
+}
+
+#[tokio::test]
+async fn an_audit_reads_an_inventoried_bucket_and_lists_the_others() {
+    let s3 = s3().await;
+    let l0 = l0_key(1);
+    let csv = row(&l0, true, false, "2026-12-02T11:00:00.000Z")
+        + &row(
+            "l1/unannounced.cdf",
+            true,
+            false,
+            "2026-12-02T11:00:00.000Z",
+        );
+    let url = report(&s3, SCHEMA, &[&csv], "CSV").await;
+    let mut listed = MemoryBuckets::new();
+    listed.put("dev-hermes-incoming", object("a", 1));
+    listed.put("dev-hermes-nemisis", object("b", 60 * 48));
+    let mut trail = MemoryTrail::new(Sql::new("d", "t", Layout::Seed));
+    trail.record(put((Some("dev-hermes-incoming"), "x"), (EEA, Some(&l0))));
+    let source = Inventoried::load(s3, listed, &[url])
+        .await
+        .expect("manifest");
+    let report = audit(&config(), &source, &trail, &|_: &Progress| {})
+        .await
+        .expect("audit");
+    let found: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.kind.name(), f.key.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("unprocessed", l0.as_str()),
+            ("unrecorded", "l1/unannounced.cdf")
+        ]
+    );
+    assert_eq!(report.counts.objects, 4);
+}
+
+#[tokio::test]
+async fn a_damaged_or_unreadable_report_is_refused_with_the_reason() {
+    let s3 = s3().await;
+    // Not CSV.
+    let url = report(&s3, SCHEMA, &[], "Parquet").await;
+    let err = Inventoried::load(s3.clone(), MemoryBuckets::new(), &[url])
+        .await
+        .expect_err("parquet");
+    assert!(err.message.contains("only CSV"), "{err}");
+    // No LastModifiedDate column.
+    let url = report(&s3, "Bucket, Key, Size", &[], "CSV").await;
+    let err = Inventoried::load(s3.clone(), MemoryBuckets::new(), &[url])
+        .await
+        .expect_err("no dates");
+    assert!(err.message.contains("LastModifiedDate"), "{err}");
+    // A data file whose bytes are not the manifest's.
+    let url = report(
+        &s3,
+        SCHEMA,
+        &[&row("k", true, false, "2026-12-02T11:00:00.000Z")],
+        "CSV",
+    )
+    .await;
+    let source = Inventoried::load(s3.clone(), MemoryBuckets::new(), &[url.clone()])
+        .await
+        .expect("manifest");
+    let key = source.manifest(EEA).expect("manifest").files[0].key.clone();
+    put_object(&s3, &url.bucket, &key, gzip("\"x\",\"tampered\"\n")).await;
+    let err = source.page(EEA, None).await.expect_err("md5");
+    assert!(err.message.contains("MD5"), "{err}");
+    // A manifest that is not there.
+    let missing: S3Url = format!("s3://{}/nope/manifest.json", url.bucket)
+        .parse()
+        .expect("url");
+    let err = Inventoried::load(s3, MemoryBuckets::new(), &[missing])
+        .await
+        .expect_err("missing");
+    assert_eq!(
+        (err.operation, err.code.as_str()),
+        ("GetObject", "NoSuchKey")
+    );
+}

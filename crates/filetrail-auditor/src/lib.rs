@@ -1,0 +1,226 @@
+//! The scheduled auditor: [`filetrail_audit::audit`] under the Lambda runtime, every 15 minutes
+//! (Terraform: `infra/modules/filetrail-auditor`).
+//!
+//! Each invocation audits the buckets against the trail, emits the three counts and the number
+//! of objects read as one EMF line under the deployed function's name ([`metrics`]), and logs
+//! every finding as a JSON line ([`log_findings`]). Findings are the audit's answer, never a
+//! failure; an audit that cannot finish (a bucket or the trail unreadable) fails the
+//! invocation, so Lambda's `Errors` metric and its alarm see it.
+
+use chrono::{DateTime, Utc};
+use filetrail_audit::{
+    AuditConfig, AuditError, Counts, Found, InfluxTrail, Inventoried, Lookup, Report, S3Listing,
+    S3Url, SourceError, TimestreamTrail, Trail, TrailConfig, TrailError,
+};
+use filetrail_aws::emf::Metrics;
+use filetrail_aws::{ConfigError, Env};
+use filetrail_influxdb::{HyperTransport, InfluxDb};
+use filetrail_recorder::SinkConfig;
+
+/// The name metrics are reported under outside Lambda (in Lambda: `AWS_LAMBDA_FUNCTION_NAME`).
+pub const FUNCTION_NAME: &str = "filetrail-auditor";
+
+/// S3 Inventory manifests (`s3://bucket/…/manifest.json`, comma separated) read instead of
+/// listing their source buckets.
+pub const ENV_INVENTORY: &str = "FILETRAIL_AUDIT_INVENTORY";
+
+/// Objects in the incoming bucket past `older_than` (EMF, Count).
+pub const STUCK_FILES: &str = "StuckFiles";
+/// Level-0 files past `older_than` without a recorded product (EMF, Count).
+pub const UNPROCESSED_FILES: &str = "UnprocessedFiles";
+/// Instrument-bucket objects no `PUT` record names (EMF, Count).
+pub const UNRECORDED_FILES: &str = "UnrecordedFiles";
+/// Objects the audit read, listed or from inventories (EMF, Count).
+pub const AUDITED_OBJECTS: &str = "AuditedObjects";
+
+/// What the auditor reads from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditorConfig {
+    /// The buckets and windows (`now` is replaced at every invocation).
+    pub audit: AuditConfig,
+    /// The trail's store.
+    pub trail: TrailConfig,
+    /// Inventory manifests ([`ENV_INVENTORY`]), none by default.
+    pub inventory: Vec<S3Url>,
+}
+
+impl AuditorConfig {
+    /// Read the audit's variables (the stages' names and the two windows), the trail's (the
+    /// recorder's sink variables) and [`ENV_INVENTORY`].
+    pub fn from_env(env: &Env<'_>, now: DateTime<Utc>) -> Result<Self, ConfigError> {
+        let inventory = match env.get(ENV_INVENTORY) {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(|u| u.parse().map_err(|p| ConfigError::new(ENV_INVENTORY, p)))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Self {
+            audit: AuditConfig::from_env(env, now)?,
+            trail: TrailConfig::from_env(env)?,
+            inventory,
+        })
+    }
+}
+
+/// The EMF line of one audit: the three counts and the objects read, under `function`.
+pub fn metrics(counts: &Counts, function: &str) -> Metrics {
+    let mut m = Metrics::new(function);
+    m.set(STUCK_FILES, counts.stuck)
+        .set(UNPROCESSED_FILES, counts.unprocessed)
+        .set(UNRECORDED_FILES, counts.unrecorded)
+        .set(AUDITED_OBJECTS, counts.objects);
+    m
+}
+
+/// One log line per finding (WARN, so an operator's `RUST_LOG=warn` keeps them), then the
+/// summary (INFO). With `AWS_LAMBDA_LOG_FORMAT=JSON` each is one JSON object.
+pub fn log_findings(report: &Report) {
+    for f in &report.findings {
+        let finding = serde_json::to_string(f).unwrap_or_default();
+        tracing::warn!(kind = f.kind.name(), bucket = %f.bucket, key = %f.key,
+            age_s = f.age.as_secs(), missing = %f.missing, finding = %finding, "audit finding");
+    }
+    let c = &report.counts;
+    tracing::info!(
+        stuck = c.stuck,
+        stuck_unparsable = c.stuck_unparsable,
+        unprocessed = c.unprocessed,
+        unrecorded = c.unrecorded,
+        objects = c.objects,
+        buckets = c.buckets,
+        checked = c.checked,
+        trail_queries = c.trail_queries,
+        clean = report.is_clean(),
+        "audit done"
+    );
+}
+
+/// Why the auditor could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A variable is missing or wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The Timestream Query client could not discover its endpoint.
+    #[error("Timestream query client: {0}")]
+    Timestream(String),
+    /// The InfluxDB token or client could not be set up.
+    #[error("InfluxDB: {0}")]
+    InfluxDb(String),
+}
+
+/// The trail of either sink, as the recorder's configuration names it.
+#[derive(Debug)]
+pub enum SinkTrail {
+    /// Timestream for LiveAnalytics (Query).
+    Timestream(TimestreamTrail),
+    /// InfluxDB (InfluxQL); boxed, its HTTP client is much larger than a Timestream client.
+    InfluxDb(Box<InfluxTrail<HyperTransport>>),
+}
+
+impl SinkTrail {
+    /// Connect to the store `config` names (the InfluxDB token is read once, here).
+    pub async fn connect(
+        config: &TrailConfig,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self, StartError> {
+        match &config.sink {
+            SinkConfig::Timestream => {
+                let client = filetrail_cli::history::timestream_query_client(sdk)
+                    .await
+                    .map_err(|e| StartError::Timestream(e.to_string()))?;
+                Ok(Self::Timestream(TimestreamTrail::new(
+                    client,
+                    &config.database,
+                    &config.table,
+                    config.layout,
+                )))
+            }
+            SinkConfig::InfluxDb(influx) => {
+                let token = influx
+                    .token(sdk)
+                    .await
+                    .map_err(|e| StartError::InfluxDb(e.to_string()))?;
+                let client = InfluxDb::new(influx, token)
+                    .map_err(|e| StartError::InfluxDb(e.to_string()))?;
+                Ok(Self::InfluxDb(Box::new(InfluxTrail::new(client))))
+            }
+        }
+    }
+}
+
+impl Trail for SinkTrail {
+    async fn lookup(&self, lookup: &Lookup<'_>) -> Result<Found, TrailError> {
+        match self {
+            Self::Timestream(t) => t.lookup(lookup).await,
+            Self::InfluxDb(t) => t.lookup(lookup).await,
+        }
+    }
+}
+
+/// The auditor: its clients, built once, and its configuration.
+#[derive(Debug)]
+pub struct Auditor {
+    s3: aws_sdk_s3::Client,
+    trail: SinkTrail,
+    config: AuditorConfig,
+    function: String,
+}
+
+impl Auditor {
+    /// An auditor reporting its metrics under `function` (the deployed name).
+    pub async fn connect(
+        config: AuditorConfig,
+        sdk: &aws_config::SdkConfig,
+        function: String,
+    ) -> Result<Self, StartError> {
+        Ok(Self {
+            s3: filetrail_stages::s3_client(sdk),
+            trail: SinkTrail::connect(&config.trail, sdk).await?,
+            config,
+            function,
+        })
+    }
+
+    /// One audit with ages measured from `now`: listings, or inventories where configured.
+    pub async fn audit(&self, now: DateTime<Utc>) -> Result<Report, AuditError> {
+        let config = AuditConfig {
+            now,
+            ..self.config.audit.clone()
+        };
+        let listing = S3Listing::new(self.s3.clone());
+        let no_progress = |_: &filetrail_audit::Progress| {};
+        if self.config.inventory.is_empty() {
+            return filetrail_audit::audit(&config, &listing, &self.trail, &no_progress).await;
+        }
+        let source = Inventoried::load(self.s3.clone(), listing, &self.config.inventory).await?;
+        // As `filetrail audit`: a report's snapshot of the incoming bucket would show files
+        // sorted since as stuck, so the incoming bucket is always listed.
+        if source.manifest(&config.incoming_bucket).is_some() {
+            return Err(AuditError::Source(SourceError {
+                operation: "Inventory",
+                bucket: config.incoming_bucket.clone(),
+                code: "IncomingInventory".into(),
+                message: format!(
+                    "{ENV_INVENTORY} names a report of the incoming bucket, which is always listed"
+                ),
+                retryable: false,
+            }));
+        }
+        filetrail_audit::audit(&config, &source, &self.trail, &no_progress).await
+    }
+
+    /// One invocation: audit, emit the metrics, log the findings, answer the counts. Only an
+    /// audit that could not finish is an error.
+    pub async fn invoke(&self, now: DateTime<Utc>) -> Result<serde_json::Value, AuditError> {
+        let report = self.audit(now).await.inspect_err(|e| {
+            tracing::error!(error = %e, retryable = e.retryable(), "the audit could not finish");
+        })?;
+        metrics(&report.counts, &self.function).emit();
+        log_findings(&report);
+        Ok(serde_json::json!({ "clean": report.is_clean(), "counts": report.counts }))
+    }
+}

@@ -155,13 +155,8 @@ async fn an_audit_reads_an_inventoried_bucket_and_lists_the_others() {
     let report = audit(&config(), &source, &trail, &|_: &Progress| {})
         .await
         .expect("audit");
-    let found: Vec<(&str, &str)> = report
-        .findings
-        .iter()
-        .map(|f| (f.kind.name(), f.key.as_str()))
-        .collect();
     assert_eq!(
-        found,
+        super::found(&report),
         [
             ("unprocessed", l0.as_str()),
             ("unrecorded", "l1/unannounced.cdf")

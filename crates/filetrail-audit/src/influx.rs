@@ -95,8 +95,7 @@ impl<T: Transport> InfluxTrail<T> {
     pub fn parts<'a>(&self, lookup: &Lookup<'a>) -> Vec<Lookup<'a>> {
         let empty = Lookup {
             bucket: lookup.bucket,
-            sources: &[""],
-            destinations: &[""],
+            ..lookup.probe()
         };
         let overhead = url_encode(&self.statement(&empty)).len() + URL_OVERHEAD_BYTES;
         split(lookup, overhead, self.max_url_bytes, |side, key| {

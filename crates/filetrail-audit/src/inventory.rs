@@ -244,7 +244,7 @@ impl<S: ObjectSource> Inventoried<S> {
     }
 }
 
-fn invalid(bucket: &str, key: &str, problem: String) -> SourceError {
+fn invalid(bucket: &str, key: &str, problem: impl std::fmt::Display) -> SourceError {
     SourceError {
         operation: "Inventory",
         bucket: bucket.into(),

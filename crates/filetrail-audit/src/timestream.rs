@@ -50,18 +50,10 @@ fn in_list(column: &str, keys: &[&str]) -> String {
 }
 
 impl TimestreamTrail {
-    /// The trail in `database`.`table`, written in `layout` (the client as `filetrail
-    /// history` builds it: the 60 s query timeout, endpoint discovery in AWS).
-    pub fn new(
-        client: aws_sdk_timestreamquery::Client,
-        database: &str,
-        table: &str,
-        layout: Layout,
-    ) -> Self {
-        Self {
-            client,
-            sql: Sql::new(database, table, layout),
-        }
+    /// The trail that `sql`'s table holds, read with `client` (built as `filetrail history`
+    /// builds it: the 60 s query timeout, endpoint discovery in AWS).
+    pub fn new(client: aws_sdk_timestreamquery::Client, sql: Sql) -> Self {
+        Self { client, sql }
     }
 
     /// Cut queries at `bytes` instead of Timestream's limit (tests).
@@ -173,8 +165,7 @@ impl Sql {
     pub fn parts<'a>(&self, lookup: &Lookup<'a>) -> Vec<Lookup<'a>> {
         let empty = Lookup {
             bucket: lookup.bucket,
-            sources: &[""],
-            destinations: &[""],
+            ..lookup.probe()
         };
         // The query with one empty key per side, plus each key's literal and separator (a
         // destination key appears twice).

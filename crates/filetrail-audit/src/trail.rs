@@ -44,6 +44,16 @@ impl Lookup<'_> {
         self.sources.is_empty() && self.destinations.is_empty()
     }
 
+    /// A lookup of the same bucket with one empty key per side: what a statement costs before
+    /// its keys.
+    pub fn probe(&self) -> Lookup<'static> {
+        Lookup {
+            bucket: "",
+            sources: &[""],
+            destinations: &[""],
+        }
+    }
+
     /// How many keys the lookup names.
     pub fn len(&self) -> usize {
         self.sources.len() + self.destinations.len()

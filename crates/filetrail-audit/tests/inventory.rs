@@ -4,7 +4,6 @@
 
 use std::io::Write;
 
-use filetrail_audit::inventory::Manifest;
 use filetrail_audit::memory::{MemoryBuckets, MemoryTrail};
 use filetrail_audit::timestream::Sql;
 use filetrail_audit::{Inventoried, ObjectSource, Progress, S3Url, audit};
@@ -121,14 +120,11 @@ async fn a_report_lists_the_current_objects_with_their_keys_decoded() {
         "noncurrent versions and delete markers are left out"
     );
     assert_eq!(second.next, None);
+    let manifest = source.manifest(EEA).expect("manifest");
+    assert!(manifest.data_bucket().starts_with("inv-"), "{manifest:?}");
     assert_eq!(
-        source
-            .manifest(EEA)
-            .map(Manifest::data_bucket)
-            .map(str::len)
-            .unwrap_or(0)
-            > 0,
-        true
+        manifest.created().map(|t| t.timestamp_millis()),
+        Some(1_764_637_200_000)
     );
 }
 
@@ -155,13 +151,8 @@ async fn an_audit_reads_an_inventoried_bucket_and_lists_the_others() {
     let report = audit(&config(), &source, &trail, &|_: &Progress| {})
         .await
         .expect("audit");
-    let found: Vec<(&str, &str)> = report
-        .findings
-        .iter()
-        .map(|f| (f.kind.name(), f.key.as_str()))
-        .collect();
     assert_eq!(
-        found,
+        super::found(&report),
         [
             ("unprocessed", l0.as_str()),
             ("unrecorded", "l1/unannounced.cdf")
@@ -193,7 +184,7 @@ async fn a_damaged_or_unreadable_report_is_refused_with_the_reason() {
         "CSV",
     )
     .await;
-    let source = Inventoried::load(s3.clone(), MemoryBuckets::new(), &[url.clone()])
+    let source = Inventoried::load(s3.clone(), MemoryBuckets::new(), std::slice::from_ref(&url))
         .await
         .expect("manifest");
     let key = source.manifest(EEA).expect("manifest").files[0].key.clone();

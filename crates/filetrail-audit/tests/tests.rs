@@ -53,6 +53,15 @@ pub fn put(from: (Option<&str>, &str), to: (&str, Option<&str>)) -> TrailRecord 
     }
 }
 
+/// Each finding as (kind, key), in the report's order.
+pub fn found(report: &filetrail_audit::Report) -> Vec<(&str, &str)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.kind.name(), f.key.as_str()))
+        .collect()
+}
+
 /// A level-0 file name of instrument `eea` on day `day` of 2026.
 pub fn l0_name(day: u32) -> String {
     format!("hermes_eea_l0_2026{day:03}-000000_v01.bin")

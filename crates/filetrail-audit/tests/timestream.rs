@@ -4,6 +4,7 @@
 
 use aws_smithy_types::body::SdkBody;
 use filetrail_audit::memory::MemoryBuckets;
+use filetrail_audit::timestream::Sql;
 use filetrail_audit::{Lookup, Progress, TimestreamTrail, Trail, audit};
 use filetrail_recorder::Layout;
 use filetrail_testkit::replay;
@@ -40,9 +41,7 @@ async fn trail(responses: Vec<http::Response<SdkBody>>) -> (TimestreamTrail, rep
     (
         TimestreamTrail::new(
             client,
-            "sdc_aws_logs",
-            "sdc_aws_s3_bucket_log_table",
-            Layout::Seed,
+            Sql::new("sdc_aws_logs", "sdc_aws_s3_bucket_log_table", Layout::Seed),
         ),
         http,
     )
@@ -81,13 +80,8 @@ async fn one_query_per_page_its_result_pages_followed_and_the_findings_exact() {
     let report = audit(&config(), &b, &t, &|_: &Progress| {})
         .await
         .expect("audit");
-    let found: Vec<(&str, &str)> = report
-        .findings
-        .iter()
-        .map(|f| (f.kind.name(), f.key.as_str()))
-        .collect();
     assert_eq!(
-        found,
+        super::found(&report),
         [
             ("unprocessed", l0_2.as_str()),
             ("unrecorded", "l1/unannounced.cdf")

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use filetrail_audit::{
     AuditConfig, AuditError, Counts, Found, InfluxTrail, Inventoried, Lookup, Report, S3Listing,
-    S3Url, SourceError, TimestreamTrail, Trail, TrailConfig, TrailError,
+    S3Url, SourceError, TimestreamTrail, Trail, TrailConfig, TrailError, timestream::Sql,
 };
 use filetrail_aws::emf::Metrics;
 use filetrail_aws::{ConfigError, Env};
@@ -134,9 +134,7 @@ impl SinkTrail {
                     .map_err(|e| StartError::Timestream(e.to_string()))?;
                 Ok(Self::Timestream(TimestreamTrail::new(
                     client,
-                    &config.database,
-                    &config.table,
-                    config.layout,
+                    Sql::new(&config.database, &config.table, config.layout),
                 )))
             }
             SinkConfig::InfluxDb(influx) => {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use filetrail_audit::{
     AuditConfig, InfluxTrail, Inventoried, ObjectSource, Progress, Report, S3Listing, S3Url,
     TimestreamTrail, Trail, TrailConfig, audit, config::ENV_OLDER_THAN, config::ENV_SINCE,
-    parse_duration,
+    parse_duration, timestream::Sql,
 };
 use filetrail_aws::Env;
 use filetrail_recorder::SinkConfig;
@@ -139,12 +139,12 @@ pub async fn command(
             let client = crate::history::timestream_query_client(sdk)
                 .await
                 .map_err(|e| anyhow::anyhow!("Timestream query client: {e}"))?;
-            let trail = TimestreamTrail::new(
-                client,
+            let sql = Sql::new(
                 &trail_config.database,
                 &trail_config.table,
                 trail_config.layout,
             );
+            let trail = TimestreamTrail::new(client, sql);
             run_with(&config, &source, &trail).await?
         }
         SinkConfig::InfluxDb(influx) => {

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, TokenSource};
+use filetrail_influxdb::{InfluxDb, InfluxDbConfig};
 use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
 use filetrail_recorder::{InfluxDbSink, Recorder, Settings, SqsDeadLetters};
 use filetrail_stages::{ExternalCommand, NameRules, Processor, Sorter, SorterConfig, Stage};
@@ -70,20 +70,6 @@ impl Pipeline {
             s3.create_bucket().bucket(b).send().await.expect("bucket");
         }
         let db = unique_name("audit").replace('-', "_");
-        let config = InfluxDbConfig {
-            url: url.clone(),
-            target: Target::V1 {
-                database: db.clone(),
-                retention_policy: None,
-            },
-            token: TokenSource::None,
-            measurement: "file_moved".into(),
-        };
-        let influx = InfluxDb::new(&config, None).expect("client");
-        influx
-            .query(&format!("CREATE DATABASE \"{db}\""))
-            .await
-            .expect("database");
         let env = vec![
             ("FILETRAIL_MISSION", "hermes".to_owned()),
             ("FILETRAIL_INSTRUMENTS", "eea".to_owned()),
@@ -91,8 +77,17 @@ impl Pipeline {
             ("FILETRAIL_INCOMING_BUCKET", incoming.clone()),
             ("FILETRAIL_SINK", "influxdb".to_owned()),
             (filetrail_influxdb::ENV_URL, url),
-            (filetrail_influxdb::ENV_DATABASE, db),
+            (filetrail_influxdb::ENV_DATABASE, db.clone()),
         ];
+        // The same reader the recorder and the audit use, over the same variables.
+        let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        let config =
+            InfluxDbConfig::from_env(&filetrail_aws::Env::from_fn(lookup)).expect("config");
+        let influx = InfluxDb::new(&config, None).expect("client");
+        influx
+            .query(&format!("CREATE DATABASE \"{db}\""))
+            .await
+            .expect("database");
         Self {
             s3,
             sqs,

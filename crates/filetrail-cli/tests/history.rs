@@ -45,30 +45,18 @@ const QL: &str = "ql/2024/05/01/hermes_eea_ql_20240501T120000_v01.png";
 
 #[tokio::test]
 async fn a_file_through_three_stages_with_pagination() {
+    let sorted = row(
+        "2024-05-01 12:00:05.000000000",
+        RAW,
+        L0,
+        "hermes-incoming",
+        "hermes-eea",
+        "aaaa",
+    );
     let http = replay::client(vec![
         // RAW: two pages (a re-sent sort recorded twice in an old table shows up once).
-        page(
-            &[row(
-                "2024-05-01 12:00:05.000000000",
-                RAW,
-                L0,
-                "hermes-incoming",
-                "hermes-eea",
-                "aaaa",
-            )],
-            Some("page-2"),
-        ),
-        page(
-            &[row(
-                "2024-05-01 12:00:05.000000000",
-                RAW,
-                L0,
-                "hermes-incoming",
-                "hermes-eea",
-                "aaaa",
-            )],
-            None,
-        ),
+        page(std::slice::from_ref(&sorted), Some("page-2")),
+        page(&[sorted], None),
         // L0 → L1 (processing)
         page(
             &[row(

@@ -1,9 +1,9 @@
 //! `filetrail history --sink influxdb` against the real InfluxDB `make test` starts.
 
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
-use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, TokenSource};
+use filetrail_influxdb::{InfluxDb, InfluxDbConfig};
 
-use super::filetrail;
+use super::{assert_success, filetrail};
 
 const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";
 
@@ -28,20 +28,8 @@ fn moved(t: i64, from: (&str, &str), to: (&str, &str)) -> FileMoved {
 async fn the_trail_of_a_file_through_three_stages_from_influxdb() {
     let url = influx_url();
     let db = filetrail_testkit::unique_name("cli").replace('-', "_");
-    let config = InfluxDbConfig {
-        url: url.clone(),
-        target: Target::V1 {
-            database: db.clone(),
-            retention_policy: None,
-        },
-        token: TokenSource::None,
-        measurement: "file_moved".into(),
-    };
-    let client = InfluxDb::new(&config, None).expect("client");
-    client
-        .query(&format!("CREATE DATABASE \"{db}\""))
-        .await
-        .expect("create database");
+    let client = InfluxDb::new(&InfluxDbConfig::v1(&url, &db), None).expect("client");
+    client.create_database(&db).await.expect("create database");
     let raw = "hermes_eea_l0_2024122-120000_v01.bin";
     let l0 = "l0/2024/05/01/hermes_eea_l0_2024122-120000_v01.bin";
     let l1 = "l1/2024/05/01/hermes_eea_l1_20240501T120000_v1.0.0.cdf";
@@ -69,11 +57,7 @@ async fn the_trail_of_a_file_through_three_stages_from_influxdb() {
         .output()
         .await
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let moves: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let hops: Vec<(&str, &str)> = moves
         .as_array()

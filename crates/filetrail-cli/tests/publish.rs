@@ -8,7 +8,9 @@ use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
 use filetrail_testkit::{CallCounter, emulator, pipeline};
 use tokio::io::AsyncWriteExt;
 
-use super::{drain_all, event, filetrail, filetrail_via, front};
+use super::{
+    assert_success, drain_all, event, filetrail, filetrail_via, front, narrow_the_rule, routed_bus,
+};
 
 fn line(i: usize) -> String {
     let mut v = serde_json::to_value(event("pub", i)).expect("json");
@@ -54,10 +56,7 @@ async fn a_thousand_json_lines_take_a_hundred_put_events_calls() {
 
 #[tokio::test]
 async fn invalid_lines_are_reported_by_number_and_the_rest_published() {
-    let sdk = emulator().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let route =
-        pipeline::bus_to_queue(&aws_sdk_eventbridge::Client::new(&sdk), &sqs, "publines").await;
+    let (sqs, route) = routed_bus("publines").await;
     let mut bad_action: serde_json::Value = serde_json::from_str(&line(3)).expect("json");
     bad_action["action_type"] = "COPY".into();
     let input = [
@@ -113,10 +112,7 @@ async fn invalid_lines_are_reported_by_number_and_the_rest_published() {
 
 #[tokio::test]
 async fn one_event_from_flags() {
-    let sdk = emulator().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let route =
-        pipeline::bus_to_queue(&aws_sdk_eventbridge::Client::new(&sdk), &sqs, "pubflags").await;
+    let (sqs, route) = routed_bus("pubflags").await;
     let out = filetrail()
         .args([
             "publish",
@@ -140,11 +136,7 @@ async fn one_event_from_flags() {
         .output()
         .await
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let got = drain_all(&sqs, &route.queue_url, 1).await;
     let body: serde_json::Value = serde_json::from_str(got[0].body().expect("body")).expect("json");
     assert_eq!(body["source"], "filetrail.cli");
@@ -232,24 +224,14 @@ async fn publishing_what_no_rule_routes_warns() {
 
     let routed = pipeline::bus_to_queue(&eb, &sqs, "pub-routed").await;
     let out = publish(routed.bus.clone()).output().await.expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(summary["unrouted"], 0, "{summary}");
     assert_eq!(summary["warnings"], serde_json::json!([]), "{summary}");
     assert_eq!(drain_all(&sqs, &routed.queue_url, 1).await.len(), 1);
 
     let narrow = pipeline::bus_to_queue(&eb, &sqs, "pub-narrow").await;
-    eb.put_rule()
-        .name(format!("{}-rule", narrow.bus))
-        .event_bus_name(&narrow.bus)
-        .event_pattern(r#"{"detail-type":["FileMoved"],"source":["sdc.sorter","sdc.processor"]}"#)
-        .send()
-        .await
-        .expect("narrow the rule");
+    narrow_the_rule(&eb, &narrow.bus).await;
     let out = publish(narrow.bus.clone()).output().await.expect("run");
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(summary["published"], 1, "published anyway: {summary}");

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use filetrail_cli::replay::glob_match;
-use filetrail_contract::{OccurredAt, attr, parse_body_str};
+use filetrail_contract::{FileMoved, OccurredAt, attr, parse_body_str};
 use filetrail_testkit::{emulator, pipeline, unique_name};
 use serde_json::Value;
 
@@ -31,6 +31,18 @@ async fn run_json_via(mut cmd: tokio::process::Command, args: &[&str]) -> (bool,
     (out.status.success(), json)
 }
 
+/// A DLQ on the emulator filled by [`filled_dlq`] with `per_form` valid events, and an empty
+/// target queue named after `tag`: the SQS client, the DLQ, its valid events, the target.
+async fn dlq_and_target(
+    tag: &str,
+    per_form: [usize; 3],
+) -> (aws_sdk_sqs::Client, String, Vec<FileMoved>, String) {
+    let sqs = aws_sdk_sqs::Client::new(&emulator().await);
+    let (dlq, events) = filled_dlq(&sqs, tag, per_form).await;
+    let target = pipeline::create_queue(&sqs, &unique_name(&format!("{tag}-target"))).await;
+    (sqs, dlq, events, target)
+}
+
 fn event_ids(messages: &[aws_sdk_sqs::types::Message]) -> Vec<String> {
     messages
         .iter()
@@ -45,10 +57,7 @@ fn event_ids(messages: &[aws_sdk_sqs::types::Message]) -> Vec<String> {
 
 #[tokio::test]
 async fn dry_run_changes_nothing_then_replay_moves_the_190_valid_and_leaves_the_10() {
-    let sdk = emulator().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let (dlq, events) = filled_dlq(&sqs, "rp", [70, 60, 60]).await;
-    let target = pipeline::create_queue(&sqs, &unique_name("rp-target")).await;
+    let (sqs, dlq, events, target) = dlq_and_target("rp", [70, 60, 60]).await;
 
     let (ok, dry) = run_json(&["replay", "--from", &dlq, "--to-queue", &target, "--dry-run"]).await;
     assert!(ok);
@@ -229,10 +238,7 @@ async fn replay_to_the_bus_keeps_the_event_id_with_a_new_envelope() {
 
 #[tokio::test]
 async fn max_and_key_filters_limit_what_is_replayed() {
-    let sdk = emulator().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let (dlq, _) = filled_dlq(&sqs, "flt", [10, 0, 0]).await;
-    let target = pipeline::create_queue(&sqs, &unique_name("flt-target")).await;
+    let (sqs, dlq, _, target) = dlq_and_target("flt", [10, 0, 0]).await;
     let (ok, s) = run_json(&[
         "replay",
         "--from",
@@ -284,13 +290,7 @@ async fn a_replay_to_a_bus_whose_rules_do_not_route_the_entry_deletes_nothing_an
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let eb = aws_sdk_eventbridge::Client::new(&sdk);
     let route = pipeline::bus_to_queue(&eb, &sqs, "rp-narrow").await;
-    eb.put_rule()
-        .name(format!("{}-rule", route.bus))
-        .event_bus_name(&route.bus)
-        .event_pattern(r#"{"detail-type":["FileMoved"],"source":["sdc.sorter","sdc.processor"]}"#)
-        .send()
-        .await
-        .expect("narrow the rule");
+    super::narrow_the_rule(&eb, &route.bus).await;
     // Two envelopes from sdc.sorter, three bare details (re-published as filetrail.replay).
     let dlq = pipeline::create_queue(&sqs, &unique_name("narrow-dlq")).await;
     for i in 0..5 {
@@ -321,6 +321,7 @@ async fn a_replay_to_a_bus_whose_rules_do_not_route_the_entry_deletes_nothing_an
     );
     assert_eq!(summary["failed"], 3, "{summary}");
     let reasons = summary["failed_by_reason"].as_object().expect("reasons");
+    assert!(!reasons.is_empty(), "the failures have reasons: {summary}");
     assert!(
         reasons
             .keys()

@@ -202,6 +202,36 @@ pub fn filetrail_via(url: &str) -> tokio::process::Command {
     cmd
 }
 
+/// Assert that a run of the binary succeeded, showing its standard error when not.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A fresh bus routed to a fresh queue on the emulator (see [`pipeline::bus_to_queue`]), and an
+/// SQS client to read the queue.
+pub async fn routed_bus(prefix: &str) -> (aws_sdk_sqs::Client, pipeline::BusToQueue) {
+    let sdk = filetrail_testkit::emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let route = pipeline::bus_to_queue(&aws_sdk_eventbridge::Client::new(&sdk), &sqs, prefix).await;
+    (sqs, route)
+}
+
+/// Replace the FileMoved rule of `bus` (made by [`pipeline::bus_to_queue`]) with one that routes
+/// only the stages' sources (the module's rule before every FileMoved was routed).
+pub async fn narrow_the_rule(eb: &aws_sdk_eventbridge::Client, bus: &str) {
+    eb.put_rule()
+        .name(format!("{bus}-rule"))
+        .event_bus_name(bus)
+        .event_pattern(r#"{"detail-type":["FileMoved"],"source":["sdc.sorter","sdc.processor"]}"#)
+        .send()
+        .await
+        .expect("narrow the rule");
+}
+
 /// Visible messages in a queue, read and deleted.
 pub async fn drain_all(
     sqs: &aws_sdk_sqs::Client,

@@ -124,15 +124,9 @@ fn text_that_is_not_a_detail_names_no_field() {
 fn the_clock_window_follows_now() {
     let now = OccurredAt::parse("2024-05-01T12:00:00.000Z").expect("time");
     let at = |t: &str| {
-        let e = FileMoved::from_move(Move {
-            action_type: ActionType::Put,
-            source_bucket: Some("hermes-incoming".into()),
-            file_key: "k".into(),
-            destination_bucket: None,
-            new_file_key: None,
-            occurred_at: OccurredAt::parse(t).expect("time"),
-        });
-        verdict(1, e.to_json().as_bytes(), now)
+        let mut m = super::event("clock", 0).to_move();
+        m.occurred_at = OccurredAt::parse(t).expect("time");
+        verdict(1, FileMoved::from_move(m).to_json().as_bytes(), now)
     };
     assert!(
         at("2024-05-01T12:15:00.000Z").valid,

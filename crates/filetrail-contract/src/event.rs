@@ -74,6 +74,21 @@ pub struct Move {
     pub occurred_at: OccurredAt,
 }
 
+/// Borrow the [`Canonical`] fields of a [`Move`] or a [`FileMoved`]: both name the identifying
+/// fields alike, so one expression serves both.
+macro_rules! canonical {
+    ($m:expr) => {
+        Canonical {
+            action_type: $m.action_type,
+            source_bucket: $m.source_bucket.as_deref(),
+            file_key: &$m.file_key,
+            destination_bucket: $m.destination_bucket.as_deref(),
+            new_file_key: $m.new_file_key.as_deref(),
+            occurred_at_ms: $m.occurred_at.millis(),
+        }
+    };
+}
+
 impl Move {
     /// The deterministic idempotency key of this move.
     ///
@@ -84,17 +99,10 @@ impl Move {
     /// `occurred_at_ms` as an integer). In Python:
     /// `hashlib.sha256(json.dumps([1, a, sb, k, db, nk, ms], separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()[:32]`.
     pub fn event_id(&self) -> String {
-        event_id_hex(Canonical {
-            action_type: self.action_type,
-            source_bucket: self.source_bucket.as_deref(),
-            file_key: &self.file_key,
-            destination_bucket: self.destination_bucket.as_deref(),
-            new_file_key: self.new_file_key.as_deref(),
-            occurred_at_ms: self.occurred_at.millis(),
-        })
-        .iter()
-        .map(|&b| char::from(b))
-        .collect()
+        event_id_hex(canonical!(self))
+            .iter()
+            .map(|&b| char::from(b))
+            .collect()
     }
 }
 
@@ -208,14 +216,7 @@ impl FileMoved {
     }
 
     fn canonical(&self) -> Canonical<'_> {
-        Canonical {
-            action_type: self.action_type,
-            source_bucket: self.source_bucket.as_deref(),
-            file_key: &self.file_key,
-            destination_bucket: self.destination_bucket.as_deref(),
-            new_file_key: self.new_file_key.as_deref(),
-            occurred_at_ms: self.occurred_at.millis(),
-        }
+        canonical!(self)
     }
 
     /// The identifying fields of this event.

@@ -90,6 +90,20 @@ pub struct InfluxDbConfig {
 }
 
 impl InfluxDbConfig {
+    /// The v1 API on `url`: `database` with its default retention policy, no token, the
+    /// default measurement.
+    pub fn v1(url: &str, database: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            target: Target::V1 {
+                database: database.to_owned(),
+                retention_policy: None,
+            },
+            token: TokenSource::None,
+            measurement: DEFAULT_MEASUREMENT.into(),
+        }
+    }
+
     /// Read the configuration; a missing or bad value names its variable.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {

@@ -43,34 +43,35 @@ impl HistoryRow {
     }
 }
 
-/// An InfluxQL string literal: single-quoted, with `\` and `'` escaped (and newlines as `\n`).
+/// An InfluxQL string literal: single-quoted, with `\`, `'` and newlines escaped.
 pub fn influxql_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
+    quoted(s, '\'')
 }
 
-/// An InfluxQL identifier: double-quoted, with `\` and `"` escaped.
+/// An InfluxQL identifier: double-quoted, with `\`, `"` and newlines escaped.
 pub fn influxql_identifier(s: &str) -> String {
+    quoted(s, '"')
+}
+
+/// `s` between two `quote`s, with `\`, `quote` and newlines backslash-escaped. InfluxQL reads
+/// strings and quoted identifiers alike: any character but a raw newline, with the escapes
+/// `\\`, `\"`, `\'` and `\n` (<https://docs.influxdata.com/influxdb/v1.8/query_language/spec/#identifiers>,
+/// `#strings`).
+fn quoted(s: &str, quote: char) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
+    out.push(quote);
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
             c => out.push(c),
         }
     }
-    out.push('"');
+    out.push(quote);
     out
 }
 

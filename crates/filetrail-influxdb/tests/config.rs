@@ -1,16 +1,11 @@
 //! Configuration from the environment.
 
-use std::collections::HashMap;
-
 use filetrail_aws::{ConfigError, Env};
 use filetrail_influxdb::{InfluxDbConfig, Target, Token, TokenSource};
 
 fn from(pairs: &[(&str, &str)]) -> Result<InfluxDbConfig, ConfigError> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).into(), (*v).into()))
-        .collect();
-    InfluxDbConfig::from_env(&Env::from_fn(|k| map.get(k).cloned()))
+    let lookup = |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned());
+    InfluxDbConfig::from_env(&Env::from_fn(lookup))
 }
 
 #[test]

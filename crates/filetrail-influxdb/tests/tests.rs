@@ -8,7 +8,7 @@ mod secret;
 mod server;
 
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
-use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, TokenSource};
+use filetrail_influxdb::{InfluxDb, InfluxDbConfig};
 
 /// The variable `scripts/with-influxdb.sh` (run by `make test`) exports.
 pub const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";
@@ -30,27 +30,11 @@ pub fn server_url() -> String {
     url
 }
 
-/// A v1 configuration for `database` on `url`.
-pub fn v1(url: &str, database: &str) -> InfluxDbConfig {
-    InfluxDbConfig {
-        url: url.to_owned(),
-        target: Target::V1 {
-            database: database.to_owned(),
-            retention_policy: None,
-        },
-        token: TokenSource::None,
-        measurement: "file_moved".into(),
-    }
-}
-
 /// A client on a fresh database of the test InfluxDB.
 pub async fn fresh_database() -> InfluxDb {
     let db = filetrail_testkit::unique_name("ft").replace('-', "_");
-    let client = InfluxDb::new(&v1(&server_url(), &db), None).expect("client");
-    client
-        .query(&format!("CREATE DATABASE \"{db}\""))
-        .await
-        .expect("create database");
+    let client = InfluxDb::new(&InfluxDbConfig::v1(&server_url(), &db), None).expect("client");
+    client.create_database(&db).await.expect("create database");
     client
 }
 

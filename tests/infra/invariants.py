@@ -1525,7 +1525,7 @@ def check_auditor_grants_exactly(infra: Infra) -> list[str]:
 
 
 # The auditor's counts and how many audits in a row must find something before each alarms.
-AUDIT_ALARMS = {"StuckFiles": 2, "UnprocessedFiles": 2, "UnrecordedFiles": 1}
+AUDIT_ALARMS = {"stuck_files": 2, "unprocessed_files": 2, "unrecorded_files": 1}
 AUDIT_INTERVAL_MINUTES = 15
 # The recorder's lag metrics (occurred_at -> written); an alarm must watch one of them.
 RECORDING_LAG_METRICS = {"recording_lag_p50_ms", "recording_lag_max_ms"}

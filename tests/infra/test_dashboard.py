@@ -190,7 +190,7 @@ def filetrail_panel_problems(dash: dict) -> list[str]:
     for emf in ("written", "duplicate", "dead_lettered", "recording_lag_p50_ms", "recording_lag_max_ms", "oldest_message_age_ms"):
         if not any(m[:2] == ("filetrail", emf) and "recorder" in m[2] for m in metrics):
             problems.append(f"no filetrail/{emf} panel for the recorder")
-    for emf in ("StuckFiles", "UnprocessedFiles", "UnrecordedFiles"):
+    for emf in ("stuck_files", "unprocessed_files", "unrecorded_files"):
         if not any(m[:2] == ("filetrail", emf) and "auditor" in m[2] for m in metrics):
             problems.append(f"no filetrail/{emf} panel for the auditor")
     logs = [t for _, t in targets(dash, "cloudwatch") if t.get("queryMode") == "Logs"]

@@ -585,7 +585,7 @@ MUTATIONS = [
     Mutation(
         "alarms_query_emitted_metrics",
         f"{AUDITOR}/alarms.tf",
-        'metric_name         = "UnrecordedFiles"',
+        'metric_name         = "unrecorded_files"',
         'metric_name         = "UnrecordedObjects"',
         "an audit metric the auditor does not emit",
     ),

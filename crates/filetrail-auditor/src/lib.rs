@@ -25,13 +25,13 @@ pub const FUNCTION_NAME: &str = "filetrail-auditor";
 pub const ENV_INVENTORY: &str = "FILETRAIL_AUDIT_INVENTORY";
 
 /// Objects in the incoming bucket past `older_than` (EMF, Count).
-pub const STUCK_FILES: &str = "StuckFiles";
+pub const STUCK_FILES: &str = "stuck_files";
 /// Level-0 files past `older_than` without a recorded product (EMF, Count).
-pub const UNPROCESSED_FILES: &str = "UnprocessedFiles";
+pub const UNPROCESSED_FILES: &str = "unprocessed_files";
 /// Instrument-bucket objects no `PUT` record names (EMF, Count).
-pub const UNRECORDED_FILES: &str = "UnrecordedFiles";
+pub const UNRECORDED_FILES: &str = "unrecorded_files";
 /// Objects the audit read, listed or from inventories (EMF, Count).
-pub const AUDITED_OBJECTS: &str = "AuditedObjects";
+pub const AUDITED_OBJECTS: &str = "audited_objects";
 
 /// What the auditor reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -117,10 +117,10 @@ async fn the_binary_counts_stuck_files_under_the_deployed_name() {
     );
     assert_eq!(
         (
-            emf["StuckFiles"].as_u64(),
-            emf["UnprocessedFiles"].as_u64(),
-            emf["UnrecordedFiles"].as_u64(),
-            emf["AuditedObjects"].as_u64()
+            emf["stuck_files"].as_u64(),
+            emf["unprocessed_files"].as_u64(),
+            emf["unrecorded_files"].as_u64(),
+            emf["audited_objects"].as_u64()
         ),
         (Some(2), Some(0), Some(0), Some(2)),
         "{emf}"

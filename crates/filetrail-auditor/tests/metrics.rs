@@ -31,17 +31,17 @@ fn the_metrics_manifest_is_what_the_auditor_emits() {
     assert_eq!(
         emitted,
         [
-            "StuckFiles",
-            "UnprocessedFiles",
-            "UnrecordedFiles",
-            "AuditedObjects"
+            "stuck_files",
+            "unprocessed_files",
+            "unrecorded_files",
+            "audited_objects"
         ]
     );
     for (name, value) in [
-        ("StuckFiles", 3),
-        ("UnprocessedFiles", 4),
-        ("UnrecordedFiles", 5),
-        ("AuditedObjects", 600),
+        ("stuck_files", 3),
+        ("unprocessed_files", 4),
+        ("unrecorded_files", 5),
+        ("audited_objects", 600),
     ] {
         assert_eq!(
             line[name].as_u64(),

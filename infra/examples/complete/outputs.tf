@@ -74,7 +74,7 @@ output "influxdb_token_secret_arn" {
 }
 
 output "auditor_function_name" {
-  description = "The auditor Lambda (the `function` dimension of its StuckFiles, UnprocessedFiles, UnrecordedFiles and AuditedObjects metrics)."
+  description = "The auditor Lambda (the `function` dimension of its stuck_files, unprocessed_files, unrecorded_files and audited_objects metrics)."
   value       = module.auditor.auditor_function_name
 }
 

@@ -14,9 +14,9 @@
 
 resource "aws_cloudwatch_metric_alarm" "stuck_files" {
   alarm_name          = "${local.auditor_function_name}-stuck-files"
-  alarm_description   = "Files have waited in ${local.incoming_bucket_name} longer than ${var.older_than_minutes} minutes for two audits in a row (EMF metric filetrail/StuckFiles). Run `filetrail audit` for the list; an unparsable name never sorts, rename or remove it."
+  alarm_description   = "Files have waited in ${local.incoming_bucket_name} longer than ${var.older_than_minutes} minutes for two audits in a row (EMF metric filetrail/stuck_files). Run `filetrail audit` for the list; an unparsable name never sorts, rename or remove it."
   namespace           = "filetrail"
-  metric_name         = "StuckFiles"
+  metric_name         = "stuck_files"
   dimensions          = { function = aws_lambda_function.auditor.function_name }
   statistic           = "Maximum"
   period              = local.alarm_period_seconds
@@ -33,9 +33,9 @@ resource "aws_cloudwatch_metric_alarm" "stuck_files" {
 
 resource "aws_cloudwatch_metric_alarm" "unprocessed_files" {
   alarm_name          = "${local.auditor_function_name}-unprocessed-files"
-  alarm_description   = "Level-0 files older than ${var.older_than_minutes} minutes have no recorded product for two audits in a row (EMF metric filetrail/UnprocessedFiles): the processing command failed or the processor never ran. Run `filetrail audit`, check the processor's log group and DLQ."
+  alarm_description   = "Level-0 files older than ${var.older_than_minutes} minutes have no recorded product for two audits in a row (EMF metric filetrail/unprocessed_files): the processing command failed or the processor never ran. Run `filetrail audit`, check the processor's log group and DLQ."
   namespace           = "filetrail"
-  metric_name         = "UnprocessedFiles"
+  metric_name         = "unprocessed_files"
   dimensions          = { function = aws_lambda_function.auditor.function_name }
   statistic           = "Maximum"
   period              = local.alarm_period_seconds
@@ -52,9 +52,9 @@ resource "aws_cloudwatch_metric_alarm" "unprocessed_files" {
 
 resource "aws_cloudwatch_metric_alarm" "unrecorded_files" {
   alarm_name          = "${local.auditor_function_name}-unrecorded-files"
-  alarm_description   = "Objects written to an instrument bucket in the last ${var.since_hours} hours have no PUT record in the trail (EMF metric filetrail/UnrecordedFiles): a producer that does not publish, or lost events. Run `filetrail audit`, then `filetrail publish` the moves."
+  alarm_description   = "Objects written to an instrument bucket in the last ${var.since_hours} hours have no PUT record in the trail (EMF metric filetrail/unrecorded_files): a producer that does not publish, or lost events. Run `filetrail audit`, then `filetrail publish` the moves."
   namespace           = "filetrail"
-  metric_name         = "UnrecordedFiles"
+  metric_name         = "unrecorded_files"
   dimensions          = { function = aws_lambda_function.auditor.function_name }
   statistic           = "Maximum"
   period              = local.alarm_period_seconds

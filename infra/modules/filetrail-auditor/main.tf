@@ -1,6 +1,6 @@
 # filetrail auditor: a scheduled Lambda (crates/filetrail-auditor) that compares the mission's
 # buckets with the trail every audit_interval_minutes and reports what did not happen as EMF
-# counts (StuckFiles, UnprocessedFiles, UnrecordedFiles, AuditedObjects), with an alarm on each.
+# counts (stuck_files, unprocessed_files, unrecorded_files, audited_objects), with an alarm on each.
 # It reads the buckets and the store, and writes nothing but its logs. The buckets and the store
 # belong to the caller (infra/examples/complete wires the filetrail and filetrail-stages
 # modules' outputs in).

@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 #: AWS's documented SQS event (the aws_lambda_events fixture the Rust tests use).
-SQS_EVENT_FIXTURE = ROOT / "crates/filetrail-recorder/tests/fixtures/sqs-event.json"
+SQS_EVENT_FIXTURE = ROOT / "crates/filetrail-testkit/fixtures/sqs-event.json"
 #: How long each invocation may run (sent as ``Lambda-Runtime-Deadline-Ms``).
 INVOCATION_TIMEOUT_S = 30
 

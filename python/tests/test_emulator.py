@@ -21,7 +21,7 @@ from filetrail.contract import canonical, parse_occurred_at
 #: The deployed FileMoved rule's event pattern, read from the Terraform module's own file (as the
 #: Rust test kit does, crates/filetrail-testkit/src/pipeline.rs).
 RULE_PATTERN = json.loads((ROOT / "infra/modules/filetrail/file-moved-pattern.json").read_text())
-S3_EVENT_FIXTURE = ROOT / "crates/filetrail-stages/tests/fixtures/example-s3-event.json"
+S3_EVENT_FIXTURE = ROOT / "crates/filetrail-testkit/fixtures/s3-event.json"
 
 
 def unique(prefix: str) -> str:

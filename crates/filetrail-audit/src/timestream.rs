@@ -86,11 +86,7 @@ impl TimestreamTrail {
                         retryable: c.retryable,
                     }
                 })?;
-            let names: Vec<&str> = resp
-                .column_info()
-                .iter()
-                .map(|c| c.name().unwrap_or_default())
-                .collect();
+            let names = column_names(&resp);
             for row in resp.rows() {
                 out.push(record_of(&names, row.data()));
             }
@@ -211,4 +207,12 @@ impl Trail for TimestreamTrail {
         }
         Ok(found)
     }
+}
+
+/// The column names of a Query result page, in column order (rows are read by name).
+pub fn column_names(page: &aws_sdk_timestreamquery::operation::query::QueryOutput) -> Vec<&str> {
+    page.column_info()
+        .iter()
+        .map(|c| c.name().unwrap_or_default())
+        .collect()
 }

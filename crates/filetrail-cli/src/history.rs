@@ -150,11 +150,7 @@ impl HistorySource for TimestreamHistory {
                     let c = filetrail_aws::classify(filetrail_aws::Service::Timestream, &e);
                     format!("Timestream query failed: {}: {}", c.code, c.message)
                 })?;
-            let names: Vec<&str> = resp
-                .column_info()
-                .iter()
-                .map(|c| c.name().unwrap_or_default())
-                .collect();
+            let names = filetrail_audit::timestream::column_names(&resp);
             let col = |row: &[Datum], name: &str| {
                 names
                     .iter()

@@ -123,6 +123,14 @@ fn unwritten(
         .collect()
 }
 
+/// The handler answered well inside the Lambda deadline (half the safety margin to spare).
+fn returned_in_time(elapsed: Duration) {
+    assert!(
+        elapsed < FUNCTION_TIMEOUT - DEFAULT_SAFETY_MARGIN / 2,
+        "returned {elapsed:?} after the start of a {FUNCTION_TIMEOUT:?} invocation"
+    );
+}
+
 #[tokio::test]
 async fn a_slow_store_never_outlives_the_lambda_deadline() {
     let dlq = super::MemoryDlq::default();
@@ -135,10 +143,7 @@ async fn a_slow_store_never_outlives_the_lambda_deadline() {
         first_call,
         deadline,
     } = run(dlq, 0).await;
-    assert!(
-        elapsed < FUNCTION_TIMEOUT - DEFAULT_SAFETY_MARGIN / 2,
-        "returned {elapsed:?} after the start of a {FUNCTION_TIMEOUT:?} invocation"
-    );
+    returned_in_time(elapsed);
     assert_eq!(
         failed,
         unwritten(&messages, &ids, &answered),
@@ -177,10 +182,7 @@ async fn a_hanging_dead_letter_queue_never_outlives_the_lambda_deadline() {
         ids,
         ..
     } = run(dlq, 50).await;
-    assert!(
-        elapsed < FUNCTION_TIMEOUT - DEFAULT_SAFETY_MARGIN / 2,
-        "returned {elapsed:?} after the start of a {FUNCTION_TIMEOUT:?} invocation"
-    );
+    returned_in_time(elapsed);
     let mut expected: Vec<String> = messages
         .iter()
         .filter(|(_, body)| body.starts_with("not an event"))

@@ -263,14 +263,7 @@ fn v2() -> InfluxDbConfig {
 
 fn recorder(t: Scripted) -> Recorder<InfluxDbSink<Scripted>, MemoryDlq> {
     let db = InfluxDb::with_transport(&v2(), Some(Token::new("tok-v2")), t);
-    let settings = Settings {
-        backoff: BackoffSettings {
-            min_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-            factor: 2.0,
-        },
-        ..Settings::default()
-    };
+    let settings = super::quick_settings();
     Recorder::new(InfluxDbSink::new(db), MemoryDlq::default(), settings)
 }
 

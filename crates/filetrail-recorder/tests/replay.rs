@@ -33,14 +33,7 @@ async fn recorder(
         TimestreamWriter::new(client, "sdc_aws_logs", "sdc_aws_s3_bucket_log_table"),
         Layout::Seed,
     );
-    let settings = Settings {
-        backoff: BackoffSettings {
-            min_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-            factor: 2.0,
-        },
-        ..Settings::default()
-    };
+    let settings = super::quick_settings();
     (Recorder::new(sink, MemoryDlq::default(), settings), http)
 }
 
@@ -321,14 +314,7 @@ async fn a_stale_discovered_endpoint_is_discovered_again_then_written() {
         .await
         .expect("discovery");
     let sink = TimestreamSink::new(TimestreamWriter::new(client, "db", "table"), Layout::Seed);
-    let settings = Settings {
-        backoff: BackoffSettings {
-            min_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-            factor: 2.0,
-        },
-        ..Settings::default()
-    };
+    let settings = super::quick_settings();
     let recorder = Recorder::new(sink, MemoryDlq::default(), settings);
     let (response, counts) = recorder
         .handle(

@@ -192,6 +192,18 @@ pub async fn handle_within<S: Sink, D: DeadLetters>(
     (response, counts, start.elapsed())
 }
 
+/// The default settings with a backoff of milliseconds, so tests of retries stay fast.
+pub fn quick_settings() -> filetrail_recorder::Settings {
+    filetrail_recorder::Settings {
+        backoff: filetrail_aws::BackoffSettings {
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            factor: 2.0,
+        },
+        ..filetrail_recorder::Settings::default()
+    }
+}
+
 /// A deadline far enough away for any test.
 pub fn later() -> Instant {
     Instant::now() + Duration::from_secs(30)

@@ -389,12 +389,7 @@ fn server_error_answer(service: Service, content_type: &HeaderValue) -> Response
 
 /// The `x-amz-target` and content type of a request (the JSON protocol's default when absent).
 fn target_and_type(parts: &http::request::Parts) -> (String, HeaderValue) {
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let target = filetrail_testkit::front::amz_target(&parts.headers);
     let content_type = parts
         .headers
         .get(CONTENT_TYPE)

@@ -2,7 +2,8 @@
 //!
 //! `filename`, `trigger`, `config`, `copy_plan` and `process` need nothing outside the process;
 //! `sorter` and `processor` run the real SDK against the emulator (`make test`).
-//! Fixtures: `example-s3-event.json` and `example-eventbridge-schedule.json` are copied from
+//! Fixtures: the S3 notification is the test kit's (`filetrail_testkit::fixtures::S3_EVENT`);
+//! `example-eventbridge-schedule.json` is copied from
 //! `aws_lambda_events`' fixtures; the S3 → EventBridge events follow the S3 user guide's
 //! "EventBridge event message structure" examples.
 
@@ -31,7 +32,7 @@ use filetrail_testkit::pipeline::{self, BusToQueue};
 use serde_json::Value;
 
 /// The real S3 notification fixture from `aws_lambda_events`.
-pub const S3_NOTIFICATION: &str = include_str!("fixtures/example-s3-event.json");
+pub const S3_NOTIFICATION: &str = filetrail_testkit::fixtures::S3_EVENT;
 /// A scheduled EventBridge event from `aws_lambda_events`.
 pub const SCHEDULED_EVENT: &str = include_str!("fixtures/example-eventbridge-schedule.json");
 /// The S3 → EventBridge `Object Created` event.

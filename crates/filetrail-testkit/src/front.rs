@@ -107,12 +107,7 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
         Ok(b) => b.to_bytes(),
         Err(e) => return plain(StatusCode::BAD_REQUEST, format!("unreadable body: {e}")),
     };
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let target = amz_target(&parts.headers);
     if let Some(answer) = shared.answers.get(&target) {
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let (status, reply) = answer(&request);
@@ -243,4 +238,14 @@ mod tests {
             &event
         ));
     }
+}
+
+/// The operation a request of the AWS JSON protocol names in its `x-amz-target` header
+/// (`Service.Operation`), empty when absent.
+pub fn amz_target(headers: &http::HeaderMap) -> String {
+    headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }

@@ -15,6 +15,7 @@
 //! - [`fixtures`]: AWS's example events, kept once.
 //! - [`process`]: CPU time and peak memory of this process, for the benches.
 
+pub mod emf;
 pub mod fixtures;
 pub mod front;
 pub mod lambda;

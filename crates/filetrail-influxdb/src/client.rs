@@ -232,8 +232,11 @@ impl<T: Transport> InfluxDb<T> {
 
     /// Create the v1 database `name` (a no-op when it exists), for setting up a fresh one.
     pub async fn create_database(&self, name: &str) -> Result<serde_json::Value, Error> {
-        self.query(&format!("CREATE DATABASE {}", history::influxql_identifier(name)))
-            .await
+        self.query(&format!(
+            "CREATE DATABASE {}",
+            history::influxql_identifier(name)
+        ))
+        .await
     }
 
     /// Run an InfluxQL statement on the v1 `/query` endpoint (`epoch=ms`); the JSON answer.

@@ -4,7 +4,12 @@ use filetrail_aws::{ConfigError, Env};
 use filetrail_influxdb::{InfluxDbConfig, Target, Token, TokenSource};
 
 fn from(pairs: &[(&str, &str)]) -> Result<InfluxDbConfig, ConfigError> {
-    let lookup = |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned());
+    let lookup = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    };
     InfluxDbConfig::from_env(&Env::from_fn(lookup))
 }
 

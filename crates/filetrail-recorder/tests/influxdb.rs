@@ -7,7 +7,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use filetrail_aws::BackoffSettings;
 use filetrail_contract::{FileMoved, attr};
 use filetrail_influxdb::{
     ENV_DATABASE, ENV_TOKEN_SECRET_ARN, ENV_URL, InfluxDb, InfluxDbConfig, Target, Token,

@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use filetrail_aws::BackoffSettings;
 use filetrail_recorder::{
-    Layout, Recorder, Settings, TimestreamSink, TimestreamWriter, WriteRecords, timestream_client,
+    Layout, Recorder, TimestreamSink, TimestreamWriter, WriteRecords, timestream_client,
 };
 use filetrail_testkit::replay;
 use serde_json::{Value, json};

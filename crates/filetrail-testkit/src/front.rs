@@ -220,6 +220,16 @@ fn matches(pattern: &Value, event: &Value) -> bool {
     })
 }
 
+/// The operation a request of the AWS JSON protocol names in its `x-amz-target` header
+/// (`Service.Operation`), empty when absent.
+pub fn amz_target(headers: &http::HeaderMap) -> String {
+    headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,14 +248,4 @@ mod tests {
             &event
         ));
     }
-}
-
-/// The operation a request of the AWS JSON protocol names in its `x-amz-target` header
-/// (`Service.Operation`), empty when absent.
-pub fn amz_target(headers: &http::HeaderMap) -> String {
-    headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
 }

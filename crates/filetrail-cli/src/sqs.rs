@@ -12,7 +12,8 @@ use filetrail_contract::{ContractError, Delivery, Inbound, OccurredAt, parse_bod
 /// SQS returns at most 10 messages per ReceiveMessage call.
 /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html>
 pub const MAX_RECEIVE: i32 = 10;
-/// Consecutive receives that bring no message the scan has not seen, after which it ends.
+/// Consecutive receives that bring no message at all (long polls: the queue has no visible
+/// message), after which a scan ends.
 pub const EMPTY_RECEIVES_TO_STOP: usize = 2;
 /// Most messages of a standard queue that can be in flight (received, not deleted) at once; a
 /// scan holding that many can read no more.
@@ -110,9 +111,11 @@ struct Held {
 /// One pass over a queue that reads every message once, however large the queue: each message
 /// read is either consumed (deleted by the caller) or held hidden, its visibility extended
 /// before it lapses, until [`Scan::finish`] releases it. Messages are told apart by id, so one
-/// that reappears anyway is never counted twice. The scan ends after
-/// [`EMPTY_RECEIVES_TO_STOP`] receives with nothing new, once it has read as many messages as
-/// the queue held at the start and a receive brings nothing new, or at [`MAX_IN_FLIGHT`].
+/// that reappears anyway (its extension came too late) is never counted twice, and a receive
+/// that brings only such messages hides them again without ending the scan. The scan ends after
+/// [`EMPTY_RECEIVES_TO_STOP`] empty receives in a row, once it has read as many messages as the
+/// queue held at the start and a receive brings nothing new, after enough receives of only
+/// reappeared messages to have brought back every held one, or at [`MAX_IN_FLIGHT`].
 #[derive(Debug)]
 pub struct Scan<'a> {
     sqs: &'a aws_sdk_sqs::Client,
@@ -121,7 +124,10 @@ pub struct Scan<'a> {
     held: HashMap<String, Held>,
     seen: HashSet<String>,
     at_start: u64,
-    nothing_new: usize,
+    /// Receives in a row that brought no message.
+    empty: usize,
+    /// Receives in a row that brought messages, all of them already seen.
+    stale: usize,
     truncated: bool,
 }
 
@@ -154,7 +160,8 @@ impl<'a> Scan<'a> {
             held: HashMap::new(),
             seen: HashSet::new(),
             at_start: counts.visible,
-            nothing_new: 0,
+            empty: 0,
+            stale: 0,
             truncated: false,
         })
     }
@@ -163,9 +170,7 @@ impl<'a> Scan<'a> {
     /// returned must be either [`Scan::hold`]-ed or consumed by the caller.
     pub async fn next(&mut self) -> Result<Option<Vec<Message>>, filetrail_aws::Classified> {
         loop {
-            let read = self.seen.len();
-            let enough = u64::try_from(read).unwrap_or(u64::MAX) >= self.at_start;
-            if self.nothing_new >= EMPTY_RECEIVES_TO_STOP || (enough && self.nothing_new > 0) {
+            if self.over() {
                 return Ok(None);
             }
             if self.held.len() >= MAX_IN_FLIGHT {
@@ -176,6 +181,7 @@ impl<'a> Scan<'a> {
             let secs = i32::try_from(self.visibility.as_secs()).unwrap_or(i32::MAX);
             let received = receive(self.sqs, self.queue_url, secs).await?;
             let until = Instant::now() + self.visibility;
+            let any = !received.is_empty();
             let mut fresh = Vec::with_capacity(received.len());
             for m in received {
                 let id = m.message_id().unwrap_or_default().to_owned();
@@ -188,12 +194,27 @@ impl<'a> Scan<'a> {
                 }
             }
             if fresh.is_empty() {
-                self.nothing_new += 1;
+                if any {
+                    self.stale += 1;
+                } else {
+                    self.empty += 1;
+                }
                 continue;
             }
-            self.nothing_new = 0;
+            (self.empty, self.stale) = (0, 0);
             return Ok(Some(fresh));
         }
+    }
+
+    /// Whether the scan is over: the queue answered empty long polls, or the last receive
+    /// brought nothing new once as many messages were read as were visible at the start, or
+    /// receives of only reappeared messages went on long enough to bring back every one held.
+    fn over(&self) -> bool {
+        let read = self.seen.len();
+        let enough = u64::try_from(read).unwrap_or(u64::MAX) >= self.at_start;
+        let nothing_new = self.empty + self.stale;
+        let cycled = read / MAX_RECEIVE as usize + EMPTY_RECEIVES_TO_STOP;
+        self.empty >= EMPTY_RECEIVES_TO_STOP || (enough && nothing_new > 0) || self.stale > cycled
     }
 
     /// Keep `m` hidden until the scan ends.

@@ -2,6 +2,7 @@
 
 use filetrail_cli::dlq;
 use filetrail_cli::replay::{self, Filters, ReplayOptions, Target};
+use filetrail_testkit::front::Front;
 use filetrail_testkit::{emulator, pipeline, unique_name};
 
 use super::{envelope, event, filled_dlq};
@@ -67,10 +68,11 @@ async fn status_groups_by_reason_and_consumes_nothing() {
 /// kept hidden, and known by id if one reappears), the scan ends, and everything is released.
 #[tokio::test]
 async fn a_dlq_bigger_than_one_visibility_window_is_counted_exactly() {
-    let sdk = emulator().await;
+    let (front, sdk) = watched().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let dlq_url = big_dlq(&sqs, "big-st").await;
     let status = dlq::status(&sqs, &dlq_url, 1).await.expect("status");
+    outlasted_one_window(&front);
     assert_eq!(status.scanned, BIG, "{status:?}");
     assert!(status.complete);
     assert_eq!(
@@ -89,7 +91,7 @@ async fn a_dlq_bigger_than_one_visibility_window_is_counted_exactly() {
 
 #[tokio::test]
 async fn a_dry_run_bigger_than_one_visibility_window_counts_each_message_once() {
-    let sdk = emulator().await;
+    let (front, sdk) = watched().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let eb = aws_sdk_eventbridge::Client::new(&sdk);
     let dlq_url = big_dlq(&sqs, "big-dry").await;
@@ -107,10 +109,34 @@ async fn a_dry_run_bigger_than_one_visibility_window_counts_each_message_once() 
     let summary = replay::replay(&sqs, &eb, &options, &|_| {})
         .await
         .expect("dry run");
+    outlasted_one_window(&front);
     assert_eq!((summary.replayed, summary.read), (BIG, BIG), "{summary:?}");
     assert!(summary.complete);
     let after = filetrail_cli::sqs::queue_counts(&sqs, &dlq_url)
         .await
         .expect("counts");
     assert_eq!(after.visible, BIG as u64, "nothing consumed");
+}
+
+/// The emulator behind a front that keeps every request, and a client of it.
+async fn watched() -> (Front, aws_config::SdkConfig) {
+    let front = Front::start(&filetrail_testkit::endpoint(), Vec::new()).await;
+    let sdk = filetrail_testkit::sdk_config_at(front.url()).await;
+    (front, sdk)
+}
+
+/// The scan ran longer than half a visibility window: it had to keep messages it holds hidden
+/// (a `ChangeMessageVisibilityBatch` with a non-zero timeout), so the counts above were taken
+/// across windows, not within one.
+fn outlasted_one_window(front: &Front) {
+    let extensions = front
+        .requests("AmazonSQS.ChangeMessageVisibilityBatch")
+        .iter()
+        .flat_map(|r| r["Entries"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["VisibilityTimeout"].as_i64().is_some_and(|t| t > 0))
+        .count();
+    assert!(
+        extensions > 0,
+        "the scan never had to extend a hidden message's visibility: it did not outlast a window"
+    );
 }

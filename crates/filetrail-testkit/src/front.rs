@@ -2,7 +2,8 @@
 //!
 //! Every request is forwarded to the emulator unchanged, except those whose `x-amz-target`
 //! names an operation the front was given an answer for: those are answered in AWS's wire
-//! shape by that answer. moto does not implement EventBridge `TestEventPattern`, so
+//! shape by that answer. It keeps every request's JSON body, so a test can see what a client
+//! asked of the emulator ([`Front::requests`]). moto does not implement EventBridge `TestEventPattern`, so
 //! [`test_event_pattern`] answers it for the exact-match patterns filetrail's tests use, as
 //! EventBridge would.
 
@@ -29,6 +30,8 @@ struct Shared {
     upstream: String,
     answers: BTreeMap<String, Answer>,
     answered: Mutex<BTreeMap<String, usize>>,
+    /// Every JSON request body, by `x-amz-target`, answered or forwarded.
+    requests: Mutex<BTreeMap<String, Vec<Value>>>,
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
@@ -61,6 +64,7 @@ impl Front {
                 .map(|(t, a)| (t.to_owned(), a))
                 .collect(),
             answered: Mutex::new(BTreeMap::new()),
+            requests: Mutex::new(BTreeMap::new()),
             client: Client::builder(TokioExecutor::new()).build_http(),
         });
         let serving = shared.clone();
@@ -89,6 +93,18 @@ impl Front {
         &self.url
     }
 
+    /// The JSON bodies of every request of `target` the front received (answered or
+    /// forwarded), in order.
+    pub fn requests(&self, target: &str) -> Vec<Value> {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(target)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// How many requests of `target` the front answered itself.
     pub fn answered(&self, target: &str) -> usize {
         self.shared
@@ -108,8 +124,15 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
         Err(e) => return plain(StatusCode::BAD_REQUEST, format!("unreadable body: {e}")),
     };
     let target = amz_target(&parts.headers);
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    shared
+        .requests
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(target.clone())
+        .or_default()
+        .push(request.clone());
     if let Some(answer) = shared.answers.get(&target) {
-        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let (status, reply) = answer(&request);
         *shared
             .answered

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use filetrail_aws::BackoffSettings;
 use filetrail_aws::emf::Metrics;
-use filetrail_contract::{OccurredAt, parse_body};
+use filetrail_contract::{FileMoved, OccurredAt, parse_body};
 
 use crate::batch::{Batch, Message};
 use crate::lag::{Lag, oldest_age};
@@ -181,7 +181,18 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
                     });
                 }
                 Ok(inbound) => match by_id.entry(inbound.event.event_id.clone()) {
-                    Entry::Occupied(g) => groups[*g.get()].messages.push(i),
+                    Entry::Occupied(g) => {
+                        let group = &mut groups[*g.get()];
+                        match self.same_record(group, &inbound.event) {
+                            Ok(()) => group.messages.push(i),
+                            Err(reason) => {
+                                fates[i] = Some(Fate::DeadLetter {
+                                    reason,
+                                    class: DeadLetterClass::Conflict,
+                                });
+                            }
+                        }
+                    }
                     Entry::Vacant(slot) => {
                         slot.insert(groups.len());
                         let record = self.sink.prepare(&inbound.event);
@@ -191,6 +202,33 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
             }
         }
         (groups, fates)
+    }
+
+    /// A later message of an event already in the batch: a copy when it yields the same record
+    /// (the same event, or one differing only in what the layout does not store), which is
+    /// written once; a conflict when the record differs. The store would reject the second
+    /// record as a conflict when written in another batch (`Outcome::Conflict`); in one batch
+    /// it is told here, and never counted as written.
+    fn same_record(&self, group: &Group<S::Record>, event: &FileMoved) -> Result<(), String> {
+        if group.event() == event {
+            return Ok(());
+        }
+        let (Some(first), Ok(this)) = (group.record(), self.sink.prepare(event)) else {
+            // One of the two can never be stored: the first is dead-lettered as invalid, so
+            // this one takes the same fate as a copy of it.
+            return Ok(());
+        };
+        if *first == this {
+            return Ok(());
+        }
+        Err(format!(
+            "conflict: two different events in one batch claim event_id {} ({} store): the first \
+             {}, this one {}; the first is recorded, this one never",
+            event.event_id,
+            self.sink.name(),
+            compact(group.event()),
+            compact(event),
+        ))
     }
 
     /// When writes stop: the work deadline minus the dead-letter reserve (at most a quarter of
@@ -238,6 +276,11 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
             }
         }
     }
+}
+
+/// An event as compact JSON, for a reason.
+fn compact(event: &FileMoved) -> String {
+    serde_json::to_string(event).unwrap_or_else(|e| format!("<unprintable event: {e}>"))
 }
 
 fn letter(m: &impl Message, reason: &str, class: DeadLetterClass) -> DeadLetter {

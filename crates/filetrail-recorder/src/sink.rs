@@ -86,8 +86,9 @@ impl Outcome {
 
 /// A store the recorder writes prepared records to, in calls of at most [`Sink::max_batch`].
 pub trait Sink: Send + Sync {
-    /// One prepared record.
-    type Record: Send + Sync;
+    /// One prepared record; two records are equal when the store would take the second as an
+    /// identical re-write of the first.
+    type Record: Send + Sync + PartialEq;
 
     /// A short name for logs (`timestream`).
     fn name(&self) -> &'static str;

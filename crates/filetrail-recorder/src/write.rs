@@ -72,6 +72,16 @@ impl<R> Group<R> {
         }
     }
 
+    /// The event the group's messages carry.
+    pub(crate) fn event(&self) -> &FileMoved {
+        &self.event
+    }
+
+    /// Its record, until a call takes it (`None` also when it can never be stored).
+    pub(crate) fn record(&self) -> Option<&R> {
+        self.record.as_ref()
+    }
+
     /// For a record this invocation stored: how long after its move (ms).
     pub(crate) fn lag_ms(&self) -> Option<i64> {
         let written = self

@@ -25,12 +25,22 @@ async fn recorder(
     Recorder<TimestreamSink<TimestreamWriter>, MemoryDlq>,
     replay::Replay,
 ) {
+    recorder_in(Layout::Seed, responses).await
+}
+
+async fn recorder_in(
+    layout: Layout,
+    responses: Vec<http::Response<aws_smithy_types::body::SdkBody>>,
+) -> (
+    Recorder<TimestreamSink<TimestreamWriter>, MemoryDlq>,
+    replay::Replay,
+) {
     let http = replay::client(responses);
     let sdk = replay::sdk_config(&http).await;
     let client = timestream_client(&sdk).await.expect("client");
     let sink = TimestreamSink::new(
         TimestreamWriter::new(client, "sdc_aws_logs", "sdc_aws_s3_bucket_log_table"),
-        Layout::Seed,
+        layout,
     );
     let settings = super::quick_settings();
     (Recorder::new(sink, MemoryDlq::default(), settings), http)
@@ -160,9 +170,10 @@ async fn rejected_records_end_where_the_rules_say() {
 
 #[tokio::test]
 async fn an_identical_rewrite_is_written_not_a_duplicate() {
-    // Timestream answers a re-write of a stored record with the same values with success.
+    // Timestream answers a re-write of a stored record with the same values with success: the
+    // second delivery (another invocation) sends the same record again and counts it written.
     let e = super::event(40);
-    let (recorder, _http) = recorder(vec![ingested(1), ingested(1)]).await;
+    let (recorder, http) = recorder(vec![ingested(1), ingested(1)]).await;
     for _ in 0..2 {
         let (response, counts) = recorder
             .handle(&sqs_event(&[("m".into(), envelope(&e))]), later())
@@ -170,7 +181,117 @@ async fn an_identical_rewrite_is_written_not_a_duplicate() {
             .expect("decided");
         assert!(response.batch_item_failures.is_empty());
         assert_eq!((counts.written, counts.duplicate), (1, 0));
+        assert_eq!(
+            counts.dead_lettered, 0,
+            "an identical re-write is no conflict"
+        );
     }
+    let bodies = replay::request_bodies(&http);
+    assert_eq!(bodies.len(), 2, "each delivery writes");
+    assert_eq!(bodies[0], bodies[1], "the same record, byte for byte");
+    assert!(recorder.dead_letters().letters().is_empty());
+}
+
+/// The same `event_id` with other values in what the multi layout stores (here `size`, which
+/// the id does not cover).
+fn other_values_same_id(e: &filetrail_contract::FileMoved) -> filetrail_contract::FileMoved {
+    let mut other = e.clone();
+    other.size = Some(e.size.unwrap_or(0) + 1);
+    assert_eq!(other.event_id, e.event_id);
+    other
+}
+
+/// In the multi layout a record's values include what `event_id` does not cover, so AWS's
+/// rejection of a record with a stored identity (RejectedRecordsException, `ExistingVersion`)
+/// means a different event holds the id: a conflict, dead-lettered with both versions and the
+/// raw reason, never counted as written.
+#[tokio::test]
+async fn a_multi_layout_record_rejected_for_its_identity_is_a_conflict() {
+    let e = other_values_same_id(&super::event(41));
+    let exists = "A record already exists with the same time, dimensions, measure name, and record version. A higher record version must be specified in order to update the measure value.";
+    let (recorder, http) = recorder_in(
+        Layout::Multi,
+        vec![rejected(&[
+            json!({"RecordIndex": 0, "Reason": exists, "ExistingVersion": 1}),
+        ])],
+    )
+    .await;
+    let (response, counts) = recorder
+        .handle(&sqs_event(&[("m0".into(), envelope(&e))]), later())
+        .await
+        .expect("decided");
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        (counts.written, counts.duplicate, counts.dead_lettered),
+        (0, 0, 1)
+    );
+    assert_eq!(replay::request_bodies(&http).len(), 1, "never sent again");
+    let letters = recorder.dead_letters().letters();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].class.as_str(), "conflict");
+    assert!(
+        letters[0].reason.contains(exists) && letters[0].reason.contains("stored version 1"),
+        "{}",
+        letters[0].reason
+    );
+}
+
+/// Two different events claiming one id in one batch: in the multi layout their records differ,
+/// so the first is written and the second dead-lettered as a conflict naming both; in the seed
+/// layout (which stores neither's `size`) the records are identical, so it is a copy.
+#[tokio::test]
+async fn two_events_with_one_id_in_a_batch_are_a_conflict_where_the_records_differ() {
+    let mut first = super::event(42);
+    first.size = Some(10);
+    let second = other_values_same_id(&first);
+    let messages = [
+        ("m0".to_owned(), envelope(&first)),
+        ("m1".to_owned(), envelope(&second)),
+    ];
+
+    let (recorder, http) = recorder_in(Layout::Multi, vec![ingested(1)]).await;
+    let (response, counts) = recorder
+        .handle(&sqs_event(&messages), later())
+        .await
+        .expect("decided");
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        (counts.written, counts.duplicate, counts.dead_lettered),
+        (1, 0, 1)
+    );
+    let bodies = replay::request_bodies(&http);
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(event_ids_in(&bodies[0]), vec![first.event_id.clone()]);
+    let letters = recorder.dead_letters().letters();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        (letters[0].message_id.as_str(), letters[0].class.as_str()),
+        ("m1", "conflict")
+    );
+    assert_eq!(
+        letters[0].body, messages[1].1,
+        "the original body, for replay"
+    );
+    let size = |e: &filetrail_contract::FileMoved| format!("\"size\":{}", e.size.unwrap_or(0));
+    assert!(
+        letters[0].reason.contains(&first.event_id)
+            && letters[0].reason.contains(&size(&first))
+            && letters[0].reason.contains(&size(&second)),
+        "both versions named: {}",
+        letters[0].reason
+    );
+
+    let (recorder, http) = recorder_in(Layout::Seed, vec![ingested(1)]).await;
+    let (response, counts) = recorder
+        .handle(&sqs_event(&messages), later())
+        .await
+        .expect("decided");
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        (counts.written, counts.duplicate, counts.dead_lettered),
+        (1, 1, 0)
+    );
+    assert_eq!(replay::request_bodies(&http).len(), 1);
 }
 
 #[tokio::test]

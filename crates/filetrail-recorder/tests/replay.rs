@@ -249,18 +249,7 @@ async fn two_events_with_one_id_in_a_batch_are_a_conflict_where_the_records_diff
         ("m1".to_owned(), envelope(&second)),
     ];
 
-    let (recorder, http) = recorder_in(Layout::Multi, vec![ingested(1)]).await;
-    let (response, counts) = recorder
-        .handle(&sqs_event(&messages), later())
-        .await
-        .expect("decided");
-    assert!(response.batch_item_failures.is_empty());
-    assert_eq!(
-        (counts.written, counts.duplicate, counts.dead_lettered),
-        (1, 0, 1)
-    );
-    let bodies = replay::request_bodies(&http);
-    assert_eq!(bodies.len(), 1);
+    let (recorder, bodies) = one_batch(Layout::Multi, &messages, (1, 0, 1)).await;
     assert_eq!(event_ids_in(&bodies[0]), vec![first.event_id.clone()]);
     let letters = recorder.dead_letters().letters();
     assert_eq!(letters.len(), 1);
@@ -281,17 +270,30 @@ async fn two_events_with_one_id_in_a_batch_are_a_conflict_where_the_records_diff
         letters[0].reason
     );
 
-    let (recorder, http) = recorder_in(Layout::Seed, vec![ingested(1)]).await;
-    let (response, counts) = recorder
-        .handle(&sqs_event(&messages), later())
+    one_batch(Layout::Seed, &messages, (1, 1, 0)).await;
+}
+
+/// Record `messages` as one batch in `layout` against a store that takes one call: nothing is
+/// handed back, the counts are (written, duplicate, dead-lettered), and one call was made
+/// (its body returned).
+async fn one_batch(
+    layout: Layout,
+    messages: &[(String, String)],
+    counts: (u64, u64, u64),
+) -> (
+    Recorder<TimestreamSink<TimestreamWriter>, MemoryDlq>,
+    Vec<Value>,
+) {
+    let (recorder, http) = recorder_in(layout, vec![ingested(1)]).await;
+    let (response, got) = recorder
+        .handle(&sqs_event(messages), later())
         .await
         .expect("decided");
     assert!(response.batch_item_failures.is_empty());
-    assert_eq!(
-        (counts.written, counts.duplicate, counts.dead_lettered),
-        (1, 1, 0)
-    );
-    assert_eq!(replay::request_bodies(&http).len(), 1);
+    assert_eq!((got.written, got.duplicate, got.dead_lettered), counts);
+    let bodies = replay::request_bodies(&http);
+    assert_eq!(bodies.len(), 1);
+    (recorder, bodies)
 }
 
 #[tokio::test]

@@ -19,6 +19,10 @@ pub const EMPTY_RECEIVES_TO_STOP: usize = 2;
 /// scan holding that many can read no more.
 /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html>
 pub const MAX_IN_FLIGHT: usize = 120_000;
+/// The longest a scan hides a message: the window it starts with doubles each time held
+/// messages reappear (the scan could not extend them in time), up to this. A scan that dies
+/// leaves what it held hidden for at most this long.
+pub const MAX_SCAN_VISIBILITY: Duration = Duration::from_secs(15 * 60);
 /// ChangeMessageVisibilityBatch takes at most 10 entries.
 /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibilityBatch.html>
 pub const MAX_VISIBILITY_BATCH: usize = 10;
@@ -112,7 +116,10 @@ struct Held {
 /// read is either consumed (deleted by the caller) or held hidden, its visibility extended
 /// before it lapses, until [`Scan::finish`] releases it. Messages are told apart by id, so one
 /// that reappears anyway (its extension came too late) is never counted twice, and a receive
-/// that brings only such messages hides them again without ending the scan. The scan ends after
+/// that brings only such messages hides them again without ending the scan. Reappearing
+/// messages mean the window is too short for this queue and this client (extending every held
+/// message takes longer than the window): the scan doubles its window, up to
+/// [`MAX_SCAN_VISIBILITY`]. The scan ends after
 /// [`EMPTY_RECEIVES_TO_STOP`] empty receives in a row, once it has read as many messages as the
 /// queue held at the start and a receive brings nothing new, after enough receives of only
 /// reappeared messages to have brought back every held one, or at [`MAX_IN_FLIGHT`].
@@ -195,6 +202,9 @@ impl<'a> Scan<'a> {
             }
             if fresh.is_empty() {
                 if any {
+                    if self.stale == 0 {
+                        self.widen();
+                    }
                     self.stale += 1;
                 } else {
                     self.empty += 1;
@@ -236,6 +246,21 @@ impl<'a> Scan<'a> {
             read: self.seen.len(),
             visible_at_start: self.at_start,
             truncated: self.truncated,
+        }
+    }
+
+    /// Double the window (up to [`MAX_SCAN_VISIBILITY`]): held messages reappeared before the
+    /// scan could extend them.
+    fn widen(&mut self) {
+        let wider = (self.visibility * 2).min(MAX_SCAN_VISIBILITY.max(self.visibility));
+        if wider > self.visibility {
+            tracing::warn!(
+                from_s = self.visibility.as_secs(),
+                to_s = wider.as_secs(),
+                held = self.held.len(),
+                "held messages reappeared before their visibility was extended; widening the scan's visibility window"
+            );
+            self.visibility = wider;
         }
     }
 

@@ -45,7 +45,7 @@ def _default_publisher() -> Publisher:
     with _lock:
         publisher = _publishers.get(key)
         if publisher is None:
-            publisher = _publishers[key] = Publisher()
+            publisher = _publishers[key] = Publisher.from_env()
         return publisher
 
 

@@ -6,15 +6,18 @@ move. Changing the import to ``from filetrail import log_to_timestream`` makes t
 publish one FileMoved event to the filetrail bus; the recorder writes the Timestream record
 (seed layout: the same database, table, dimensions and measure the dashboards read).
 
-The signature has no time, and the move's time is part of its ``event_id``. So that a
+The signature has no time, and the event's time is part of its ``event_id``. So that a
 retried stage publishes the same event and the recorder keeps one record (Lambda runs a failed
 asynchronous invocation two more times, and may deliver the same event twice even without an
 error: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), the
 time is read from S3, not the clock: the ``Last-Modified`` of the object the move started from
 (``source_bucket``/``file_key``), else of the object it wrote (``destination_bucket``/
 ``new_file_key`` or ``file_key``), else now. The mission's stages copy again on every retry,
-which gives the written object a new ``Last-Modified``; the source's stays the same. Pass
-``occurred_at=`` when the stage knows the time.
+which gives the written object a new ``Last-Modified``; the source's stays the same. So the
+record's time is when the move's input arrived where the stage read it, not when the stage
+moved it: differences between records measure the stage before (the README's "Migrating a
+Python stage" says what that does to the dashboard's stage-time panels). Pass
+``occurred_at=`` when the stage has a time of its own that a retry reproduces.
 """
 
 import logging

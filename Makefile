@@ -9,6 +9,7 @@ MOTO        := moto[server]==5.2.5
 ADVISORY_DB ?= ../shared/advisory-db
 CARGO_BIN   := $(HOME)/.cargo/bin
 INFRA_VENV  ?= .venv-infra
+LINT_VENV   ?= .venv-lint
 CARGO_LAMBDA_VERSION := 1.9.2
 LAMBDA_ARCH ?= --arm64
 LAMBDA_BINS := filetrail-recorder filetrail-sorter filetrail-processor filetrail-auditor
@@ -17,7 +18,7 @@ PYTEST      := pytest==9.2.0
 HATCHLING   := hatchling==1.33.0
 MYPY        := mypy==2.4.1
 
-.PHONY: influxdb help venv tools lint-tools demo test test-python lint fmt bench bench-cost soak fuzz clean
+.PHONY: influxdb help venv tools lint-tools demo test test-python lint lint-python fmt bench bench-cost soak fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -51,17 +52,26 @@ test: venv tools influxdb test-python ## every test, unit and integration, again
 
 # --- the Python package (python/): pytest in the emulator's venv, against the Rust binaries ------
 $(VENV)/.stamp-python: $(VENV)/.stamp python/pyproject.toml
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check '$(PYTEST)' '$(HATCHLING)' '$(MYPY)'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check '$(PYTEST)' '$(HATCHLING)'
 	touch $@
 
 test-python: venv $(VENV)/.stamp-python ## the Python package: contract, conformance with Rust (12,000 events), publisher and recorder on the emulator, wheel, layer, fresh install
 	cargo build --bin filetrail --bin filetrail-recorder
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --force-reinstall ./python
-	$(VENV)/bin/mypy --strict --ignore-missing-imports --no-error-summary --cache-dir target/mypy python/src/filetrail
 	scripts/with-emulator.sh $(VENV)/bin/python -m pytest python/tests -q -p no:cacheprovider
 	$(VENV)/bin/python -m pytest scripts/test_cost.py -q -p no:cacheprovider # BENCHMARKS.md's cost arithmetic
 
-lint: lint-tools ## fmt, clippy, function length, licenses/sources, advisories, then lint-infra
+# mypy is a lint: its own small venv, so `make test` never installs it and `make lint` no emulator.
+$(LINT_VENV)/.stamp: Makefile
+	rm -rf $(LINT_VENV)
+	$(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install --quiet --disable-pip-version-check '$(MYPY)'
+	touch $@
+
+lint-python: $(LINT_VENV)/.stamp ## the Python package typed: mypy --strict
+	$(LINT_VENV)/bin/mypy --strict --ignore-missing-imports --no-error-summary --cache-dir target/mypy python/src/filetrail
+
+lint: lint-tools lint-python ## fmt, clippy, function length, licenses/sources, advisories, mypy, then lint-infra
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(PYTHON) scripts/fn_length.py # no function over 80 lines without a `// Long:` reason
@@ -101,7 +111,7 @@ bench-cost: ## only the recorder and publisher benches, then only BENCHMARKS.md'
 	$(PYTHON) scripts/bench.py --only cost
 
 clean:
-	rm -rf target $(VENV)
+	rm -rf target $(VENV) $(LINT_VENV)
 
 # --- infrastructure: static checks of infra/ and the Lambda zips it deploys --------------------
 .PHONY: lint-infra package package-python terraform-present

@@ -204,7 +204,7 @@ def test_a_python_stage_using_log_to_timestream_ends_with_one_record_per_move(
     distinct = {json.dumps(stored(r), sort_keys=True) for r in rows}
     assert distinct == expected, f"stored {rows}"
     for d in details:
-        # The record's time is the move's, read from S3 (the source's Last-Modified).
+        # The record's time is read from S3: the source's Last-Modified, when the file arrived.
         source = s3.head_object(Bucket=incoming, Key=d["file_key"])["LastModified"]
         assert parse_occurred_at(d["occurred_at"]) == int(source.timestamp() * 1000)
 

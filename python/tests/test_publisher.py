@@ -1,15 +1,19 @@
 """The publisher against a real boto3 EventBridge client whose answers are replayed in AWS's
 shapes (botocore's Stubber: the request is validated against the service model, the response
-parsed as a real one): batching, sizing, partial failures, retries, the deadline."""
+parsed as a real one): batching, sizing, partial failures, retries, jitter, the deadline; and
+against a local endpoint that never answers: no call outlives the deadline."""
 
 import json
 import random
+import socket
+import threading
 import time
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+import filetrail.publisher as publisher_module
 from filetrail import BackoffSettings, Publisher, PublishError, client_config, entry_size, file_moved, pack_batches
 from filetrail.limits import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
 
@@ -17,8 +21,8 @@ FAST = BackoffSettings(min_delay_s=0.001, max_delay_s=0.01)
 BUS = "filetrail-test"
 
 
-def client():
-    return boto3.client("events", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+def client(**kw):
+    return boto3.client("events", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing", **kw)
 
 
 def events(n, tag="e"):
@@ -173,21 +177,150 @@ def test_configuration_comes_from_the_environment(monkeypatch):
         Publisher(client=client())
     monkeypatch.setenv("FILETRAIL_EVENT_SOURCE", "sdc.sorter")
     monkeypatch.setenv("FILETRAIL_PUBLISH_DEADLINE_MS", "2500")
+    # The signature's default is the deadline of Publisher(...); from_env reads all three
+    # variables, as the Rust PublisherConfig::from_env (log_to_timestream uses it).
     p = Publisher(client=client())
+    assert (p.bus, p.source, p.deadline_s) == ("bus-a", "sdc.sorter", 10.0)
+    p = Publisher.from_env(client=client())
     assert (p.bus, p.source, p.deadline_s) == ("bus-a", "sdc.sorter", 2.5)
+    monkeypatch.setenv("FILETRAIL_PUBLISH_DEADLINE_MS", "soon")
+    with pytest.raises(ValueError, match="FILETRAIL_PUBLISH_DEADLINE_MS"):
+        Publisher.from_env(client=client())
     monkeypatch.delenv("FILETRAIL_PUBLISH_DEADLINE_MS")
-    assert Publisher(client=client()).deadline_s == 10.0
+    assert Publisher.from_env(client=client()).deadline_s == 10.0
 
 
-def test_boto3_retries_are_the_rust_sdk_defaults(monkeypatch):
+def test_boto3_retries_and_timeouts_are_the_rust_sdk_settings(monkeypatch):
+    # crates/filetrail-aws/src/sdk.rs: standard mode, 3 attempts, connect 3.1 s, 10 s an attempt.
     monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
     monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
     config = client_config()
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
-    assert (config.connect_timeout, config.read_timeout) == (3.1, 5.0)
+    assert (config.connect_timeout, config.read_timeout) == (3.1, 10.0)
+    # The publisher's own client is made with it.
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    made = Publisher(BUS, "sdc.sorter").client.meta.config
+    assert (made.retries, made.connect_timeout, made.read_timeout) == (config.retries, 3.1, 10.0)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "5")
     monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
     assert client_config().retries == {"mode": "adaptive", "total_max_attempts": 5}
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "many")
     with pytest.raises(ValueError, match="AWS_MAX_ATTEMPTS"):
         client_config()
+
+
+def test_backoff_is_jittered_by_the_rng(monkeypatch):
+    """Each delay is the backon shape's d_n = min(min * 2^n, max) times (1 + U[0, 1)) drawn from
+    the publisher's RNG: seeded, the delays are exactly those draws; without jitter (or with
+    another source of randomness) they would not be."""
+    slept = []
+    monkeypatch.setattr(publisher_module.time, "sleep", slept.append)
+    settings = BackoffSettings(min_delay_s=0.05, max_delay_s=0.4)
+    throttled = {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}]}
+
+    def delays(seed):
+        slept.clear()
+        c = client()
+        with Stubber(c) as stub:
+            for _ in range(6):
+                stub.add_response("put_events", throttled, {"Entries": ANY})
+            stub.add_response("put_events", ok(1), {"Entries": ANY})
+            Publisher(BUS, "sdc.sorter", client=c, deadline_s=60, backoff=settings, rng=random.Random(seed)).publish(events(1))
+            stub.assert_no_pending_responses()
+        return list(slept)
+
+    bases = [0.05, 0.1, 0.2, 0.4, 0.4, 0.4]
+    draws = random.Random(11)
+    assert delays(11) == pytest.approx([b * (1 + draws.random()) for b in bases], rel=1e-12)
+    assert delays(11) == delays(11), "the same seed, the same delays"
+    other = delays(12)
+    assert other != delays(11)
+    assert all(b <= d < 2 * b for b, d in zip(bases, other)) and other != bases
+
+
+def test_backoff_jitter_spreads_over_its_whole_range():
+    """Unseeded, 2,000 first delays cover [d, 2d): no constant delay, no narrow band."""
+    firsts = [
+        publisher_module._Backoff(BackoffSettings(min_delay_s=0.05), time.monotonic() + 60, random.Random()).next_delay()
+        for _ in range(2000)
+    ]
+    assert all(d is not None and 0.05 <= d < 0.1 for d in firsts)
+    assert min(firsts) < 0.05 * 1.05 and max(firsts) > 0.1 * 0.95, (min(firsts), max(firsts))
+    assert len(set(firsts)) > 1900
+    assert 0.07 < sum(firsts) / len(firsts) < 0.08
+
+
+class SilentEndpoint:
+    """A local HTTP endpoint that takes every request and never answers it."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.requests = 0
+        self.received = threading.Condition()
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            try:
+                chunk = conn.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            data += chunk
+        with self.received:
+            self.requests += 1
+            self.received.notify_all()
+
+    def wait_for(self, n, timeout=10):
+        with self.received:
+            assert self.received.wait_for(lambda: self.requests >= n, timeout), f"{self.requests} of {n} requests arrived"
+
+    def close(self):
+        self.listener.close()
+        for c in self.conns:
+            c.close()
+
+
+@pytest.fixture
+def silent():
+    endpoint = SilentEndpoint()
+    yield endpoint
+    endpoint.close()
+
+
+def test_a_call_that_never_answers_is_cut_at_the_deadline(silent):
+    """The client is client_config()'s (10 s to answer, 3 attempts): publish still returns at
+    its 0.5 s deadline, every entry failed as possibly delivered; the second batch of 11
+    entries is never sent, since the deadline came first."""
+    c = client(endpoint_url=silent.url, config=client_config())
+    evs = events(11)
+    start = time.monotonic()
+    with pytest.raises(PublishError) as err:
+        Publisher(BUS, "sdc.sorter", client=c, deadline_s=0.5, backoff=FAST).publish(evs)
+    elapsed = time.monotonic() - start
+    silent.wait_for(1)
+    assert 0.5 <= elapsed < 0.5 + 0.3, elapsed
+    assert err.value.report.calls == 1 and err.value.report.delivered == []
+    failures = {f.event_id: f for f in err.value.failures}
+    assert list(failures) == [e["event_id"] for e in evs]
+    for e in evs[:10]:
+        f = failures[e["event_id"]]
+        assert f.code == "Timeout" and "did not answer before the publish deadline; the entries may have been delivered" in f.message
+        assert "gave up after 1 attempts" in f.message
+    last = failures[evs[10]["event_id"]]
+    assert last.code == "Timeout" and "before the call was sent; not delivered" in last.message
+    assert "gave up after 0 attempts" in last.message
+    assert silent.requests == 1

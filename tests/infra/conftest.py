@@ -38,7 +38,17 @@ def tf_zips(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def applied(tmp_path_factory: pytest.TempPathFactory, tf_zips: Path):
+def tf_providers(tmp_path_factory: pytest.TempPathFactory):
+    """The stand-in providers, started once; every terraform run but `init` (and those that
+    ask not to) attaches to them (tfrun.attached)."""
+    from tfrun import attached
+
+    with attached(tmp_path_factory.mktemp("standin-logs")) as providers:
+        yield providers
+
+
+@pytest.fixture(scope="session")
+def applied(tmp_path_factory: pytest.TempPathFactory, tf_zips: Path, tf_providers):
     """The example applied on the stand-in providers, once per sink: {sink: (Workdir, vars)}."""
     from tfrun import INFLUXDB_VARS, MIN_TERRAFORM, TerraformError, Workdir, copy_infra, terraform_version
 

@@ -165,5 +165,11 @@ def test_launchers_run_this_python_from_the_mirror() -> None:
     for p in launchers:
         assert p.stat().st_mode & 0o111, f"{p} is not executable"
         assert "-m standin serve" in p.read_text()
+    # The commands tests start once and attach to (tfrun.Providers) are the launchers' own.
+    commands = json.loads((STANDIN / "providers.json").read_text())
+    assert len(commands) == len(launchers)
+    for c, p in zip(sorted(commands, key=lambda c: c["source"]), launchers):
+        assert p.parent.parts[-3:-1] == (c["source"].rsplit("/", 1)[-1], c["version"])
+        assert " ".join(f'"{a}"' if a.startswith("/") else a for a in c["command"]) in p.read_text()
     assert 'filesystem_mirror' in (STANDIN / "terraformrc").read_text()
     assert Path(STANDIN / "terraformrc").read_text().count("direct") == 0, "no registry download may be configured"

@@ -6,22 +6,25 @@ move. Changing the import to ``from filetrail import log_to_timestream`` makes t
 publish one FileMoved event to the filetrail bus; the recorder writes the Timestream record
 (seed layout: the same database, table, dimensions and measure the dashboards read).
 
-The signature has no time, and the move's time is part of its ``event_id``. So that a
+The signature has no time, and the event's time is part of its ``event_id``. So that a
 retried stage publishes the same event and the recorder keeps one record (Lambda runs a failed
 asynchronous invocation two more times, and may deliver the same event twice even without an
 error: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), the
 time is read from S3, not the clock: the ``Last-Modified`` of the object the move started from
 (``source_bucket``/``file_key``), else of the object it wrote (``destination_bucket``/
 ``new_file_key`` or ``file_key``), else now. The mission's stages copy again on every retry,
-which gives the written object a new ``Last-Modified``; the source's stays the same. Pass
-``occurred_at=`` when the stage knows the time.
+which gives the written object a new ``Last-Modified``; the source's stays the same. So the
+record's time is when the move's input arrived where the stage read it, not when the stage
+moved it: differences between records measure the stage before (the README's "Migrating a
+Python stage" says what that does to the dashboard's stage-time panels). Pass
+``occurred_at=`` when the stage has a time of its own that a retry reproduces.
 """
 
 import logging
 import os
 import threading
 from datetime import datetime
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union, overload
 
 from .contract import file_moved
 from .publisher import ENV_EVENT_BUS, ENV_EVENT_SOURCE, ENV_PUBLISH_DEADLINE_MS, Publisher
@@ -45,7 +48,7 @@ def _default_publisher() -> Publisher:
     with _lock:
         publisher = _publishers.get(key)
         if publisher is None:
-            publisher = _publishers[key] = Publisher()
+            publisher = _publishers[key] = Publisher.from_env()
         return publisher
 
 
@@ -97,6 +100,7 @@ def _move_time(
     return None
 
 
+@overload
 def log_to_timestream(
     timestream_client: Any,
     action_type: str,
@@ -109,16 +113,59 @@ def log_to_timestream(
     occurred_at: Union[datetime, str, None] = None,
     publisher: Optional[Publisher] = None,
     s3_client: Any = None,
+) -> Dict[str, Any]: ...
+
+
+@overload
+def log_to_timestream(
+    *,
+    timesteam_client: Any,
+    action_type: str,
+    file_key: str,
+    new_file_key: Optional[str] = None,
+    source_bucket: Optional[str] = None,
+    destination_bucket: Optional[str] = None,
+    environment: Optional[str] = None,
+    occurred_at: Union[datetime, str, None] = None,
+    publisher: Optional[Publisher] = None,
+    s3_client: Any = None,
+) -> Dict[str, Any]: ...
+
+
+def log_to_timestream(
+    timestream_client: Any = None,
+    action_type: Optional[str] = None,
+    file_key: Optional[str] = None,
+    new_file_key: Optional[str] = None,
+    source_bucket: Optional[str] = None,
+    destination_bucket: Optional[str] = None,
+    environment: Optional[str] = None,
+    *,
+    timesteam_client: Any = None,
+    occurred_at: Union[datetime, str, None] = None,
+    publisher: Optional[Publisher] = None,
+    s3_client: Any = None,
 ) -> Dict[str, Any]:
     """Publish one FileMoved for this move (``sdc_aws_utils.aws.log_to_timestream``'s signature).
 
     ``timestream_client`` and ``environment`` are accepted and ignored: the recorder owns the
-    table. Configuration comes from ``FILETRAIL_EVENT_BUS`` and ``FILETRAIL_EVENT_SOURCE`` (or
-    ``publisher=``). Returns the published detail. Raises :class:`~filetrail.InvalidEvent` (a
-    ``ValueError``, naming the field) for a move the contract refuses and
-    :class:`~filetrail.PublishError` when EventBridge did not take it: nothing is swallowed.
+    table. ``timesteam_client`` (sic) is the first parameter's name in an older
+    ``sdc_aws_utils``; a call passing it by that name works too. Configuration comes from
+    ``FILETRAIL_EVENT_BUS``, ``FILETRAIL_EVENT_SOURCE`` and ``FILETRAIL_PUBLISH_DEADLINE_MS``
+    (:meth:`Publisher.from_env`; or ``publisher=``). Returns the published detail. Raises
+    :class:`~filetrail.InvalidEvent` (a ``ValueError``, naming the field) for a move the contract
+    refuses and :class:`~filetrail.PublishError` when EventBridge did not take it: nothing is
+    swallowed.
     """
-    del timestream_client, environment
+    # Both are required (the overloads say so to a type checker); they have defaults here only
+    # so that the first parameter may come by either name.
+    if action_type is None:
+        raise TypeError("log_to_timestream() missing required argument: 'action_type'")
+    if file_key is None:
+        raise TypeError("log_to_timestream() missing required argument: 'file_key'")
+    if timestream_client is not None and timesteam_client is not None:
+        raise TypeError("log_to_timestream() got the client twice: timestream_client and timesteam_client")
+    del timestream_client, timesteam_client, environment
     if occurred_at is None:
         occurred_at = _move_time(
             s3_client or _default_s3(), file_key, new_file_key, source_bucket, destination_bucket

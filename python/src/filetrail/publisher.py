@@ -7,6 +7,9 @@ The same rules as the Rust publisher (``crates/filetrail-publisher/src/publish.r
 - after each round only the entries whose per-entry ``ErrorCode`` is ``ThrottlingException``
   or ``InternalFailure`` (or whose whole call failed with a retryable error) are sent again,
   after a jittered exponential delay, until the deadline;
+- no call outlives the deadline, however many botocore attempts it is in (the Rust side's
+  ``tokio::time::timeout_at``): each runs in a worker thread that ``publish`` waits for only
+  until the deadline, and none starts after it;
 - every event ends exactly once as delivered or as a :class:`FailedEntry` with its last code;
   an invalid event is reported without being sent and never holds back its neighbours.
 """
@@ -14,6 +17,7 @@ The same rules as the Rust publisher (``crates/filetrail-publisher/src/publish.r
 import json
 import os
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -29,6 +33,7 @@ __all__ = [
     "PublishReport",
     "Publisher",
     "client_config",
+    "deadline_from_env",
     "entry_size",
     "pack_batches",
 ]
@@ -37,15 +42,21 @@ __all__ = [
 ENV_EVENT_BUS = "FILETRAIL_EVENT_BUS"
 #: The ``Source`` of published events, e.g. ``sdc.sorter``.
 ENV_EVENT_SOURCE = "FILETRAIL_EVENT_SOURCE"
-#: How long one ``publish`` may keep retrying, in milliseconds.
+#: How long one ``publish`` may take, in milliseconds (read by :meth:`Publisher.from_env`).
 ENV_PUBLISH_DEADLINE_MS = "FILETRAIL_PUBLISH_DEADLINE_MS"
-#: Default retry budget of one ``publish`` call, in seconds.
+#: Default budget of one ``publish`` call, in seconds (the Rust ``DEFAULT_DEADLINE``).
 DEFAULT_DEADLINE_S = 10.0
 
 #: Codes this package gives entries that never reached EventBridge.
 INVALID_EVENT = "InvalidEvent"
 #: The entry alone is larger than one PutEvents call may carry.
 ENTRY_TOO_LARGE = "EntryTooLarge"
+#: The deadline came while a call was unanswered, or before it was sent (the Rust code).
+TIMEOUT = "Timeout"
+#: Message of an entry whose call was cut at the deadline (the Rust message).
+CUT_MESSAGE = "PutEvents did not answer before the publish deadline; the entries may have been delivered"
+#: Message of an entry whose call the deadline came before.
+NOT_SENT_MESSAGE = "the publish deadline came before the call was sent; not delivered"
 
 #: Whole-call error codes AWS services use for transient failures (the Rust classifier's list,
 #: ``crates/filetrail-aws/src/classify.rs``); HTTP 429 and 5xx are transient too.
@@ -72,20 +83,23 @@ RETRYABLE_CALL_CODES = frozenset(
     }
 )
 
-#: boto3's own retries, mirroring the Rust side's AWS SDK defaults: the "standard" mode with 3
-#: attempts in all (https://docs.aws.amazon.com/sdk-for-rust/latest/dg/retries.html,
-#: https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). boto3's own
+#: boto3's own retries, as the Rust side's SDK clients (``crates/filetrail-aws/src/sdk.rs``):
+#: the "standard" mode with 3 attempts in all
+#: (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). boto3's own
 #: default is "legacy" with 5 attempts and a narrower list of retried errors
 #: (https://docs.aws.amazon.com/boto3/latest/guide/retries.html). AWS_RETRY_MODE and
-#: AWS_MAX_ATTEMPTS still override it, as they do for the Rust SDK.
+#: AWS_MAX_ATTEMPTS still override it, as they do for the Rust SDK. botocore's delays between
+#: its attempts are its own (standard mode: exponential and jittered, at most 20 s; no setting).
 DEFAULT_RETRY_MODE = "standard"
-#: Attempts per call in standard mode (the initial one and two retries).
+#: Attempts per call in standard mode (the initial one and two retries; ``SDK_MAX_ATTEMPTS``).
 DEFAULT_MAX_ATTEMPTS = 3
-#: Connect timeout, as the Rust SDK's default (3.1 s).
+#: Connect timeout (``CONNECT_TIMEOUT``, 3.1 s).
 CONNECT_TIMEOUT_S = 3.1
-#: Read timeout. The Rust SDK sets none; botocore's 60 s default would hold a stage a minute
-#: per attempt, far past the publish deadline, for an answer AWS gives in milliseconds.
-READ_TIMEOUT_S = 5.0
+#: Read timeout: the Rust ``ATTEMPT_TIMEOUT`` (10 s, from sending to the whole response).
+#: botocore has no whole-attempt timeout; its read timeout bounds each wait for the socket,
+#: which for a PutEvents answer (a few hundred bytes) is the wait for the answer. botocore's
+#: default is 60 s.
+READ_TIMEOUT_S = 10.0
 
 
 def client_config() -> Any:
@@ -221,12 +235,36 @@ def _classify(err: Exception) -> Tuple[bool, str, str]:
     return False, type(err).__name__, str(err)
 
 
+def deadline_from_env() -> float:
+    """``FILETRAIL_PUBLISH_DEADLINE_MS`` in seconds, else :data:`DEFAULT_DEADLINE_S`."""
+    text = os.environ.get(ENV_PUBLISH_DEADLINE_MS, "").strip()
+    if not text:
+        return DEFAULT_DEADLINE_S
+    try:
+        return int(text) / 1000
+    except ValueError:
+        raise ValueError(f"{ENV_PUBLISH_DEADLINE_MS}: expected a whole number of milliseconds; got {text!r}") from None
+
+
+class _Cut(Exception):
+    """The deadline came while a call was unanswered."""
+
+
 class Publisher:
     """Publishes FileMoved details to one EventBridge bus as one ``Source``.
 
-    ``bus`` and ``source`` default to ``FILETRAIL_EVENT_BUS`` and ``FILETRAIL_EVENT_SOURCE``;
-    ``deadline_s`` (the retry budget of one ``publish``) to ``FILETRAIL_PUBLISH_DEADLINE_MS``,
-    else 10 s. Without ``client`` an EventBridge client is made with :func:`client_config`.
+    ``bus`` and ``source`` default to ``FILETRAIL_EVENT_BUS`` and ``FILETRAIL_EVENT_SOURCE``.
+    ``deadline_s`` bounds one ``publish``: its retries and every call it makes (10 s; the
+    environment's ``FILETRAIL_PUBLISH_DEADLINE_MS`` applies through :meth:`from_env`, which
+    ``log_to_timestream`` uses). Without ``client`` an EventBridge client is made with
+    :func:`client_config`.
+
+    A call still unanswered at the deadline is given up, not stopped: its entries fail with
+    ``Timeout`` ("may have been delivered"), and its worker thread lives on until the client's
+    own bounds end it (with :func:`client_config`: 3 attempts of at most 3.1 s to connect and
+    10 s to answer, plus botocore's delays between them) and its outcome is dropped. An entry
+    delivered that late is one the caller was told failed; publishing it again (a retried
+    stage) gives the same ``event_id``, which the recorder stores once.
     """
 
     def __init__(
@@ -234,7 +272,7 @@ class Publisher:
         bus: Optional[str] = None,
         source: Optional[str] = None,
         client: Any = None,
-        deadline_s: Optional[float] = None,
+        deadline_s: float = DEFAULT_DEADLINE_S,
         *,
         backoff: BackoffSettings = BackoffSettings(),
         rng: Optional[random.Random] = None,
@@ -249,14 +287,6 @@ class Publisher:
             raise ValueError(
                 f"{ENV_EVENT_SOURCE}: must be 1..=256 characters and must not start with \"aws.\" (reserved by AWS)"
             )
-        if deadline_s is None:
-            text = os.environ.get(ENV_PUBLISH_DEADLINE_MS, "").strip()
-            try:
-                deadline_s = int(text) / 1000 if text else DEFAULT_DEADLINE_S
-            except ValueError:
-                raise ValueError(
-                    f"{ENV_PUBLISH_DEADLINE_MS}: expected a whole number of milliseconds; got {text!r}"
-                ) from None
         if client is None:
             import boto3
 
@@ -265,12 +295,39 @@ class Publisher:
         self.bus: str = bus
         #: ``Source`` of every entry.
         self.source: str = source
-        #: Retry budget of one ``publish``, in seconds.
+        #: Budget of one ``publish``, in seconds.
         self.deadline_s: float = float(deadline_s)
         #: The EventBridge client.
         self.client: Any = client
         self._backoff = backoff
         self._rng = rng or random.Random()
+
+    @classmethod
+    def from_env(cls, client: Any = None) -> "Publisher":
+        """A publisher configured as the Rust ``PublisherConfig::from_env``: bus, source and
+        deadline from ``FILETRAIL_EVENT_BUS``, ``FILETRAIL_EVENT_SOURCE`` and
+        ``FILETRAIL_PUBLISH_DEADLINE_MS`` (default 10 000)."""
+        return cls(client=client, deadline_s=deadline_from_env())
+
+    def _put_events(self, request: List[Dict[str, str]], deadline: float) -> Any:
+        """One PutEvents call, waited for until ``deadline`` at most (see the class)."""
+        done = threading.Event()
+        outcome: Dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                outcome["response"] = self.client.put_events(Entries=request)
+            except BaseException as err:  # handed to the waiting thread, which classifies it
+                outcome["error"] = err
+            finally:
+                done.set()
+
+        threading.Thread(target=call, name="filetrail-put-events", daemon=True).start()
+        if not done.wait(max(deadline - time.monotonic(), 0.0)):
+            raise _Cut()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
 
     def publish_one(self, event: Mapping[str, Any]) -> PublishReport:
         """Publish one event; see :meth:`publish`."""
@@ -317,16 +374,25 @@ class Publisher:
             else:
                 outcome[i] = ("failed", FailedEntry(e.event_id, code, message))
 
-        backoff = _Backoff(self._backoff, time.monotonic() + self.deadline_s, self._rng)
+        deadline = time.monotonic() + self.deadline_s
+        backoff = _Backoff(self._backoff, deadline, self._rng)
         while True:
             pending = [i for i, o in enumerate(outcome) if o is None]
             if not pending:
                 break
             for batch in pack_batches(pending, size_of):
+                if time.monotonic() >= deadline:
+                    for i in batch:  # not sent: an earlier error stays the one reported
+                        last.setdefault(i, (TIMEOUT, NOT_SENT_MESSAGE))
+                    continue
                 report.calls += 1
                 request = [entries[i].request(self.bus) for i in batch]  # type: ignore[union-attr]
                 try:
-                    response = self.client.put_events(Entries=request)
+                    response = self._put_events(request, deadline)
+                except _Cut:
+                    for i in batch:
+                        after_failure(i, True, TIMEOUT, CUT_MESSAGE)
+                    continue
                 except Exception as err:  # every failure is classified, none escapes unreported
                     retryable, code, message = _classify(err)
                     for i in batch:

@@ -2,11 +2,13 @@
 
     python -m standin install --out DIR    # npm bindings -> schemas -> filesystem mirror
     python -m standin serve --schema S --pb P   # one provider process (Terraform runs it)
+    python -m standin serve ... --reattach      # one Terraform attaches to (TF_REATTACH_PROVIDERS)
 
 `install` leaves DIR/terraformrc, a CLI configuration (TF_CLI_CONFIG_FILE) whose only
 installation method is the filesystem mirror DIR/mirror, where each provider
 (registry.terraform.io/hashicorp/<name>/<version>/<os>_<arch>/terraform-provider-<name>_v<version>)
-is a shell launcher that runs `serve` with this Python.
+is a shell launcher that runs `serve` with this Python, and DIR/providers.json, the same
+commands for tests that start the providers once and let Terraform attach (tests/infra/tfrun.py).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def install(out: Path) -> None:
         shutil.rmtree(mirror)
     schemas = out / "schemas"
     schemas.mkdir(parents=True, exist_ok=True)
+    commands = []
     for provider, package, version, integrity in _packages():
         tarball = _fetch(package, version, integrity, out / "npm")
         with tempfile.TemporaryDirectory() as tmp:
@@ -96,7 +99,16 @@ def install(out: Path) -> None:
             f'PYTHONPATH="{HERE.parent}" exec "{sys.executable}" -m standin serve --schema "{js}" --pb "{pbfile}"\n'
         )
         launcher.chmod(0o755)
+        commands.append(
+            {
+                "source": source,
+                "version": tf_version,
+                "pythonpath": str(HERE.parent),
+                "command": [sys.executable, "-m", "standin", "serve", "--schema", str(js), "--pb", str(pbfile)],
+            }
+        )
         print(f"stand-in {source} {tf_version}: {js.name}")
+    (out / "providers.json").write_text(json.dumps(commands, indent=2) + "\n")
     (out / "terraformrc").write_text(
         "# Written by `python -m standin install`: providers come only from the stand-in mirror.\n"
         "provider_installation {\n"
@@ -117,13 +129,14 @@ def main() -> None:
     s = sub.add_parser("serve", help="run one provider process (Terraform does this)")
     s.add_argument("--schema", type=Path, required=True)
     s.add_argument("--pb", type=Path, required=True)
+    s.add_argument("--reattach", action="store_true", help="serve commands that attach to it until stdin closes")
     args = ap.parse_args()
     if args.cmd == "install":
         install(args.out)
     else:
         from .server import serve
 
-        serve(args.schema, args.pb)
+        serve(args.schema, args.pb, reattach=args.reattach)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,9 @@ class Aws:
         self.default_tags: dict[str, str] = {}
 
     def configure(self, config: dict | None) -> None:
+        # A process Terraform attaches to is configured again by every command: start afresh.
+        self.region = "us-east-1"
+        self.default_tags = {}
         if not config:
             return
         if isinstance(config.get("region"), str):

@@ -149,6 +149,7 @@ class Servicer(rpc.ProviderServicer):
         self.schema_json = schema_json
         self._doc: dict | None = None
         self.schema_bytes = schema_bytes
+        self._schema_response: pb.GetProviderSchema.Response | None = None
         self.aws = Aws()
 
     def _schemas(self) -> dict:
@@ -172,7 +173,9 @@ class Servicer(rpc.ProviderServicer):
 
     @_logged
     def GetProviderSchema(self, request, context):
-        return pb.GetProviderSchema.Response.FromString(self.schema_bytes)
+        if self._schema_response is None:
+            self._schema_response = pb.GetProviderSchema.Response.FromString(self.schema_bytes)
+        return self._schema_response
 
     @_logged
     def ValidateProviderConfig(self, request, context):
@@ -255,10 +258,15 @@ class Servicer(rpc.ProviderServicer):
         return pb.StopProvider.Response()
 
 
-def serve(schema_json: Path, schema_pb: Path) -> None:
+def serve(schema_json: Path, schema_pb: Path, reattach: bool = False) -> None:
     """Runs one provider process as go-plugin expects: print the handshake line, serve until
-    Terraform shuts the plugin down."""
-    if os.environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
+    Terraform shuts the plugin down.
+
+    With `reattach`, the process is one Terraform attaches to instead of starting its own
+    (TF_REATTACH_PROVIDERS, go-plugin's reattach: plain gRPC on a unix socket, `"Test": true`
+    so Terraform never stops it): it prints the socket's address as JSON and serves every
+    command that attaches, until its stdin closes (the test run that started it ended)."""
+    if not reattach and os.environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
         sys.stderr.write("This is a Terraform provider plugin; Terraform starts it.\n")
         sys.exit(1)
     servicer = Servicer(schema_json, schema_pb.read_bytes())
@@ -266,7 +274,8 @@ def serve(schema_json: Path, schema_pb: Path) -> None:
 
     class Controller(controller_rpc.GRPCControllerServicer):
         def Shutdown(self, request, context):
-            stopped.set()
+            if not reattach:  # attached to, it outlives each command
+                stopped.set()
             return controller_pb.Empty()
 
     class Stdio(stdio_rpc.GRPCStdioServicer):
@@ -280,6 +289,14 @@ def serve(schema_json: Path, schema_pb: Path) -> None:
     stdio_rpc.add_GRPCStdioServicer_to_server(Stdio(), server)
     with tempfile.TemporaryDirectory(prefix="tf-standin-") as tmp:
         sock = f"{tmp}/plugin.sock"
+        if reattach:
+            server.add_insecure_port(f"unix://{sock}")
+            server.start()
+            sys.stdout.write(json.dumps({"Network": "unix", "String": sock}) + "\n")
+            sys.stdout.flush()
+            sys.stdin.read()
+            server.stop(grace=0.2)
+            return
         chain, credentials = _self_signed_cert()
         server.add_secure_port(f"unix://{sock}", credentials)
         server.start()

@@ -118,6 +118,13 @@ fn logged(out: &str, message: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Whether the function wrote an EMF line (counts).
+fn emitted_counts(out: &str) -> bool {
+    out.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .any(|v| v.get("_aws").is_some())
+}
+
 /// Record a `PUT` in moto's table as the recorder writes it (seed layout).
 async fn record(sdk: &aws_config::SdkConfig, db: &str, table: &str, m: Move) {
     let client = timestream_client(sdk).await.expect("client").sdk().clone();
@@ -267,11 +274,7 @@ async fn an_audit_that_cannot_read_a_bucket_fails_the_invocation() {
     assert!(!answer.ok, "posted to /error: {}", answer.body);
     assert!(answer.body.contains("NoSuchBucket"), "{}", answer.body);
     assert!(
-        !written
-            .stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .any(|v| v.get("_aws").is_some()),
+        !emitted_counts(&written.stdout),
         "no metrics from an audit that did not finish: {}",
         written.stdout
     );
@@ -325,9 +328,7 @@ async fn an_audit_whose_trail_never_answers_fails_at_the_work_deadline_saying_ho
         "{out}"
     );
     assert!(
-        !out.lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .any(|v| v.get("_aws").is_some()),
+        !emitted_counts(&out),
         "no counts from an audit that did not finish: {out}"
     );
 }

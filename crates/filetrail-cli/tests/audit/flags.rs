@@ -14,19 +14,12 @@ use filetrail_testkit::timestream_query::{QUERY, audit_trail};
 use filetrail_testkit::{emulator, endpoint, inventory, pipeline, unique_name};
 use serde_json::Value;
 
-use super::{filetrail, filetrail_via, l0, l0_key};
+use super::{filetrail, filetrail_via, l0, l0_key, mission_buckets};
 
 /// Fresh incoming and eea buckets under a fresh prefix: (prefix, incoming, eea, S3 client).
 async fn buckets() -> (String, String, String, aws_sdk_s3::Client) {
     let s3 = filetrail_stages::s3_client(&emulator().await);
-    let prefix = format!("{}-", unique_name("f"));
-    let (incoming, eea) = (
-        format!("{prefix}hermes-incoming"),
-        format!("{prefix}hermes-eea"),
-    );
-    for b in [&incoming, &eea] {
-        s3.create_bucket().bucket(b).send().await.expect("bucket");
-    }
+    let (prefix, incoming, eea) = mission_buckets(&s3, "f").await;
     (prefix, incoming, eea, s3)
 }
 

@@ -54,8 +54,9 @@ const COPIED: &str = "l1/2026/01/13/hermes_eea_l1_20260113T000000_v1.0.0.cdf";
 
 /// Where the recorder writes and the audit reads.
 enum Store {
-    /// A real InfluxDB (scripts/with-influxdb.sh) and its client.
-    InfluxDb(InfluxDb),
+    /// A real InfluxDB (scripts/with-influxdb.sh) and its client (boxed: its HTTP client is
+    /// much larger than two names).
+    InfluxDb(Box<InfluxDb>),
     /// A table of moto's Timestream (seed layout).
     Timestream { database: String, table: String },
 }
@@ -79,7 +80,7 @@ impl Store {
             .query(&format!("CREATE DATABASE \"{db}\""))
             .await
             .expect("database");
-        (Self::InfluxDb(influx), env)
+        (Self::InfluxDb(Box::new(influx)), env)
     }
 
     /// A fresh table on the emulator (seed layout); its variables.
@@ -132,6 +133,20 @@ impl Store {
     }
 }
 
+/// Fresh incoming and eea buckets of mission hermes under a fresh prefix made from `tag`:
+/// (prefix, incoming, eea).
+async fn mission_buckets(s3: &aws_sdk_s3::Client, tag: &str) -> (String, String, String) {
+    let prefix = format!("{}-", unique_name(tag));
+    let (incoming, eea) = (
+        format!("{prefix}hermes-incoming"),
+        format!("{prefix}hermes-eea"),
+    );
+    for b in [&incoming, &eea] {
+        s3.create_bucket().bucket(b).send().await.expect("bucket");
+    }
+    (prefix, incoming, eea)
+}
+
 /// `env` as the variables a reader reads.
 fn vars<'a>(env: &'a [(&'static str, String)]) -> filetrail_aws::Env<'a> {
     filetrail_aws::Env::from_fn(move |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
@@ -161,14 +176,7 @@ impl Pipeline {
         let eb = aws_sdk_eventbridge::Client::new(&sdk);
         let route = pipeline::bus_to_queue(&eb, &sqs, "audit").await;
         let dlq = pipeline::create_queue(&sqs, &unique_name("audit-dlq")).await;
-        let prefix = format!("{}-", unique_name("a"));
-        let (incoming, eea) = (
-            format!("{prefix}hermes-incoming"),
-            format!("{prefix}hermes-eea"),
-        );
-        for b in [&incoming, &eea] {
-            s3.create_bucket().bucket(b).send().await.expect("bucket");
-        }
+        let (prefix, incoming, eea) = mission_buckets(&s3, "a").await;
         let (store, sink_env) = if timestream {
             Store::timestream(&sdk).await
         } else {
@@ -265,7 +273,7 @@ impl Pipeline {
             .collect();
         let written = match &self.store {
             Store::InfluxDb(influx) => {
-                self.recorded(InfluxDbSink::new(influx.clone()), &event)
+                self.recorded(InfluxDbSink::new(influx.as_ref().clone()), &event)
                     .await
             }
             Store::Timestream { database, table } => {

@@ -8,7 +8,8 @@ that explain them live here, so they survive every regeneration. Environment:
 
 `python3 scripts/bench.py --only cost` runs only the recorder and publisher benches (a few
 minutes, not the hour of the whole run) and rewrites only BENCHMARKS.md's cost section
-(`scripts/cost.py`), leaving every other section as it is.
+(`scripts/cost.py`), leaving every other section as it is; `--only audit` runs only the audit
+bench and rewrites only the audit section.
 """
 import argparse
 import json
@@ -106,6 +107,53 @@ def publisher():
 
 
 COST_HEADING = "## Cost of one million file moves"
+AUDIT_HEADING = "## Audit"
+
+# One line per run of `cargo bench -p filetrail-audit --bench audit` (benches/audit.rs).
+AUDIT_LINE = re.compile(
+    r"audit \((?P<label>[^)]*\)?)\): (?P<objects>\d+) objects \((?P<checked>\d+) checked\) in (?P<ms>[\d.]+) ms: "
+    r"(?P<rate>\d+) objects/s; (?P<queries>\d+) trail queries = (?P<per>[\d.]+) per 1,000 objects, "
+    r"(?P<bytes>\d+) bytes per query; stuck (?P<stuck>\d+), unprocessed (?P<unprocessed>\d+), unrecorded (?P<unrecorded>\d+)"
+)
+
+
+def audit_table(raw):
+    """The audit bench's runs (one per query limit) as BENCHMARKS.md's table, a column each."""
+    runs = [m.groupdict() for m in AUDIT_LINE.finditer(raw)]
+    if len(runs) < 2:
+        sys.exit("bench: the audit bench printed fewer than two runs")
+    n = lambda r, k: int(r[k])
+    first = runs[0]
+    findings = lambda r: f"{n(r, 'stuck'):,}, {n(r, 'unprocessed'):,}, {n(r, 'unrecorded'):,}"
+    rows = [
+        ("objects per second", [f"{n(r, 'rate'):,} ({n(r, 'objects'):,} objects in {float(r['ms']):.1f} ms)" if r is first
+                                else f"{n(r, 'rate'):,} ({float(r['ms']):.1f} ms)" for r in runs]),
+        ("trail queries per 1,000 objects", [f"{float(r['per']):.2f} ({n(r, 'queries'):,} queries)" for r in runs]),
+        ("bytes per query", [f"{n(r, 'bytes'):,}" for r in runs]),
+        ("findings (stuck, unprocessed, unrecorded)", [findings(r) if r is first or findings(r) != findings(first)
+                                                       else "the same" for r in runs]),
+    ]
+    out = ["| figure | " + " | ".join(r["label"] for r in runs) + " |", "|" + " --- |" * (len(runs) + 1)]
+    out += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows]
+    return "\n".join(out)
+
+
+def audit_section():
+    """BENCHMARKS.md's audit section from `cargo bench -p filetrail-audit --bench audit`."""
+    raw = run("cargo bench -p filetrail-audit --bench audit")
+    return f"""{AUDIT_HEADING}
+
+Command: `cargo bench -p filetrail-audit --bench audit` (`crates/filetrail-audit/benches/audit.rs`,
+best of 5 rounds; `python3 scripts/bench.py --only audit` regenerates this section alone). One
+`filetrail_audit::audit` of 100,000 instrument-bucket objects (25,000 level-0 files, each with
+3 products) and 100 stuck files, through the in-process stand-ins (`filetrail_audit::memory`):
+listing pages of 1,000 keys as ListObjectsV2 gives them, and a trail that cuts each lookup into
+the SQL statements the Timestream adapter sends (their bytes counted) and answers from an index.
+It measures the audit's own work (paging, name parsing, statement building, matching); S3 and
+Timestream latency come on top in AWS (one ListObjectsV2 and one Query per 1,000 objects).
+
+{audit_table(raw)}
+"""
 
 
 def replace_section(text, heading, new):
@@ -117,6 +165,13 @@ def replace_section(text, heading, new):
     nxt = text.find("\n## ", start + len(heading))
     rest = "\n" + text[nxt + 1:] if nxt >= 0 else ""
     return text[:start] + new.rstrip("\n") + "\n" + rest
+
+
+def only_audit():
+    """Run the audit bench and rewrite just BENCHMARKS.md's audit section."""
+    path = ROOT / "BENCHMARKS.md"
+    path.write_text(replace_section(path.read_text(), AUDIT_HEADING, audit_section()))
+    print("bench: BENCHMARKS.md audit section written", file=sys.stderr)
 
 
 def only_cost():
@@ -235,14 +290,18 @@ def outage_table(r):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["cost"], help="regenerate only this section of BENCHMARKS.md")
-    if parser.parse_args().only == "cost":
+    parser.add_argument("--only", choices=["cost", "audit"], help="regenerate only this section of BENCHMARKS.md")
+    only = parser.parse_args().only
+    if only == "cost":
         return only_cost()
+    if only == "audit":
+        return only_audit()
     contract_fig = contract()
     recorder_tab, recorder_raw = recorder()
     publisher_tab, publisher_raw = publisher()
     soak, matrix, crash, outage = soak_runs()
     package_rows = packages()
+    audit = audit_section()
     text = f"""# Benchmarks
 
 Every figure here is produced by a command in this repository and was measured on the
@@ -367,6 +426,7 @@ one codegen unit, stripped symbols, `panic = "abort"`.
 | --- | --- | --- |
 {package_rows}
 
+{audit}
 {cost.section(recorder_raw, publisher_raw)}"""
     (ROOT / "BENCHMARKS.md").write_text(text)
     print("bench: BENCHMARKS.md written", file=sys.stderr)

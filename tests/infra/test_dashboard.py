@@ -177,6 +177,48 @@ def timestream_sql_problems(dash: dict) -> list[str]:
     return problems
 
 
+# A small trail for the "time from arrival to sorted" panel, seed layout (time in epoch ms, inside
+# QueryContext's time range). The arrival is the latest PUT into the sort's source bucket that
+# names the sorted key there: as new_file_key, or as file_key when new_file_key is 'N/A'.
+_T = 1_700_000_100_000
+ARRIVAL_COLUMNS = ["time", "measure_name", "action_type", "source_bucket", "file_key", "destination_bucket", "new_file_key"]
+ARRIVAL_TRAIL = [
+    # `filetrail publish --file-key A --destination-bucket hermes-incoming`: no new key.
+    (_T, "timestamp", "PUT", "producer", "hermes_eea_l0_A.bin", "hermes-incoming", "N/A"),
+    # Near misses, later than the arrival: A's key into another bucket; a record whose
+    # file_key is A but which names its new key in incoming; A deleted from incoming.
+    (_T + 2_000, "timestamp", "PUT", "producer", "hermes_eea_l0_A.bin", "other-bucket", "N/A"),
+    (_T + 3_000, "timestamp", "PUT", "producer", "hermes_eea_l0_A.bin", "hermes-incoming", "renamed.bin"),
+    (_T + 4_000, "timestamp", "DELETE", "hermes-incoming", "hermes_eea_l0_A.bin", "N/A", "N/A"),
+    # A producer that renames on upload: the arrival names B as new_file_key.
+    (_T, "timestamp", "PUT", "staging", "upload-0001", "hermes-incoming", "hermes_nms_l0_B.bin"),
+    # The sorts: A after 30 s, B after 10 s; C sorted without any arrival recorded.
+    (_T + 30_000, "timestamp", "PUT", "hermes-incoming", "hermes_eea_l0_A.bin", "hermes-eea", "l0/hermes_eea_l0_A.bin"),
+    (_T + 10_000, "timestamp", "PUT", "hermes-incoming", "hermes_nms_l0_B.bin", "hermes-nemisis", "l0/hermes_nms_l0_B.bin"),
+    (_T + 20_000, "timestamp", "PUT", "hermes-incoming", "hermes_eea_l0_C.bin", "hermes-merit", "l0/hermes_eea_l0_C.bin"),
+]
+ARRIVAL_WAITS = {"hermes-eea": [30.0], "hermes-nemisis": [10.0]}
+
+
+def arrival_wait_problems(dash: dict) -> list[str]:
+    """The "time from arrival to sorted" panel, run on ARRIVAL_TRAIL (expanded as the plugin
+    expands it, by DuckDB through timestream_sql.run_on_table), gives exactly ARRIVAL_WAITS:
+    an arrival without a new key counts, the near misses do not."""
+    found = [(p, t) for p, t in targets(dash, TIMESTREAM) if "arrival to sorted" in p.get("title", "").lower()]
+    if not found:
+        return ["no 'time from arrival to sorted' panel"]
+    panel, target = found[0]
+    sql = timestream_sql.expand(target.get("rawQuery", ""), _sample_variables(dash)[0])
+    try:
+        rows = timestream_sql.run_on_table(sql, ARRIVAL_COLUMNS, ARRIVAL_TRAIL)
+    except Exception as e:  # noqa: BLE001 - any failure to run is the finding
+        return [f"panel {panel.get('title')!r} does not run on a small trail: {type(e).__name__}: {e}"]
+    waits = {bucket: [point["value"] for point in series] for bucket, series in rows}
+    if waits != ARRIVAL_WAITS:
+        return [f"panel {panel.get('title')!r}: waits {waits}, expected {ARRIVAL_WAITS}"]
+    return []
+
+
 def filetrail_panel_problems(dash: dict) -> list[str]:
     """DLQ depth and age, records written, duplicates absorbed, dead-lettered (and by reason),
     the recorder's lag, and the auditor's three counts."""
@@ -267,6 +309,7 @@ CHECKS = {
     "filetrail_panels": filetrail_panel_problems,
     "timestream_sql": timestream_sql_problems,
     "cloudwatch_metrics": cloudwatch_metric_problems,
+    "arrival_waits": arrival_wait_problems,
 }
 
 
@@ -350,6 +393,29 @@ def _arrival_joined_on_the_wrong_key(dash: dict) -> None:
     t["rawQuery"] = t["rawQuery"].replace("a.arrived_key = s.file_key", "a.arrived_key = s.destination_bucket")
 
 
+def _arrival_only_with_a_new_key(dash: dict) -> None:
+    """The join before the fix: an arrival had to carry a new_file_key."""
+    t = _first_timestream_target(dash, "arrival")
+    t["rawQuery"] = t["rawQuery"].replace(
+        "CASE WHEN new_file_key = 'N/A' THEN file_key ELSE new_file_key END AS arrived_key",
+        "new_file_key AS arrived_key",
+    ).replace("AND action_type = 'PUT'\n), waits", "AND action_type = 'PUT'\n        AND new_file_key <> 'N/A'\n), waits")
+
+
+def _arrival_by_either_key(dash: dict) -> None:
+    """A record naming the key as file_key while it names a new key counts too."""
+    t = _first_timestream_target(dash, "arrival")
+    t["rawQuery"] = t["rawQuery"].replace("a.arrived_key = s.file_key", "(a.arrived_key = s.file_key OR a.file_key = s.file_key)").replace(
+        "CASE WHEN new_file_key = 'N/A' THEN file_key ELSE new_file_key END AS arrived_key",
+        "CASE WHEN new_file_key = 'N/A' THEN file_key ELSE new_file_key END AS arrived_key, file_key",
+    )
+
+
+def _arrival_in_any_bucket(dash: dict) -> None:
+    t = _first_timestream_target(dash, "arrival")
+    t["rawQuery"] = t["rawQuery"].replace("a.arrived_bucket = s.source_bucket AND ", "")
+
+
 def _no_audit_panel(dash: dict) -> None:
     dash["panels"] = [p for p in dash["panels"] if "audit" not in p.get("title", "").lower()]
 
@@ -398,6 +464,9 @@ DASHBOARD_MUTATIONS: list[tuple[str, Any]] = [
     ("cloudwatch_metrics", _lag_of_the_wrong_function),
     ("seed_queries", _no_level0_panel),
     ("seed_queries", _arrival_joined_on_the_wrong_key),
+    ("arrival_waits", _arrival_only_with_a_new_key),
+    ("arrival_waits", _arrival_by_either_key),
+    ("arrival_waits", _arrival_in_any_bucket),
 ]
 
 

@@ -171,3 +171,64 @@ def sql_problem(sql: str) -> str | None:
     except (ParseError, TokenError) as e:
         return f"{type(e).__name__}: {str(e).splitlines()[0]}"
     return None
+
+
+# --- running a panel's SQL on a small table ------------------------------------------------
+#
+# Timestream's functions the dashboard uses, as DuckDB macros under names of their own (DuckDB
+# has a `to_milliseconds` of its own, interval-valued), each as Timestream documents it
+# (date-time-functions.html, timeseries-specific-constructs.functions.html):
+# to_milliseconds(timestamp) -> bigint ms, from_milliseconds(bigint) -> timestamp,
+# bin(timestamp, interval) -> the start of its bin, create_time_series(time, value) -> the
+# time series of a group (here a list of {time, value}, in time order).
+DUCKDB_MACROS = {
+    "to_milliseconds": "CREATE MACRO ts_to_milliseconds(t) AS epoch_ms(t)",
+    "from_milliseconds": "CREATE MACRO ts_from_milliseconds(ms) AS make_timestamp(ms * 1000)",
+    "bin": "CREATE MACRO ts_bin(t, d) AS time_bucket(d, t)",
+    "create_time_series": "CREATE MACRO ts_create_time_series(t, v) AS list({'time': t, 'value': v} ORDER BY t)",
+}
+
+_UNITS = {"ns": "nanoseconds", "us": "microseconds", "ms": "milliseconds", "s": "seconds", "m": "minutes",
+          "h": "hours", "d": "days"}
+
+
+def _duckdb_interval(literal: str) -> "sqlglot.exp.Expression":
+    m = re.fullmatch(r"(\d+)(ns|us|ms|s|m|h|d)", literal)
+    if not m:
+        raise ValueError(f"duration {literal!r} is not one the DuckDB translation knows")
+    return sqlglot.parse_one(f"INTERVAL '{m.group(1)} {_UNITS[m.group(2)]}'", read="duckdb")
+
+
+def to_duckdb(sql: str) -> str:
+    """`sql` (as Timestream receives it) in DuckDB's dialect, Timestream's functions renamed to
+    the macros of DUCKDB_MACROS and its duration literals as DuckDB intervals."""
+    from sqlglot import exp
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous):
+            name = node.name.lower()
+            if name == "parse_duration":
+                return _duckdb_interval(node.expressions[0].this)
+            if name in DUCKDB_MACROS:
+                node.set("this", f"ts_{name}")  # in place, so its arguments are visited too
+        return node
+
+    tree = sqlglot.parse_one(to_trino(sql), read="trino").transform(swap)
+    return tree.sql(dialect="duckdb")
+
+
+def run_on_table(sql: str, columns: list[str], rows: list[tuple], ctx: QueryContext | None = None) -> list[tuple]:
+    """The rows `sql` (as Timestream receives it) returns from a table `ctx.database`.`ctx.table`
+    holding `rows` (`time` as epoch ms, every other column text), run by DuckDB in process."""
+    import duckdb
+
+    ctx = ctx or QueryContext()
+    con = duckdb.connect()
+    for macro in DUCKDB_MACROS.values():
+        con.execute(macro)
+    con.execute(f'CREATE SCHEMA "{ctx.database}"')
+    cols = ", ".join(f'"{c}" TIMESTAMP' if c == "time" else f'"{c}" VARCHAR' for c in columns)
+    con.execute(f'CREATE TABLE "{ctx.database}"."{ctx.table}" ({cols})')
+    marks = ", ".join("make_timestamp(? * 1000)" if c == "time" else "?" for c in columns)
+    con.executemany(f'INSERT INTO "{ctx.database}"."{ctx.table}" VALUES ({marks})', rows)
+    return con.execute(to_duckdb(sql)).fetchall()

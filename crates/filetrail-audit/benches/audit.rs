@@ -1,4 +1,5 @@
-//! Audit figures for BENCHMARKS.md: `cargo bench --workspace --bench audit`.
+//! Audit figures for BENCHMARKS.md: `cargo bench -p filetrail-audit --bench audit`, read by
+//! `scripts/bench.py` (`--only audit` rewrites that section alone).
 //!
 //! One audit of 100,000 objects in an instrument bucket (a quarter level-0 files with their
 //! products recorded, 4,000 objects unrecorded, 1,000 level-0 files without products, of which
@@ -130,9 +131,9 @@ fn main() {
         .build()
         .unwrap();
     let sql = || Sql::new("sdc_aws_logs", "sdc_aws_s3_bucket_log_table", Layout::Seed);
-    rt.block_on(run("(Timestream limit, 256 KiB)", sql()));
+    rt.block_on(run("(Timestream's query limit (262,144))", sql()));
     rt.block_on(run(
-        "(16 KiB query limit)",
+        "(a 16 KiB query limit)",
         sql().with_max_query_bytes(16 * 1024),
     ));
 }

@@ -3,7 +3,9 @@
 
 use filetrail_contract::record::name;
 use filetrail_influxdb::line::{SEED_FIELD, tag_text};
-use filetrail_influxdb::{InfluxDb, Transport, influxql_identifier, influxql_string, url_encode};
+use filetrail_influxdb::{
+    InfluxDb, Transport, WriteError, answer, influxql_identifier, influxql_string, url_encode,
+};
 
 use crate::error::TrailError;
 use crate::limits::INFLUXDB_MAX_QUERY_URL_BYTES;
@@ -32,6 +34,21 @@ fn tag_is(tag: &str, value: &str) -> String {
 fn any_of(tag: &str, keys: &[&str]) -> String {
     let terms: Vec<String> = keys.iter().map(|k| tag_is(tag, k)).collect();
     format!("({})", terms.join(" OR "))
+}
+
+/// Whether a query that failed with `e` may pass later: no answer at all, or an HTTP status the
+/// InfluxDB crate's one classifier ([`answer::classify`]) calls retryable (429, 5xx, but not
+/// 500 "retention policy not found", a configuration error). A failed statement, a
+/// decoding error or a secret are not.
+pub fn retryable(e: &filetrail_influxdb::Error) -> bool {
+    match e {
+        filetrail_influxdb::Error::Transport(_) => true,
+        filetrail_influxdb::Error::Status { status, message } => matches!(
+            answer::classify(*status, None, message.as_bytes(), &[] as &[&str]),
+            Err(WriteError::Retryable { .. })
+        ),
+        _ => false,
+    }
 }
 
 impl<T: Transport> InfluxTrail<T> {
@@ -116,8 +133,7 @@ impl<T: Transport> Trail for InfluxTrail<T> {
         }
         let fail = |e: filetrail_influxdb::Error| TrailError {
             store: "InfluxDB",
-            retryable: matches!(&e, filetrail_influxdb::Error::Transport(_))
-                || matches!(&e, filetrail_influxdb::Error::Status { status, .. } if *status == 429 || *status >= 500),
+            retryable: retryable(&e),
             message: e.to_string(),
         };
         for part in self.parts(lookup) {
@@ -136,5 +152,34 @@ impl<T: Transport> Trail for InfluxTrail<T> {
             found.queries += 1;
         }
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use filetrail_influxdb::Error;
+
+    use super::retryable;
+
+    fn status(status: u16, message: &str) -> Error {
+        Error::Status {
+            status,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn what_may_pass_later_is_what_the_influxdb_classifier_says() {
+        assert!(retryable(&Error::Transport("connection refused".into())));
+        assert!(retryable(&status(429, "too many requests")));
+        assert!(retryable(&status(503, "service unavailable")));
+        // A configuration error, whatever its status: the classifier's 500 case.
+        assert!(!retryable(&status(
+            500,
+            "retention policy not found: autogen"
+        )));
+        assert!(!retryable(&status(401, "authorization failed")));
+        assert!(!retryable(&status(404, "database not found: x")));
+        assert!(!retryable(&Error::Query("error parsing query".into())));
     }
 }

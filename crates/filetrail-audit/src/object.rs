@@ -46,12 +46,25 @@ pub trait ObjectSource: Sync {
 #[derive(Debug, Clone)]
 pub struct S3Listing {
     client: aws_sdk_s3::Client,
+    page_keys: i32,
 }
 
 impl S3Listing {
-    /// A listing through `client` (build it with `filetrail_stages::s3_client`).
+    /// A listing through `client` (build it with `filetrail_stages::s3_client`), [`LIST_PAGE_KEYS`]
+    /// keys a page.
     pub fn new(client: aws_sdk_s3::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            page_keys: LIST_PAGE_KEYS,
+        }
+    }
+
+    /// Ask for `keys` keys a page (`MaxKeys`) instead of S3's maximum, so a test lists several
+    /// real pages of a small bucket.
+    #[must_use]
+    pub fn with_page_keys(mut self, keys: i32) -> Self {
+        self.page_keys = keys;
+        self
     }
 
     /// The S3 client.
@@ -90,7 +103,7 @@ impl ObjectSource for S3Listing {
             .client
             .list_objects_v2()
             .bucket(bucket)
-            .max_keys(LIST_PAGE_KEYS)
+            .max_keys(self.page_keys)
             .set_continuation_token(token)
             .send()
             .await

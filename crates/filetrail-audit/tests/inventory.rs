@@ -2,85 +2,30 @@
 //! AWS's documented format
 //! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html>).
 
-use std::io::Write;
-
 use filetrail_audit::memory::{MemoryBuckets, MemoryTrail};
 use filetrail_audit::timestream::Sql;
 use filetrail_audit::{Inventoried, ObjectSource, Progress, S3Url, audit};
 use filetrail_recorder::Layout;
-use filetrail_testkit::unique_name;
-use md5::{Digest, Md5};
+use filetrail_testkit::inventory::{self, SCHEMA, gzip, put_object};
 
 use super::{config, l0_key, object, put};
 
 const EEA: &str = "dev-hermes-eea";
 
-fn gzip(text: &str) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(text.as_bytes()).expect("gzip");
-    gz.finish().expect("gzip")
-}
-
 async fn s3() -> aws_sdk_s3::Client {
     filetrail_stages::s3_client(&filetrail_testkit::emulator().await)
 }
 
-async fn put_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {
-    s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body.into())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
-}
-
-/// A report of `EEA` in a fresh destination bucket, its data files holding `files` (CSV text);
-/// `md5_of` overrides a file's checksum. Returns the manifest's address.
+/// A report of `EEA` in a fresh destination bucket (the test kit's, in AWS's format).
 async fn report(s3: &aws_sdk_s3::Client, schema: &str, files: &[&str], format: &str) -> S3Url {
-    let dest = unique_name("inv");
-    s3.create_bucket()
-        .bucket(&dest)
-        .send()
+    inventory::report(s3, EEA, schema, files, format)
         .await
-        .expect("bucket");
-    let base = format!("reports/{EEA}/daily/2026-12-02T01-00Z");
-    let mut entries = Vec::new();
-    for (i, csv) in files.iter().enumerate() {
-        let bytes = gzip(csv);
-        let key = format!("reports/{EEA}/daily/data/{i:02}-5b1c.csv.gz");
-        entries.push(serde_json::json!({
-            "key": key, "size": bytes.len(), "MD5checksum": hex::encode(Md5::digest(&bytes))
-        }));
-        put_object(s3, &dest, &key, bytes).await;
-    }
-    let manifest = serde_json::json!({
-        "sourceBucket": EEA,
-        "destinationBucket": format!("arn:aws:s3:::{dest}"),
-        "version": "2016-11-30",
-        "creationTimestamp": "1764637200000",
-        "fileFormat": format,
-        "fileSchema": schema,
-        "files": entries,
-    });
-    let key = format!("{base}/manifest.json");
-    put_object(
-        s3,
-        &dest,
-        &key,
-        serde_json::to_vec_pretty(&manifest).expect("json"),
-    )
-    .await;
-    format!("s3://{dest}/{key}").parse().expect("url")
+        .parse()
+        .expect("url")
 }
-
-const SCHEMA: &str =
-    "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag";
 
 fn row(key: &str, latest: bool, marker: bool, modified: &str) -> String {
-    format!(
-        "\"{EEA}\",\"{key}\",\"v1\",\"{latest}\",\"{marker}\",\"10\",\"{modified}\",\"9b2cf535f27731c974343645a3985328\"\n"
-    )
+    inventory::row(EEA, key, latest, marker, modified)
 }
 
 #[tokio::test]
@@ -124,7 +69,7 @@ async fn a_report_lists_the_current_objects_with_their_keys_decoded() {
     assert!(manifest.data_bucket().starts_with("inv-"), "{manifest:?}");
     assert_eq!(
         manifest.created().map(|t| t.timestamp_millis()),
-        Some(1_764_637_200_000)
+        Some(inventory::CREATED_MS)
     );
 }
 

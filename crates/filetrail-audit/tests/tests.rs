@@ -1,7 +1,10 @@
 //! The audit's integration tests (one binary): the audit's rules on in-process stand-ins, the
 //! Timestream adapter on replayed Query responses, the S3 Inventory reader on the emulator.
 
+mod config;
+mod influx;
 mod inventory;
+mod listing;
 mod rules;
 mod timestream;
 

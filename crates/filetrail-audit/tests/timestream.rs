@@ -189,3 +189,49 @@ async fn a_throttled_query_is_retried_and_an_access_error_stops_the_audit() {
     assert!(err.message.contains("AccessDeniedException"), "{err}");
     assert_eq!(replay::request_bodies(&http).len(), 3);
 }
+
+#[tokio::test]
+async fn the_multi_layout_is_read_by_its_measure_name_and_a_null_is_no_value() {
+    // The multi layout's keys are measures: a record the query reads without one answers
+    // `NullValue` (API_query_Datum.html).
+    let l0 = l0_key(3);
+    let column = |name: &str| json!({"Name": name, "Type": {"ScalarType": "VARCHAR"}});
+    let row = |v: [Value; 4]| json!({"Data": v.to_vec()});
+    let body = json!({
+        "QueryId": "AEDQCANNSV2VJ3BN2RWAWFD6W6AHPSQKOVAFVRWAAWYPBCG6VEVKNKJ",
+        "Rows": [
+            row([json!({"ScalarValue": "dev-hermes-incoming"}), json!({"ScalarValue": l0_name(3)}),
+                 json!({"ScalarValue": EEA}), json!({"ScalarValue": l0})]),
+            row([json!({"ScalarValue": "producer"}), json!({"ScalarValue": "l1/x.cdf"}),
+                 json!({"ScalarValue": EEA}), json!({"NullValue": true})]),
+        ],
+        "ColumnInfo": [column("source_bucket"), column("file_key"), column("destination_bucket"), column("new_file_key")],
+        "QueryStatus": {"ProgressPercentage": 100.0, "CumulativeBytesScanned": 512, "CumulativeBytesMetered": 10000000}
+    });
+    let http = replay::client(vec![replay::json_response(200, &body)]);
+    let client = aws_sdk_timestreamquery::Client::new(&replay::sdk_config(&http).await);
+    let t = TimestreamTrail::new(client, Sql::new("filetrail", "moves", Layout::Multi));
+    let keys = [l0.as_str(), "l1/x.cdf"];
+    let found = t
+        .lookup(&Lookup {
+            bucket: EEA,
+            sources: &keys[..1],
+            destinations: &keys,
+        })
+        .await
+        .expect("lookup");
+    let sql = replay::request_bodies(&http)[0]["QueryString"]
+        .as_str()
+        .expect("query")
+        .to_owned();
+    assert!(
+        sql.starts_with("SELECT source_bucket, file_key, destination_bucket, new_file_key FROM \"filetrail\".\"moves\" WHERE measure_name = 'file_moved' AND action_type = 'PUT' AND ("),
+        "{sql}"
+    );
+    let keys: Vec<&str> = found.records.iter().map(|r| r.destination_key()).collect();
+    assert_eq!(
+        keys,
+        [l0.as_str(), "l1/x.cdf"],
+        "a null new_file_key: the key is unchanged"
+    );
+}

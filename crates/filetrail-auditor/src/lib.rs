@@ -5,12 +5,20 @@
 //! of objects read as one EMF line under the deployed function's name ([`metrics`]), and logs
 //! every finding as a JSON line ([`log_findings`]). Findings are the audit's answer, never a
 //! failure; an audit that cannot finish (a bucket or the trail unreadable) fails the
-//! invocation, so Lambda's `Errors` metric and its alarm see it.
+//! invocation, so Lambda's `Errors` metric and its alarm see it. So does an audit that reaches
+//! the work deadline (the stages' [`filetrail_stages::work_deadline`]): it stops there and fails
+//! the invocation itself, with a logged reason naming how far it got, before Lambda would kill
+//! it without a word. It emits no counts then: a partial count would read as "clean" for what
+//! was not read.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use filetrail_audit::{
-    AuditConfig, AuditError, Counts, Found, InfluxTrail, Inventoried, Lookup, Report, S3Listing,
-    S3Url, SourceError, TimestreamTrail, Trail, TrailConfig, TrailError, timestream::Sql,
+    AuditConfig, AuditError, Counts, Found, InfluxTrail, Inventoried, Lookup, Progress, Report,
+    S3Listing, S3Url, SourceError, TimestreamTrail, Trail, TrailConfig, TrailError,
+    timestream::Sql,
 };
 use filetrail_aws::emf::Metrics;
 use filetrail_aws::{ConfigError, Env};
@@ -112,6 +120,31 @@ pub enum StartError {
     InfluxDb(String),
 }
 
+/// Why an invocation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    /// A bucket or the trail could not be read.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// The work deadline came before the audit finished; `reached` is the last page it read.
+    #[error("the audit did not finish by the work deadline (before the Lambda timeout): {}; raise the function's timeout or give large buckets an S3 Inventory report ({ENV_INVENTORY})", how_far(.reached.as_ref()))]
+    Deadline {
+        /// Where the audit was after its last page.
+        reached: Option<Progress>,
+    },
+}
+
+/// How far an audit got, in words, from its last progress.
+fn how_far(reached: Option<&Progress>) -> String {
+    match reached {
+        None => "it had not read a page of the incoming bucket yet".into(),
+        Some(p) => format!(
+            "it had read {} objects in {} buckets (the last page from {}) and looked {} up with {} trail queries",
+            p.counts.objects, p.counts.buckets, p.bucket, p.counts.checked, p.counts.trail_queries
+        ),
+    }
+}
+
 /// The trail of either sink, as the recorder's configuration names it.
 #[derive(Debug)]
 pub enum SinkTrail {
@@ -183,16 +216,20 @@ impl Auditor {
         })
     }
 
-    /// One audit with ages measured from `now`: listings, or inventories where configured.
-    pub async fn audit(&self, now: DateTime<Utc>) -> Result<Report, AuditError> {
+    /// One audit with ages measured from `now`: listings, or inventories where configured;
+    /// `progress` is told after every page.
+    pub async fn audit(
+        &self,
+        now: DateTime<Utc>,
+        progress: &(impl Fn(&Progress) + Sync),
+    ) -> Result<Report, AuditError> {
         let config = AuditConfig {
             now,
             ..self.config.audit.clone()
         };
         let listing = S3Listing::new(self.s3.clone());
-        let no_progress = |_: &filetrail_audit::Progress| {};
         if self.config.inventory.is_empty() {
-            return filetrail_audit::audit(&config, &listing, &self.trail, &no_progress).await;
+            return filetrail_audit::audit(&config, &listing, &self.trail, progress).await;
         }
         let source = Inventoried::load(self.s3.clone(), listing, &self.config.inventory).await?;
         // As `filetrail audit`: a report's snapshot of the incoming bucket would show files
@@ -208,15 +245,41 @@ impl Auditor {
                 retryable: false,
             }));
         }
-        filetrail_audit::audit(&config, &source, &self.trail, &no_progress).await
+        filetrail_audit::audit(&config, &source, &self.trail, progress).await
     }
 
-    /// One invocation: audit, emit the metrics, log the findings, answer the counts. Only an
-    /// audit that could not finish is an error.
-    pub async fn invoke(&self, now: DateTime<Utc>) -> Result<serde_json::Value, AuditError> {
-        let report = self.audit(now).await.inspect_err(|e| {
-            tracing::error!(error = %e, retryable = e.retryable(), "the audit could not finish");
-        })?;
+    /// One invocation: audit (stopped at `deadline`, if any), emit the metrics, log the
+    /// findings, answer the counts. Only an audit that could not finish is an error.
+    pub async fn invoke(
+        &self,
+        now: DateTime<Utc>,
+        deadline: Option<Instant>,
+    ) -> Result<serde_json::Value, InvokeError> {
+        let reached = Mutex::new(None::<Progress>);
+        let progress = |p: &Progress| {
+            *reached.lock().unwrap_or_else(PoisonError::into_inner) = Some(p.clone());
+        };
+        let audit = self.audit(now, &progress);
+        let finished = match deadline {
+            None => Some(audit.await),
+            Some(d) => tokio::time::timeout_at(d.into(), audit).await.ok(),
+        };
+        let report = match finished {
+            Some(Ok(report)) => report,
+            Some(Err(e)) => {
+                tracing::error!(error = %e, retryable = e.retryable(), "the audit could not finish");
+                return Err(e.into());
+            }
+            None => {
+                let reached = reached
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                let e = InvokeError::Deadline { reached };
+                tracing::error!(error = %e, "the audit reached the work deadline");
+                return Err(e);
+            }
+        };
         metrics(&report.counts, &self.function).emit();
         log_findings(&report);
         Ok(serde_json::json!({ "clean": report.is_clean(), "counts": report.counts }))

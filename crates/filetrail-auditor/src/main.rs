@@ -19,10 +19,12 @@ async fn main() -> Result<(), Error> {
     let sdk = filetrail_aws::load_sdk_config().await;
     let function = filetrail_aws::emf::function_name(&env, FUNCTION_NAME);
     let auditor = &Auditor::connect(config, &sdk, function).await?;
-    // The scheduled event's content does not matter: every invocation is one audit, now.
+    // The scheduled event's content does not matter: every invocation is one audit, now,
+    // stopped at the work deadline.
     lambda_runtime::run(service_fn(
-        move |_: LambdaEvent<serde_json::Value>| async move {
-            Ok::<_, Error>(auditor.invoke(chrono::Utc::now()).await?)
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let deadline = filetrail_stages::work_deadline(&event.context);
+            Ok::<_, Error>(auditor.invoke(chrono::Utc::now(), deadline).await?)
         },
     ))
     .await

@@ -1,13 +1,25 @@
-//! The built `filetrail-auditor` binary under the Runtime API stand-in, against the emulator:
-//! files stuck in the incoming bucket are counted in the EMF line under the deployed name and
-//! logged one JSON line each; an audit that cannot read a bucket fails the invocation.
+//! The built `filetrail-auditor` binary under the test kit's Lambda (`lambda::Spec`: the
+//! Runtime API stand-in, the variables Lambda sets), against the emulator: files stuck in the
+//! incoming bucket and what the trail lacks (a level-0 file without a product, an object no
+//! record names; the trail is moto's Timestream table, its `Query` answered by the test kit's
+//! front) are counted in the EMF line under the deployed name and logged one JSON line each;
+//! an audit that cannot read a bucket fails the invocation; one whose trail does not answer
+//! fails it at the work deadline, before Lambda's timeout, saying how far it got.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use filetrail_testkit::runtime_api::{
-    RuntimeApi, function_command, lines_lambda_keeps, stop_and_read_stdout,
+use filetrail_audit::config::ENV_OLDER_THAN;
+use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
+use filetrail_recorder::config::{ENV_DATABASE, ENV_SINK, ENV_TABLE};
+use filetrail_recorder::{Layout, SEED_MEASURE_NAME, timestream_client};
+use filetrail_stages::config::{
+    ENV_BUCKET_PREFIX, ENV_INCOMING_BUCKET, ENV_INSTRUMENTS, ENV_MISSION,
 };
-use filetrail_testkit::{emulator, unique_name};
+use filetrail_testkit::front::Front;
+use filetrail_testkit::lambda::{Lambda, Spec, Written};
+use filetrail_testkit::runtime_api::lines_lambda_keeps;
+use filetrail_testkit::timestream_query::{QUERY, audit_trail};
+use filetrail_testkit::{emulator, endpoint, hanging_endpoint, inventory, pipeline, unique_name};
 use serde_json::{Value, json};
 
 /// An EventBridge scheduled event, as AWS documents it (eb-run-lambda-schedule.html).
@@ -25,88 +37,191 @@ const SCHEDULED_EVENT: &str = r#"{
 
 const INSTRUMENT: &str = "eea";
 const MISSION: &str = "hermes";
+const FUNCTION: &str = "filetrail-dev-auditor";
 
-/// Incoming and instrument buckets under a fresh prefix; returns (prefix, incoming bucket).
-async fn buckets(s3: &aws_sdk_s3::Client) -> (String, String) {
-    let prefix = format!("{}-", unique_name("aud"));
-    let incoming = format!("{prefix}{MISSION}-incoming");
-    for b in [incoming.clone(), format!("{prefix}{MISSION}-{INSTRUMENT}")] {
-        s3.create_bucket()
-            .bucket(&b)
-            .send()
-            .await
-            .expect("create bucket");
-    }
-    (prefix, incoming)
+/// The mission's buckets under a fresh prefix.
+struct Buckets {
+    s3: aws_sdk_s3::Client,
+    prefix: String,
+    incoming: String,
+    eea: String,
 }
 
-async fn spawn(api: &RuntimeApi, env: &[(&str, String)]) -> tokio::process::Child {
-    let mut cmd = function_command(
-        env!("CARGO_BIN_EXE_filetrail-auditor"),
-        api,
-        "filetrail-dev-auditor",
-    );
-    // What Terraform gives the function for log_level = "WARN".
-    cmd.env("AWS_LAMBDA_LOG_LEVEL", "INFO")
-        .env("RUST_LOG", "warn")
-        .env("FILETRAIL_MISSION", MISSION)
-        .env("FILETRAIL_INSTRUMENTS", INSTRUMENT)
-        .env("FILETRAIL_AUDIT_OLDER_THAN", "0s")
-        .env("FILETRAIL_TIMESTREAM_DATABASE", "no_query_needed")
-        .env("FILETRAIL_TIMESTREAM_TABLE", "no_query_needed");
-    for (k, v) in env {
-        cmd.env(k, v);
+impl Buckets {
+    async fn create() -> Self {
+        let s3 = filetrail_stages::s3_client(&emulator().await);
+        let prefix = format!("{}-", unique_name("aud"));
+        let incoming = format!("{prefix}{MISSION}-incoming");
+        let eea = format!("{prefix}{MISSION}-{INSTRUMENT}");
+        for b in [&incoming, &eea] {
+            s3.create_bucket()
+                .bucket(b)
+                .send()
+                .await
+                .expect("create bucket");
+        }
+        Self {
+            s3,
+            prefix,
+            incoming,
+            eea,
+        }
     }
-    cmd.spawn().expect("spawn the auditor binary")
+
+    /// The stages' variables naming these buckets.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (ENV_MISSION, MISSION.into()),
+            (ENV_INSTRUMENTS, INSTRUMENT.into()),
+            (ENV_BUCKET_PREFIX, self.prefix.clone()),
+            (ENV_INCOMING_BUCKET, self.incoming.clone()),
+            (ENV_OLDER_THAN, "0s".into()),
+        ]
+    }
+}
+
+/// The auditor binary as Terraform configures it for `log_level = "WARN"`, reaching AWS at
+/// `aws`, with `env`.
+fn auditor(aws: &str, env: Vec<(&'static str, String)>) -> Spec {
+    Spec::new(env!("CARGO_BIN_EXE_filetrail-auditor"))
+        .name(FUNCTION)
+        .aws_endpoint(aws)
+        .envs([("AWS_LAMBDA_LOG_LEVEL", "INFO"), ("RUST_LOG", "warn")])
+        .envs(env)
+}
+
+/// Start `spec`, invoke it once with the scheduled event; its answer and what it wrote.
+async fn invoke_once(
+    spec: &Spec,
+    wait: Duration,
+) -> (filetrail_testkit::runtime_api::Answer, Written) {
+    let mut lambda: Lambda = spec.start().await.expect("start the auditor");
+    let answer = lambda
+        .invoke(SCHEDULED_EVENT, wait)
+        .await
+        .expect("an answer");
+    (answer, lambda.stop().await)
+}
+
+/// The JSON log lines whose message is `message`, their fields.
+fn logged(out: &str, message: &str) -> Vec<Value> {
+    out.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| {
+            if v.get("fields").is_some() {
+                v["fields"].clone()
+            } else {
+                v
+            }
+        })
+        .filter(|f| f["message"] == message)
+        .collect()
+}
+
+/// Whether the function wrote an EMF line (counts).
+fn emitted_counts(out: &str) -> bool {
+    out.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .any(|v| v.get("_aws").is_some())
+}
+
+/// Record a `PUT` in moto's table as the recorder writes it (seed layout).
+async fn record(sdk: &aws_config::SdkConfig, db: &str, table: &str, m: Move) {
+    let client = timestream_client(sdk).await.expect("client").sdk().clone();
+    let record = Layout::Seed
+        .record(&FileMoved::from_move(m))
+        .expect("record");
+    client
+        .write_records()
+        .database_name(db)
+        .table_name(table)
+        .common_attributes(Layout::Seed.common_attributes())
+        .records(record)
+        .send()
+        .await
+        .expect("write");
 }
 
 #[tokio::test]
-async fn the_binary_counts_stuck_files_under_the_deployed_name() {
+async fn the_binary_counts_what_the_trail_lacks_under_the_deployed_name() {
     let sdk = emulator().await;
-    let s3 = filetrail_stages::s3_client(&sdk);
-    let (prefix, incoming) = buckets(&s3).await;
-    let parsable = "hermes_eea_l0_2024001-000000_v01.bin";
-    let unparsable = "notes from the night shift.txt";
+    let b = Buckets::create().await;
+    let (db, table) = (unique_name("auditdb"), pipeline::TABLE.to_owned());
+    pipeline::timestream_table(&sdk, &db, &table)
+        .await
+        .expect("table");
+    let (parsable, unparsable) = (
+        "hermes_eea_l0_2024001-000000_v01.bin",
+        "notes from the night shift.txt",
+    );
+    let l0 = "l0/2024/01/02/hermes_eea_l0_2024002-000000_v01.bin";
+    let copied = "l1/2024/01/02/hermes_eea_l1_20240102T000000_v1.0.0.cdf";
     for key in [parsable, unparsable] {
-        s3.put_object()
-            .bucket(&incoming)
-            .key(key)
-            .body(b"science".to_vec().into())
-            .send()
-            .await
-            .expect("put");
+        inventory::put_object(&b.s3, &b.incoming, key, b"science".to_vec()).await;
     }
-
-    let api = RuntimeApi::start().await;
-    let child = spawn(
-        &api,
-        &[
-            ("FILETRAIL_INCOMING_BUCKET", incoming.clone()),
-            ("FILETRAIL_BUCKET_PREFIX", prefix.clone()),
-        ],
+    for key in [l0, copied] {
+        inventory::put_object(&b.s3, &b.eea, key, b"science".to_vec()).await;
+    }
+    // The l0 file's sort is recorded, no product of it is; the copy is not recorded.
+    record(
+        &sdk,
+        &db,
+        &table,
+        Move {
+            action_type: ActionType::Put,
+            source_bucket: Some(b.incoming.clone()),
+            file_key: "hermes_eea_l0_2024002-000000_v01.bin".into(),
+            destination_bucket: Some(b.eea.clone()),
+            new_file_key: Some(l0.into()),
+            occurred_at: OccurredAt::now(),
+        },
     )
     .await;
-    api.invoke("audit-1", SCHEDULED_EVENT);
-    let answers = api.answers(1, Duration::from_secs(30)).await;
-    assert_eq!(answers.len(), 1, "the function answered");
+    let front = Front::start(
+        &endpoint(),
+        vec![(QUERY, audit_trail(&db, &table, SEED_MEASURE_NAME))],
+    )
+    .await;
+    let mut env = b.env();
+    env.extend([
+        (ENV_SINK, "timestream".into()),
+        (ENV_DATABASE, db.clone()),
+        (ENV_TABLE, table.clone()),
+    ]);
+    let (answer, written) = invoke_once(&auditor(front.url(), env), Duration::from_secs(30)).await;
     assert!(
-        answers[0].ok,
+        answer.ok,
         "findings are an answer, not an error: {}",
-        answers[0].body
+        answer.body
     );
-    let response: Value = serde_json::from_str(&answers[0].body).expect("json");
+    let response: Value = serde_json::from_str(&answer.body).expect("json");
     assert_eq!(response["clean"], false, "{response}");
-    assert_eq!(response["counts"]["stuck"], 2, "{response}");
+    assert_eq!(
+        (
+            &response["counts"]["stuck"],
+            &response["counts"]["unprocessed"],
+            &response["counts"]["unrecorded"]
+        ),
+        (&json!(2), &json!(1), &json!(1)),
+        "{response}"
+    );
+    assert_eq!(
+        response["counts"]["trail_queries"], 1,
+        "one lookup for the page of eea"
+    );
+    assert!(
+        front.answered(QUERY) >= 2,
+        "the trail was queried from inside the Lambda"
+    );
 
-    let out = stop_and_read_stdout(child).await;
+    let out = written.stdout;
     // What CloudWatch Logs keeps at Lambda's INFO filter: the EMF line under the deployed name.
-    let kept = lines_lambda_keeps(&out, "INFO");
-    let emf: Value = kept
+    let emf: Value = lines_lambda_keeps(&out, "INFO")
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .find(|v| v.get("_aws").is_some())
         .unwrap_or_else(|| panic!("an EMF line past Lambda's filter: {out}"));
-    assert_eq!(emf["function"], "filetrail-dev-auditor", "{emf}");
+    assert_eq!(emf["function"], FUNCTION, "{emf}");
     assert_eq!(
         emf["_aws"]["CloudWatchMetrics"][0]["Namespace"],
         "filetrail"
@@ -122,64 +237,98 @@ async fn the_binary_counts_stuck_files_under_the_deployed_name() {
             emf["unrecorded_files"].as_u64(),
             emf["audited_objects"].as_u64()
         ),
-        (Some(2), Some(0), Some(0), Some(2)),
+        (Some(2), Some(1), Some(1), Some(4)),
         "{emf}"
     );
     // Each finding is one JSON log line, kept at RUST_LOG=warn.
-    let findings: Vec<Value> = out
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["fields"]["message"] == "audit finding" || v["message"] == "audit finding")
-        .collect();
-    let keys: Vec<String> = findings
+    let mut findings: Vec<(String, String, String)> = logged(&out, "audit finding")
         .iter()
-        .map(|v| {
-            let f = if v.get("fields").is_some() {
-                &v["fields"]
-            } else {
-                v
-            };
-            assert_eq!(f["kind"], "stuck", "{v}");
-            assert_eq!(f["bucket"], incoming.as_str(), "{v}");
-            f["key"].as_str().unwrap_or_default().to_owned()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
+            (s("kind"), s("bucket"), s("key"))
         })
         .collect();
-    assert_eq!(keys.len(), 2, "{out}");
-    assert!(
-        keys.contains(&parsable.to_owned()) && keys.contains(&unparsable.to_owned()),
-        "{keys:?}"
+    findings.sort();
+    let want = |k: &str, b: &str, key: &str| (k.to_owned(), b.to_owned(), key.to_owned());
+    assert_eq!(
+        findings,
+        [
+            want("stuck", &b.incoming, parsable),
+            want("stuck", &b.incoming, unparsable),
+            want("unprocessed", &b.eea, l0),
+            want("unrecorded", &b.eea, copied),
+        ],
+        "{out}"
     );
 }
 
 #[tokio::test]
 async fn an_audit_that_cannot_read_a_bucket_fails_the_invocation() {
-    let sdk = emulator().await;
-    let s3 = filetrail_stages::s3_client(&sdk);
-    let (prefix, _) = buckets(&s3).await;
-    let missing = format!("{prefix}{MISSION}-nowhere");
-    let api = RuntimeApi::start().await;
-    let child = spawn(
-        &api,
-        &[
-            ("FILETRAIL_INCOMING_BUCKET", missing.clone()),
-            ("FILETRAIL_BUCKET_PREFIX", prefix),
-        ],
-    )
-    .await;
-    api.invoke("audit-2", SCHEDULED_EVENT);
-    let answers = api.answers(1, Duration::from_secs(30)).await;
-    assert_eq!(answers.len(), 1, "the function answered");
-    assert!(!answers[0].ok, "posted to /error: {}", answers[0].body);
+    let b = Buckets::create().await;
+    let mut env = b.env();
+    env.push((
+        ENV_INCOMING_BUCKET,
+        format!("{}{MISSION}-nowhere", b.prefix),
+    ));
+    let (answer, written) = invoke_once(&auditor(&endpoint(), env), Duration::from_secs(30)).await;
+    assert!(!answer.ok, "posted to /error: {}", answer.body);
+    assert!(answer.body.contains("NoSuchBucket"), "{}", answer.body);
     assert!(
-        answers[0].body.contains("NoSuchBucket"),
-        "{}",
-        answers[0].body
+        !emitted_counts(&written.stdout),
+        "no metrics from an audit that did not finish: {}",
+        written.stdout
     );
-    let out = stop_and_read_stdout(child).await;
+}
+
+#[tokio::test]
+async fn an_audit_whose_trail_never_answers_fails_at_the_work_deadline_saying_how_far_it_got() {
+    let b = Buckets::create().await;
+    inventory::put_object(&b.s3, &b.incoming, "stuck.bin", b"x".to_vec()).await;
+    inventory::put_object(&b.s3, &b.eea, "l1/waiting.cdf", b"x".to_vec()).await;
+    let mut env = b.env();
+    env.extend([
+        (ENV_SINK, "influxdb".to_owned()),
+        (filetrail_influxdb::ENV_URL, hanging_endpoint().await),
+        (filetrail_influxdb::ENV_DATABASE, "trail".to_owned()),
+    ]);
+    // A 6 s function: the work deadline is half the time left (3 s), the stages' rule.
+    let timeout = Duration::from_secs(6);
+    let mut lambda = auditor(&endpoint(), env)
+        .timeout(timeout)
+        .start()
+        .await
+        .expect("start");
+    lambda
+        .api()
+        .wait_first_next(Duration::from_secs(30))
+        .await
+        .expect("the auditor started");
+    let sent = Instant::now();
+    let answer = lambda
+        .invoke(SCHEDULED_EVENT, timeout)
+        .await
+        .unwrap_or_else(|| panic!("no answer before the function's {timeout:?} timeout"));
+    let took = sent.elapsed();
     assert!(
-        !out.lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .any(|v| v.get("_aws").is_some()),
-        "no metrics from an audit that did not finish: {out}"
+        took >= Duration::from_secs(2),
+        "it waited for the trail until the deadline: {took:?}"
+    );
+    assert!(!answer.ok, "the invocation fails: {}", answer.body);
+    for part in [
+        "did not finish by the work deadline".to_owned(),
+        format!("the last page from {}", b.incoming),
+        "looked 0 up with 0 trail queries".to_owned(),
+    ] {
+        assert!(answer.body.contains(&part), "{part:?} in {}", answer.body);
+    }
+    let out = lambda.stop().await.stdout;
+    assert_eq!(
+        logged(&out, "the audit reached the work deadline").len(),
+        1,
+        "{out}"
+    );
+    assert!(
+        !emitted_counts(&out),
+        "no counts from an audit that did not finish: {out}"
     );
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::runtime_api::{Answer, RuntimeApi};
+use crate::runtime_api::{Answer, INVOCATION_TIMEOUT, RuntimeApi};
 
 /// The Runtime API address Lambda gives a function.
 pub const RUNTIME_API_ENV: &str = "AWS_LAMBDA_RUNTIME_API";
@@ -59,6 +59,7 @@ pub struct Spec {
     name: String,
     env: Vec<(String, String)>,
     output: Output,
+    timeout: Duration,
 }
 
 impl Spec {
@@ -80,6 +81,7 @@ impl Spec {
                 (LOG_FORMAT_ENV.into(), "JSON".into()),
             ],
             output: Output::Piped,
+            timeout: INVOCATION_TIMEOUT,
         }
     }
 
@@ -130,6 +132,13 @@ impl Spec {
         self
     }
 
+    /// How long each invocation may run (the function's timeout; the Runtime API's
+    /// `Lambda-Runtime-Deadline-Ms`), [`INVOCATION_TIMEOUT`] unless set.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// The binary's path.
     pub fn exe(&self) -> &Path {
         &self.exe
@@ -137,7 +146,7 @@ impl Spec {
 
     /// Start a process under a fresh Runtime API.
     pub async fn start(&self) -> std::io::Result<Lambda> {
-        let api = RuntimeApi::start().await;
+        let api = RuntimeApi::start_with_timeout(self.timeout).await;
         let mut cmd = tokio::process::Command::new(&self.exe);
         cmd.env(RUNTIME_API_ENV, &api.address)
             .envs(self.env.iter().map(|(k, v)| (k, v)))

@@ -8,6 +8,9 @@
 //! - [`pipeline`]: a bus whose rule routes `FileMoved` events to a fresh SQS queue.
 //! - [`front`]: a front to the emulator answering what moto does not implement
 //!   (`TestEventPattern`).
+//! - [`timestream_query`]: Timestream `Query` answered in AWS's shape from what moto stored
+//!   (the audit's trail lookups).
+//! - [`inventory`]: S3 Inventory reports written to the emulator in AWS's format.
 //! - [`hanging_endpoint`]: a service that never answers.
 //! - [`lambda`]: a built Lambda binary run under the [`runtime_api`] stand-in.
 //! - [`sqs`]: the SQS event Lambda sends a function, in its wire JSON.
@@ -18,6 +21,7 @@
 pub mod emf;
 pub mod fixtures;
 pub mod front;
+pub mod inventory;
 pub mod lambda;
 pub mod mapping;
 pub mod moto;
@@ -27,6 +31,7 @@ pub mod replay;
 mod rng;
 pub mod runtime_api;
 pub mod sqs;
+pub mod timestream_query;
 
 pub use rng::Rng;
 

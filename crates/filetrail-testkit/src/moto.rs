@@ -57,3 +57,28 @@ pub fn timestream_records(database: &str, table: &str) -> Vec<serde_json::Value>
         .flat_map(|t| t["records"].as_array().cloned().unwrap_or_default())
         .collect()
 }
+
+/// The columns of one record [`timestream_records`] returned, by name, as a query reads them:
+/// its dimensions and its measure values (`MeasureValues` of a multi-measure record).
+pub fn timestream_columns(
+    record: &serde_json::Value,
+) -> std::collections::BTreeMap<String, String> {
+    let pairs = |list: &str| {
+        record[list]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|d| {
+                Some((
+                    d["Name"].as_str()?.to_owned(),
+                    d["Value"].as_str()?.to_owned(),
+                ))
+            })
+            .collect::<Vec<_>>()
+    };
+    pairs("Dimensions")
+        .into_iter()
+        .chain(pairs("MeasureValues"))
+        .collect()
+}

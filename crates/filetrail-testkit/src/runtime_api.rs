@@ -37,6 +37,8 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     changed: Notify,
+    /// How long each invocation may run ([`INVOCATION_TIMEOUT`] unless started with another).
+    timeout: Duration,
 }
 
 impl Shared {
@@ -88,8 +90,14 @@ impl Drop for RuntimeApi {
 pub const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl RuntimeApi {
-    /// Start serving on a free loopback port.
+    /// Start serving on a free loopback port; each invocation may run [`INVOCATION_TIMEOUT`].
     pub async fn start() -> Self {
+        Self::start_with_timeout(INVOCATION_TIMEOUT).await
+    }
+
+    /// Start serving on a free loopback port; each invocation may run `timeout` (its
+    /// `Lambda-Runtime-Deadline-Ms` is `timeout` after the function asked for it).
+    pub async fn start_with_timeout(timeout: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
@@ -97,7 +105,10 @@ impl RuntimeApi {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_else(|e| panic!("addr: {e}"));
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            timeout,
+            ..Shared::default()
+        });
         let s = shared.clone();
         let task = tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
@@ -206,7 +217,7 @@ async fn serve(conn: TcpStream, shared: Arc<Shared>) {
             let (id, event) = next_event(&shared).await;
             let deadline = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
-                .map(|d| d + INVOCATION_TIMEOUT)
+                .map(|d| d + shared.timeout)
                 .unwrap_or_default()
                 .as_millis();
             format!(

@@ -9,6 +9,9 @@ use crate::FileMoved;
 pub const NOT_AVAILABLE: &str = "N/A";
 /// The seed layout's measure (Timestream) and field (InfluxDB): `occurred_at` in epoch seconds.
 pub const SEED_MEASURE: &str = "timestamp";
+/// The multi layout's measure (Timestream, one multi-measure record per event) and the InfluxDB
+/// sink's default measurement: the name one whole move is stored under.
+pub const MULTI_MEASURE: &str = "file_moved";
 
 /// The names fields are stored under.
 pub mod name {

@@ -23,6 +23,7 @@ use aws_sdk_timestreamwrite::types::{MeasureValueType, Record, TimeUnit};
 use aws_smithy_http_client::test_util::infallible_client_fn;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
+use filetrail_aws::{Margin, work_deadline};
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, Token, TokenSource, Transport};
 use filetrail_recorder::config::DEFAULT_SAFETY_MARGIN;
@@ -30,7 +31,6 @@ use filetrail_recorder::metering::{Names, meter_write};
 use filetrail_recorder::{
     DeadLetters, InfluxDbSink, Layout, MAX_RECORDS_PER_WRITE, NoDeadLetterQueue, Outcome, Recorder,
     SEED_MEASURE_NAME, Settings, Sink, SqsBatch, SqsDeadLetters, TimestreamSink, TimestreamWriter,
-    work_deadline,
 };
 use filetrail_testkit::lambda::{Output, Spec};
 use filetrail_testkit::process::{cpu_time, peak_rss_mb, reset_peak};
@@ -236,7 +236,7 @@ async fn slow_store() -> (Duration, u64, u64) {
     let (response, counts) = slow
         .handle(
             &event,
-            work_deadline(lambda_deadline, DEFAULT_SAFETY_MARGIN),
+            work_deadline(lambda_deadline, Margin::Fixed(DEFAULT_SAFETY_MARGIN)),
         )
         .await
         .unwrap();

@@ -26,7 +26,6 @@ pub use dead_letter::{
 };
 pub use handler::{
     Counts, DEAD_LETTER_RESERVE, HandlerError, MAX_WRITE_ATTEMPTS, Recorder, Settings,
-    work_deadline,
 };
 pub use influxdb::InfluxDbSink;
 pub use lag::Lag;

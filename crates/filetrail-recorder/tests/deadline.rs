@@ -5,11 +5,10 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use filetrail_aws::{Margin, work_deadline};
 use filetrail_contract::FileMoved;
 use filetrail_recorder::config::DEFAULT_SAFETY_MARGIN;
-use filetrail_recorder::{
-    DEAD_LETTER_RESERVE, Outcome, Recorder, Settings, Sink, SqsDeadLetters, work_deadline,
-};
+use filetrail_recorder::{DEAD_LETTER_RESERVE, Outcome, Recorder, Settings, Sink, SqsDeadLetters};
 
 use super::{envelope, failed_ids, sqs_event};
 
@@ -88,7 +87,7 @@ async fn run<D: filetrail_recorder::DeadLetters>(dead_letters: D, garbage: usize
     let recorder = Recorder::new(SlowStore::default(), dead_letters, settings);
     let start = Instant::now();
     let lambda_deadline = SystemTime::now() + FUNCTION_TIMEOUT;
-    let deadline = work_deadline(lambda_deadline, DEFAULT_SAFETY_MARGIN);
+    let deadline = work_deadline(lambda_deadline, Margin::Fixed(DEFAULT_SAFETY_MARGIN));
     let (response, counts) = recorder.handle(&event, deadline).await.expect("decided");
     let elapsed = start.elapsed();
     assert_eq!(

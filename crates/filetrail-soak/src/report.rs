@@ -10,36 +10,6 @@ use crate::check::{DlqCheck, TableCheck};
 use crate::function::KillStats;
 use crate::mapping::MappingStats;
 
-/// The recorder's own counts, summed over invocations (in-process runs).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct RecorderCounts {
-    /// Messages received.
-    pub received: u64,
-    /// Messages whose record an invocation stored.
-    pub written: u64,
-    /// Messages whose record was already stored.
-    pub duplicate: u64,
-    /// Record writes retried within an invocation.
-    pub retried: u64,
-    /// Messages dead-lettered with their reason.
-    pub dead_lettered: u64,
-    /// Messages handed back to SQS.
-    pub failed: u64,
-}
-
-impl From<Counts> for RecorderCounts {
-    fn from(c: Counts) -> Self {
-        Self {
-            received: c.received,
-            written: c.written,
-            duplicate: c.duplicate,
-            retried: c.retried,
-            dead_lettered: c.dead_lettered,
-            failed: c.failed,
-        }
-    }
-}
-
 /// The publishing phase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct PublishFigures {
@@ -93,8 +63,9 @@ pub struct SoakReport {
     pub publish: PublishFigures,
     /// What the event source mapping did.
     pub mapping: MappingStats,
-    /// The recorder's counts (in-process runs).
-    pub recorder: Option<RecorderCounts>,
+    /// The recorder's counts, summed over invocations (in-process runs; the lag is per invocation
+    /// and not kept).
+    pub recorder: Option<Counts>,
     /// Where the kills landed (binary runs).
     pub kills: Option<KillStats>,
     /// Faults injected, by kind.

@@ -517,7 +517,7 @@ fn the_sweep_deadline_keeps_a_margin_of_at_most_half_the_time_left() {
     use std::time::{Instant, SystemTime, UNIX_EPOCH};
     let mut context = lambda_runtime::Context::default();
     assert_eq!(
-        filetrail_stages::work_deadline(&context),
+        filetrail_stages::sweep_deadline(&context),
         None,
         "no deadline: no limit"
     );
@@ -526,14 +526,14 @@ fn the_sweep_deadline_keeps_a_margin_of_at_most_half_the_time_left() {
         u64::try_from((now + Duration::from_secs(secs)).as_millis()).expect("fits")
     };
     context.deadline = in_ms(300);
-    let d = filetrail_stages::work_deadline(&context).expect("deadline");
+    let d = filetrail_stages::sweep_deadline(&context).expect("deadline");
     let left = d.saturating_duration_since(Instant::now());
     assert!(
         left > Duration::from_secs(265) && left <= Duration::from_secs(270),
         "{left:?}"
     );
     context.deadline = in_ms(10);
-    let d = filetrail_stages::work_deadline(&context).expect("deadline");
+    let d = filetrail_stages::sweep_deadline(&context).expect("deadline");
     let left = d.saturating_duration_since(Instant::now());
     assert!(
         left > Duration::from_secs(4) && left <= Duration::from_secs(5),

@@ -2,10 +2,9 @@
 //!
 //! `filename`, `trigger`, `config`, `copy_plan` and `process` need nothing outside the process;
 //! `sorter` and `processor` run the real SDK against the emulator (`make test`).
-//! Fixtures: the S3 notification is the test kit's (`filetrail_testkit::fixtures::S3_EVENT`);
-//! `example-eventbridge-schedule.json` is copied from
-//! `aws_lambda_events`' fixtures; the S3 → EventBridge events follow the S3 user guide's
-//! "EventBridge event message structure" examples.
+//! Fixtures: the S3 notification and the scheduled event are the test kit's
+//! (`filetrail_testkit::fixtures`, AWS's examples); the S3 → EventBridge events follow the S3
+//! user guide's "EventBridge event message structure" examples.
 
 mod config;
 mod copy_plan;
@@ -31,10 +30,10 @@ use filetrail_publisher::{
 use filetrail_testkit::pipeline::{self, BusToQueue};
 use serde_json::Value;
 
-/// The real S3 notification fixture from `aws_lambda_events`.
-pub const S3_NOTIFICATION: &str = filetrail_testkit::fixtures::S3_EVENT;
 /// A scheduled EventBridge event from `aws_lambda_events`.
-pub const SCHEDULED_EVENT: &str = include_str!("fixtures/example-eventbridge-schedule.json");
+pub use filetrail_testkit::fixtures::SCHEDULED_EVENT;
+/// The real S3 notification fixture from `aws_lambda_events`, and its one builder.
+pub use filetrail_testkit::fixtures::{S3_EVENT as S3_NOTIFICATION, s3_notification};
 /// The S3 → EventBridge `Object Created` event.
 pub const OBJECT_CREATED: &str = include_str!("fixtures/s3-eventbridge-object-created.json");
 /// The S3 → EventBridge `Object Deleted` event.
@@ -43,15 +42,6 @@ pub const OBJECT_DELETED: &str = include_str!("fixtures/s3-eventbridge-object-de
 /// The example processing command shipped with the crate.
 pub fn example_command() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/process/example-process.sh")
-}
-
-/// The S3 notification fixture naming `bucket` and the (already URL-encoded) `raw_key`.
-pub fn s3_notification(bucket: &str, raw_key: &str) -> Value {
-    let mut v: Value = serde_json::from_str(S3_NOTIFICATION).expect("fixture");
-    v["Records"][0]["s3"]["bucket"]["name"] = bucket.into();
-    v["Records"][0]["s3"]["bucket"]["arn"] = format!("arn:aws:s3:::{bucket}").into();
-    v["Records"][0]["s3"]["object"]["key"] = raw_key.into();
-    v
 }
 
 /// The S3 → EventBridge `Object Created` fixture naming `bucket` and `key`.

@@ -33,11 +33,12 @@ pub fn work_deadline(lambda_deadline: SystemTime, margin: Margin) -> Instant {
     Instant::now() + left.saturating_sub(margin.of(left))
 }
 
-/// Log a start-up configuration error with the variable it names; the binary then returns the
-/// error from `main`, so the Lambda init fails and says why. Use as
-/// `Config::from_env(&env).inspect_err(config_error)?`.
+/// Log a start-up configuration error: the variable it names, the problem, and the whole
+/// sentence (`VAR: problem`); the binary then returns the error from `main`, so the Lambda init
+/// fails and says why. Use as `Config::from_env(&env).inspect_err(config_error)?`.
 pub fn config_error(e: &ConfigError) {
-    tracing::error!(variable = %e.var, problem = %e.problem, "invalid configuration; the function cannot start");
+    tracing::error!(variable = %e.var, problem = %e.problem, error = %e,
+        "invalid configuration; the function cannot start");
 }
 
 #[cfg(test)]

@@ -155,5 +155,6 @@ mod tests {
     fn epoch_seconds_keep_three_decimals() {
         assert_eq!(epoch_seconds(1_714_564_800_123), "1714564800.123");
         assert_eq!(epoch_seconds(5), "0.005");
+        assert_eq!(epoch_seconds(0), "0.000");
     }
 }

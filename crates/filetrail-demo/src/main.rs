@@ -50,6 +50,11 @@ async fn call(lambda: &mut Lambda, event: &Value) -> Result<std::result::Result<
     Ok(if answer.ok { Ok(body) } else { Err(body) })
 }
 
+/// What a function's answer tells: `ok` of its response, or its error.
+fn told(answer: &std::result::Result<Value, Value>, ok: impl Fn(&Value) -> String) -> String {
+    answer.as_ref().map_or_else(|e| format!("error {e}"), ok)
+}
+
 /// An S3 `ObjectCreated:Put` notification in AWS's shape (keys form-encoded, as S3 sends them),
 /// written now.
 fn s3_event(bucket: &str, key: &str, size: u64) -> Value {
@@ -225,16 +230,13 @@ async fn run_sorter(sorter: &mut Lambda, files: &[String], bad: &[&str]) -> Resu
     let mut schedule: Value = serde_json::from_str(fixtures::SCHEDULED_EVENT)?;
     schedule["time"] = json!(OccurredAt::now().to_string());
     let sweep = call(sorter, &schedule).await?;
-    println!(
-        "   scheduled sweep: {}",
-        sweep.map_or_else(
-            |e| format!("error {e}"),
-            |c| format!(
-                "{} listed, {} sorted (nothing new)",
-                c["received"], c["sorted"]
-            )
+    let listed = |c: &Value| {
+        format!(
+            "{} listed, {} sorted (nothing new)",
+            c["received"], c["sorted"]
         )
-    );
+    };
+    println!("   scheduled sweep: {}", told(&sweep, listed));
     Ok(())
 }
 
@@ -260,16 +262,11 @@ async fn run_processor(
     for (bucket, key, size) in &level0 {
         let event = s3_event(bucket, key, u64::try_from(*size).unwrap_or(0));
         let answer = call(processor, &event).await?;
-        println!(
-            "   s3://{bucket}/{key}: {}",
-            answer.map_or_else(
-                |e| format!("error {e}"),
-                |c| format!(
-                    "{} products uploaded, {} events published",
-                    c["uploaded"], c["published"]
-                )
-            )
-        );
+        let products = |c: &Value| {
+            let (uploaded, published) = (&c["uploaded"], &c["published"]);
+            format!("{uploaded} products uploaded, {published} events published")
+        };
+        println!("   s3://{bucket}/{key}: {}", told(&answer, products));
     }
     Ok(level0)
 }

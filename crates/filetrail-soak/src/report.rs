@@ -96,44 +96,41 @@ impl SoakReport {
 
     /// Name what is off in [`SoakReport::problems`].
     pub fn find_problems(&mut self) {
-        let mut p = Vec::new();
-        if self.publish.unpublished > 0 {
-            p.push(format!(
-                "{} event(s) could not be published",
-                self.publish.unpublished
-            ));
-        }
-        if self.table.lost > 0 {
-            p.push(format!(
-                "{} event(s) lost, e.g. {:?}",
-                self.table.lost, self.table.lost_examples
-            ));
-        }
-        if self.table.doubled > 0 {
-            p.push(format!(
-                "{} record(s) doubled or unexpected, e.g. {:?}",
-                self.table.doubled, self.table.doubled_examples
-            ));
-        }
-        if self.dlq.poison_missing > 0 {
-            p.push(format!(
-                "{} poison message(s) are not in the DLQ",
-                self.dlq.poison_missing
-            ));
-        }
-        if self.dlq.poison_without_reason > 0 {
-            p.push(format!(
-                "{} poison message(s) are in the DLQ without the recorder's reason",
-                self.dlq.poison_without_reason
-            ));
-        }
-        if self.dlq.valid_left > 0 {
-            p.push(format!(
-                "{} valid event(s) are still in the DLQ after replay",
-                self.dlq.valid_left
-            ));
-        }
-        self.problems = p;
+        let (table, dlq) = (&self.table, &self.dlq);
+        let found = [
+            (
+                self.publish.unpublished,
+                "event(s) could not be published".to_owned(),
+            ),
+            (
+                table.lost as u64,
+                format!("event(s) lost, e.g. {:?}", table.lost_examples),
+            ),
+            (
+                table.doubled as u64,
+                format!(
+                    "record(s) doubled or unexpected, e.g. {:?}",
+                    table.doubled_examples
+                ),
+            ),
+            (
+                dlq.poison_missing as u64,
+                "poison message(s) are not in the DLQ".to_owned(),
+            ),
+            (
+                dlq.poison_without_reason as u64,
+                "poison message(s) are in the DLQ without the recorder's reason".to_owned(),
+            ),
+            (
+                dlq.valid_left as u64,
+                "valid event(s) are still in the DLQ after replay".to_owned(),
+            ),
+        ];
+        self.problems = found
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
     }
 }
 

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
 use aws_sdk_s3::primitives::ByteStream;
 use filetrail_contract::{BodyShape, FileMoved, OccurredAt, parse_body_str};
 use filetrail_publisher::{
@@ -111,14 +112,19 @@ impl Emulator {
 
     /// Put an object.
     pub async fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
-        self.s3
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(ByteStream::from(bytes.to_vec()))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("put s3://{bucket}/{key}: {e:?}"));
+        put_object(&self.s3, bucket, key, bytes, |put| put).await;
+    }
+
+    /// Put an object, its request given what an uploader sets (`with`: tags, metadata, content
+    /// type).
+    pub async fn put_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: &[u8],
+        with: impl FnOnce(PutObjectFluentBuilder) -> PutObjectFluentBuilder,
+    ) {
+        put_object(&self.s3, bucket, key, bytes, with).await;
     }
 
     /// An object's bytes.
@@ -212,6 +218,22 @@ impl Emulator {
             extra.iter().map(|m| m.body()).collect::<Vec<_>>()
         );
     }
+}
+
+/// Put `bytes` at `s3://bucket/key` through `s3`, the request given `with`'s settings.
+pub async fn put_object(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    bytes: &[u8],
+    with: impl FnOnce(PutObjectFluentBuilder) -> PutObjectFluentBuilder,
+) {
+    let put = s3.put_object().bucket(bucket).key(key);
+    with(put)
+        .body(ByteStream::from(bytes.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put s3://{bucket}/{key}: {e:?}"));
 }
 
 /// A `PutEvents` that refuses the next `fail_next` calls (as EventBridge refuses a caller

@@ -141,15 +141,21 @@ fn test_config(url: &str) -> aws_config::ConfigLoader {
         .credentials_provider(test_credentials())
 }
 
+/// A listener on a free loopback port for `what`, and its address.
+async fn loopback(what: &str) -> (tokio::net::TcpListener, std::net::SocketAddr) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind {what}: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("the address of {what}: {e}"));
+    (listener, addr)
+}
+
 /// An endpoint that accepts connections, reads requests and never answers: a service that
 /// hangs. Returns its URL; it lives until the runtime ends.
 pub async fn hanging_endpoint() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
-    let addr = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("local addr: {e}"));
+    let (listener, addr) = loopback("the hanging endpoint").await;
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((socket, _)) = listener.accept().await {

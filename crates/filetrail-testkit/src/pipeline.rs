@@ -168,15 +168,9 @@ pub async fn create(
     let (dlq_url, dlq_arn) = try_queue(&sqs, &names.dlq).await?;
     let (target_dlq_url, target_dlq_arn) = try_queue(&sqs, &names.target_dlq).await?;
     let (events_queue_url, events_queue_arn) = try_queue(&sqs, &names.events_queue).await?;
-    sqs.set_queue_attributes()
-        .queue_url(&events_queue_url)
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            settings.visibility_timeout.as_secs().max(1).to_string(),
-        )
-        .send()
-        .await
-        .map_err(|e| failed("set queue attributes")(&e))?;
+    let visibility_s = settings.visibility_timeout.as_secs().max(1).to_string();
+    let visibility = QueueAttributeName::VisibilityTimeout;
+    set_attribute(&sqs, &events_queue_url, visibility, visibility_s).await?;
     redrive(
         &sqs,
         &events_queue_url,
@@ -268,16 +262,25 @@ pub async fn redrive(
     dlq_arn: &str,
     max_receive_count: u32,
 ) -> Result<(), PipelineError> {
+    let policy = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count});
+    let name = QueueAttributeName::RedrivePolicy;
+    set_attribute(sqs, queue_url, name, policy.to_string()).await
+}
+
+/// Set one attribute of a queue.
+async fn set_attribute(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    name: QueueAttributeName,
+    value: String,
+) -> Result<(), PipelineError> {
+    let what = format!("set {} of {url}", name.as_str());
     sqs.set_queue_attributes()
-        .queue_url(queue_url)
-        .attributes(
-            QueueAttributeName::RedrivePolicy,
-            json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
-                .to_string(),
-        )
+        .queue_url(url)
+        .attributes(name, value)
         .send()
         .await
-        .map_err(|e| failed("set the redrive policy")(&e))?;
+        .map_err(|e| failed(&what)(&e))?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 /// What the function answered for one invocation.
@@ -90,13 +90,8 @@ pub const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);
 impl RuntimeApi {
     /// Start serving on a free loopback port.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let address = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|e| panic!("addr: {e}"));
+        let (listener, address) = crate::loopback("the Runtime API").await;
+        let address = address.to_string();
         let shared = Arc::new(Shared::default());
         let s = shared.clone();
         let task = tokio::spawn(async move {

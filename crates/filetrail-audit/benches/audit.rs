@@ -121,15 +121,9 @@ async fn run(label: &str, sql: Sql) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`. Test runners (`cargo test --all-targets`, nextest) list or
-    // run bench targets as tests: this binary has no tests, so it answers with none.
-    if !std::env::args().skip(1).any(|a| a == "--bench") {
+    let Some(rt) = filetrail_testkit::bench::runtime() else {
         return;
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    };
     let sql = || Sql::new("sdc_aws_logs", "sdc_aws_s3_bucket_log_table", Layout::Seed);
     rt.block_on(run("(Timestream's query limit (262,144))", sql()));
     rt.block_on(run(

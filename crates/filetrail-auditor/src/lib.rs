@@ -6,7 +6,7 @@
 //! every finding as a JSON line ([`log_findings`]). Findings are the audit's answer, never a
 //! failure; an audit that cannot finish (a bucket or the trail unreadable) fails the
 //! invocation, so Lambda's `Errors` metric and its alarm see it. So does an audit that reaches
-//! the work deadline (the stages' [`filetrail_stages::work_deadline`]): it stops there and fails
+//! the work deadline (a stage sweep's, [`filetrail_stages::sweep_deadline`]): it stops there and fails
 //! the invocation itself, with a logged reason naming how far it got, before Lambda would kill
 //! it without a word. It emits no counts then: a partial count would read as "clean" for what
 //! was not read.

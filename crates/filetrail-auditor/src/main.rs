@@ -10,9 +10,8 @@ async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON, text otherwise.
     lambda_runtime::tracing::init_default_subscriber();
     let env = Env::process();
-    let config = AuditorConfig::from_env(&env, chrono::Utc::now()).inspect_err(|e| {
-        tracing::error!(variable = %e.var, problem = %e.problem, "invalid configuration; the auditor cannot start");
-    })?;
+    let config = AuditorConfig::from_env(&env, chrono::Utc::now())
+        .inspect_err(filetrail_aws::config_error)?;
     tracing::info!(incoming_bucket = %config.audit.incoming_bucket, rules = %config.audit.rules,
         bucket_prefix = %config.audit.bucket_prefix, older_than_s = config.audit.older_than.as_secs(),
         since_s = config.audit.since.as_secs(), inventories = config.inventory.len(), "auditor starting");
@@ -20,10 +19,10 @@ async fn main() -> Result<(), Error> {
     let function = filetrail_aws::emf::function_name(&env, FUNCTION_NAME);
     let auditor = &Auditor::connect(config, &sdk, function).await?;
     // The scheduled event's content does not matter: every invocation is one audit, now,
-    // stopped at the work deadline.
+    // stopped at the deadline a stage's sweep works to (30 s before Lambda's, at most half).
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            let deadline = filetrail_stages::work_deadline(&event.context);
+            let deadline = filetrail_stages::sweep_deadline(&event.context);
             Ok::<_, Error>(auditor.invoke(chrono::Utc::now(), deadline).await?)
         },
     ))

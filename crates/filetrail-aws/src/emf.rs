@@ -45,7 +45,8 @@ impl Unit {
 ///
 /// Implemented by [`counts!`](crate::counts), never by hand: the names come from the fields.
 pub trait MetricCounts {
-    /// The metric names: the field names, in field order.
+    /// The metric names: the field names (a [`MetricField`] with names of its own: those), in
+    /// field order.
     const NAMES: &'static [&'static str];
 
     /// The counts as an EMF metric set, reported under the function name `function`, in
@@ -53,10 +54,58 @@ pub trait MetricCounts {
     fn metrics(&self, function: &str) -> Metrics;
 }
 
-/// Declare a counts struct: every field a `u64`, every field an EMF metric named after it.
+/// What a field of a [`counts!`](crate::counts) struct holds: a count (`u64`, the metric named
+/// after its field) or a value with metrics of its own (the recorder's lag: optional
+/// milliseconds, left out when unmeasured).
+pub trait MetricField {
+    /// The metrics this value emits, in order; empty for one metric named after its field.
+    const NAMES: &'static [&'static str];
+
+    /// Add this value, held in the field `field`, to `metrics`.
+    fn add_to(&self, field: &'static str, metrics: &mut Metrics);
+}
+
+impl MetricField for u64 {
+    const NAMES: &'static [&'static str] = &[];
+
+    fn add_to(&self, field: &'static str, metrics: &mut Metrics) {
+        metrics.set(field, *self);
+    }
+}
+
+/// How many metric names a field of type `names` ([`MetricField::NAMES`]) adds (for
+/// [`counts!`](crate::counts)).
+#[doc(hidden)]
+pub const fn field_names_len(names: &[&str]) -> usize {
+    if names.is_empty() { 1 } else { names.len() }
+}
+
+/// Write a field's metric names into `out` from `at`; the next free position (for
+/// [`counts!`](crate::counts)).
+#[doc(hidden)]
+pub const fn push_field_names(
+    out: &mut [&'static str],
+    at: usize,
+    field: &'static str,
+    names: &'static [&'static str],
+) -> usize {
+    if names.is_empty() {
+        out[at] = field;
+        return at + 1;
+    }
+    let mut i = 0;
+    while i < names.len() {
+        out[at + i] = names[i];
+        i += 1;
+    }
+    at + names.len()
+}
+
+/// Declare a counts struct: every field an EMF metric named after it, a `u64` count, or a
+/// [`MetricField`] with metrics of its own.
 ///
 /// The struct gets `Debug, Clone, Copy, Default, PartialEq, Eq` and [`MetricCounts`]; other
-/// attributes (docs, `derive(Serialize)`) pass through. A new count is one field:
+/// attributes (docs, `derive(Serialize)`, `serde(skip)`) pass through. A new count is one field:
 ///
 /// ```
 /// filetrail_aws::counts! {
@@ -78,21 +127,33 @@ macro_rules! counts {
     (
         $(#[$meta:meta])*
         $vis:vis struct $name:ident {
-            $( $(#[$field_meta:meta])* $field_vis:vis $field:ident : u64 ),* $(,)?
+            $( $(#[$field_meta:meta])* $field_vis:vis $field:ident : $ty:ty ),* $(,)?
         }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
         $vis struct $name {
-            $( $(#[$field_meta])* $field_vis $field: u64, )*
+            $( $(#[$field_meta])* $field_vis $field: $ty, )*
         }
 
         impl $crate::emf::MetricCounts for $name {
-            const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+            const NAMES: &'static [&'static str] = {
+                const LEN: usize = 0 $( + $crate::emf::field_names_len(
+                    <$ty as $crate::emf::MetricField>::NAMES) )*;
+                const ALL: [&str; LEN] = {
+                    let mut all = [""; LEN];
+                    let at = 0;
+                    $( let at = $crate::emf::push_field_names(&mut all, at, stringify!($field),
+                        <$ty as $crate::emf::MetricField>::NAMES); )*
+                    let _ = at;
+                    all
+                };
+                &ALL
+            };
 
             fn metrics(&self, function: &str) -> $crate::emf::Metrics {
                 let mut metrics = $crate::emf::Metrics::new(function);
-                $( metrics.set(stringify!($field), self.$field); )*
+                $( $crate::emf::MetricField::add_to(&self.$field, stringify!($field), &mut metrics); )*
                 metrics
             }
         }
@@ -257,6 +318,73 @@ mod tests {
             .filter_map(|n| n["Name"].as_str())
             .collect();
         assert_eq!(names, Sample::NAMES);
+    }
+
+    /// Two optional durations with metric names of their own.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    struct Durations {
+        fast: Option<u64>,
+        slow: Option<u64>,
+    }
+
+    impl MetricField for Durations {
+        const NAMES: &'static [&'static str] = &["fast_ms", "slow_ms"];
+
+        fn add_to(&self, _field: &'static str, metrics: &mut Metrics) {
+            for (name, value) in Self::NAMES.iter().zip([self.fast, self.slow]) {
+                if let Some(ms) = value {
+                    metrics.set_in(name, ms, Unit::Milliseconds);
+                }
+            }
+        }
+    }
+
+    crate::counts! {
+        /// Counts and durations of a test.
+        struct Timed {
+            /// A count.
+            done: u64,
+            /// Durations, each left out when unmeasured.
+            took: Durations,
+            /// Another count, after them.
+            late: u64,
+        }
+    }
+
+    #[test]
+    fn a_field_with_metrics_of_its_own_emits_those_in_its_place() {
+        assert_eq!(Timed::NAMES, ["done", "fast_ms", "slow_ms", "late"]);
+        let all = Timed {
+            done: 1,
+            took: Durations {
+                fast: Some(2),
+                slow: Some(3),
+            },
+            late: 4,
+        };
+        let m = all.metrics("f");
+        assert_eq!(m.names(), Timed::NAMES);
+        let v: serde_json::Value = serde_json::from_str(&m.to_line(0)).expect("json");
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"][1]["Unit"],
+            "Milliseconds"
+        );
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"][3]["Unit"],
+            "Count"
+        );
+        let unmeasured = Timed {
+            took: Durations {
+                fast: None,
+                slow: Some(3),
+            },
+            ..all
+        };
+        assert_eq!(
+            unmeasured.metrics("f").names(),
+            ["done", "slow_ms", "late"],
+            "an unmeasured value is left out"
+        );
     }
 
     #[test]

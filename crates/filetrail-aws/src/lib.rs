@@ -7,16 +7,20 @@
 //! - [`ConfigError`] and [`Env`]: configuration from environment variables, errors naming them.
 //! - [`emf`]: CloudWatch embedded metric format lines; [`counts!`] declares a counts struct
 //!   whose fields are its metrics.
+//! - [`lambda`]: the Lambda binaries' edge: [`work_deadline`] and the one configuration-error
+//!   exit ([`config_error`]).
 
 mod backoff;
 mod classify;
 pub mod emf;
 mod env;
+pub mod lambda;
 pub mod sdk;
 
 pub use backoff::{Backoff, BackoffSettings};
 pub use classify::{Classified, Service, classify};
 pub use env::{ConfigError, Env};
+pub use lambda::{Margin, config_error, work_deadline};
 
 /// Load the AWS SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`)
 /// with filetrail's retry and timeout settings ([`sdk::configure`]).

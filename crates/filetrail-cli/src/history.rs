@@ -8,7 +8,7 @@ use serde::Serialize;
 /// How far `new_file_key` links are followed.
 pub const MAX_HOPS: usize = 32;
 pub use filetrail_contract::record::NOT_AVAILABLE;
-use filetrail_contract::record::{SEED_MEASURE, name};
+use filetrail_contract::record::name;
 
 /// One recorded move.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -56,17 +56,9 @@ pub async fn trail(source: &impl HistorySource, key: &str) -> Result<Vec<Move>, 
     Ok(moves.into_iter().collect())
 }
 
-/// The measure name of the recorder's `multi` layout.
-pub const MULTI_MEASURE: &str = "file_moved";
-
-/// The record layout the table uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Layout {
-    /// Single-measure records, measure `timestamp`.
-    Seed,
-    /// Multi-measure records, measure `file_moved`.
-    Multi,
-}
+/// The record layout the table uses: the recorder's own, so `history` queries the measure name
+/// the recorder writes.
+pub use filetrail_recorder::Layout;
 
 /// History from a Timestream table through the Query API (paginated).
 #[derive(Debug, Clone)]
@@ -95,10 +87,7 @@ impl TimestreamHistory {
 
     /// The SQL for one key (string literals escaped by doubling quotes).
     pub fn query(&self, key: &str) -> String {
-        let measure = match self.layout {
-            Layout::Seed => SEED_MEASURE,
-            Layout::Multi => MULTI_MEASURE,
-        };
+        let measure = self.layout.measure_name();
         let ident = |s: &str| s.replace('"', "\"\"");
         let columns = [
             name::ACTION_TYPE,

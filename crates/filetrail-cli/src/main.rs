@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use filetrail_cli::history::{self, Layout, TimestreamHistory};
 use filetrail_cli::replay::{Filters, ReplayOptions, Target};
@@ -133,7 +134,8 @@ struct HistoryArgs {
     )]
     table: String,
     /// Record layout of the table.
-    #[arg(long, value_enum, default_value = "seed")]
+    #[arg(long, default_value = "seed",
+        value_parser = PossibleValuesParser::new(Layout::NAMES).try_map(|name| name.parse::<Layout>()))]
     layout: Layout,
     /// Where the recorder writes: `timestream`, or `influxdb` (configured by the recorder's
     /// FILETRAIL_INFLUXDB_* variables).

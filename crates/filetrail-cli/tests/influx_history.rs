@@ -1,17 +1,10 @@
 //! `filetrail history --sink influxdb` against the real InfluxDB `make test` starts.
 
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
-use filetrail_influxdb::{InfluxDb, InfluxDbConfig};
+use filetrail_influxdb::{ENV_DATABASE, ENV_URL, InfluxDb, InfluxDbConfig};
+use filetrail_testkit::influxdb_url;
 
 use super::{assert_success, filetrail};
-
-const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";
-
-fn influx_url() -> String {
-    std::env::var(URL_VAR).unwrap_or_else(|_| {
-        panic!("{URL_VAR} is not set: this test reads a real InfluxDB; run it through `make test` (scripts/with-influxdb.sh)")
-    })
-}
 
 fn moved(t: i64, from: (&str, &str), to: (&str, &str)) -> FileMoved {
     FileMoved::from_move(Move {
@@ -26,7 +19,7 @@ fn moved(t: i64, from: (&str, &str), to: (&str, &str)) -> FileMoved {
 
 #[tokio::test]
 async fn the_trail_of_a_file_through_three_stages_from_influxdb() {
-    let url = influx_url();
+    let url = influxdb_url();
     let db = filetrail_testkit::unique_name("cli").replace('-', "_");
     let client = InfluxDb::new(&InfluxDbConfig::v1(&url, &db), None).expect("client");
     client.create_database(&db).await.expect("create database");
@@ -52,8 +45,8 @@ async fn the_trail_of_a_file_through_three_stages_from_influxdb() {
 
     let out = filetrail()
         .args(["--json", "history", raw, "--sink", "influxdb"])
-        .env("FILETRAIL_INFLUXDB_URL", &url)
-        .env("FILETRAIL_INFLUXDB_DATABASE", &db)
+        .env(ENV_URL, &url)
+        .env(ENV_DATABASE, &db)
         .output()
         .await
         .expect("run");

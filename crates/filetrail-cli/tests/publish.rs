@@ -110,17 +110,17 @@ async fn invalid_lines_are_reported_by_number_and_the_rest_published() {
     assert_eq!(drain_all(&sqs, &route.queue_url, 3).await.len(), 3);
 }
 
+/// `filetrail publish --bus <bus> --file-key <key>`, to be given the other flags.
+fn publish_key(bus: &str, key: &str) -> tokio::process::Command {
+    let mut cmd = filetrail();
+    cmd.args(["publish", "--bus", bus, "--file-key", key]);
+    cmd
+}
+
 #[tokio::test]
 async fn one_event_from_flags() {
     let (sqs, route) = routed_bus("pubflags").await;
-    let out = filetrail()
-        .args([
-            "publish",
-            "--bus",
-            &route.bus,
-            "--file-key",
-            "hermes_eea_l0_2024001-000000_v01.bin",
-        ])
+    let out = publish_key(&route.bus, "hermes_eea_l0_2024001-000000_v01.bin")
         .args([
             "--source-bucket",
             "hermes-incoming",
@@ -142,16 +142,8 @@ async fn one_event_from_flags() {
     assert_eq!(body["source"], "filetrail.cli");
     assert_eq!(body["detail"]["occurred_at"], "2024-05-01T12:00:00.123Z");
 
-    let out = filetrail()
-        .args([
-            "publish",
-            "--bus",
-            &route.bus,
-            "--file-key",
-            "k",
-            "--action",
-            "COPY",
-        ])
+    let out = publish_key(&route.bus, "k")
+        .args(["--action", "COPY"])
         .output()
         .await
         .expect("run");
@@ -231,7 +223,7 @@ async fn publishing_what_no_rule_routes_warns() {
     assert_eq!(drain_all(&sqs, &routed.queue_url, 1).await.len(), 1);
 
     let narrow = pipeline::bus_to_queue(&eb, &sqs, "pub-narrow").await;
-    narrow_the_rule(&eb, &narrow.bus).await;
+    narrow_the_rule(&eb, &narrow).await;
     let out = publish(narrow.bus.clone()).output().await.expect("run");
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(summary["published"], 1, "published anyway: {summary}");

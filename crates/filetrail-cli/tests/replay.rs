@@ -165,7 +165,9 @@ async fn a_replay_killed_half_way_and_run_again_loses_nothing() {
 
     // Messages it held become visible again after their timeout; the second run finds them.
     assert!(
-        pipeline::none_in_flight(&sqs, &dlq, Duration::from_secs(20)).await,
+        pipeline::none_in_flight(&sqs, &dlq, Duration::from_secs(20))
+            .await
+            .expect("the DLQ's attributes"),
         "the killed run's messages became visible again"
     );
     let (ok, summary) = run_json(&["replay", "--from", &dlq, "--to-queue", &target]).await;
@@ -290,7 +292,7 @@ async fn a_replay_to_a_bus_whose_rules_do_not_route_the_entry_deletes_nothing_an
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let eb = aws_sdk_eventbridge::Client::new(&sdk);
     let route = pipeline::bus_to_queue(&eb, &sqs, "rp-narrow").await;
-    super::narrow_the_rule(&eb, &route.bus).await;
+    super::narrow_the_rule(&eb, &route).await;
     // Two envelopes from sdc.sorter, three bare details (re-published as filetrail.replay).
     let dlq = pipeline::create_queue(&sqs, &unique_name("narrow-dlq")).await;
     for i in 0..5 {

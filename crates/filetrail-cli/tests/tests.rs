@@ -76,18 +76,10 @@ pub async fn filled_dlq(
         events.push(e);
     }
     // 2. Redrive copies: through a source queue whose redrive policy moves them after 1 receive.
-    let source = sqs
-        .create_queue()
-        .queue_name(unique_name(&format!("{tag}-src")))
-        .attributes(
-            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
-            format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"1"}}"#),
-        )
-        .send()
+    let source = pipeline::create_queue(sqs, &unique_name(&format!("{tag}-src"))).await;
+    pipeline::redrive(sqs, &source, &dlq_arn, 1)
         .await
-        .expect("source queue")
-        .queue_url
-        .expect("url");
+        .expect("the source queue redrives to the DLQ");
     for _ in 0..per_form[1] {
         let e = next();
         sqs.send_message()
@@ -194,11 +186,7 @@ pub async fn front() -> filetrail_testkit::front::Front {
 /// The `filetrail` binary, set up for the AWS endpoint `url`.
 pub fn filetrail_via(url: &str) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_filetrail"));
-    cmd.env("AWS_ENDPOINT_URL", url)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .kill_on_drop(true);
+    cmd.envs(filetrail_testkit::aws_env(url)).kill_on_drop(true);
     cmd
 }
 
@@ -220,14 +208,11 @@ pub async fn routed_bus(prefix: &str) -> (aws_sdk_sqs::Client, pipeline::BusToQu
     (sqs, route)
 }
 
-/// Replace the FileMoved rule of `bus` (made by [`pipeline::bus_to_queue`]) with one that routes
-/// only the stages' sources (the module's rule before every FileMoved was routed).
-pub async fn narrow_the_rule(eb: &aws_sdk_eventbridge::Client, bus: &str) {
-    eb.put_rule()
-        .name(format!("{bus}-rule"))
-        .event_bus_name(bus)
-        .event_pattern(r#"{"detail-type":["FileMoved"],"source":["sdc.sorter","sdc.processor"]}"#)
-        .send()
+/// Replace the FileMoved rule of `route` (made by [`pipeline::bus_to_queue`]) with one that
+/// routes only the stages' sources (the module's rule before every FileMoved was routed).
+pub async fn narrow_the_rule(eb: &aws_sdk_eventbridge::Client, route: &pipeline::BusToQueue) {
+    let stages_only = r#"{"detail-type":["FileMoved"],"source":["sdc.sorter","sdc.processor"]}"#;
+    pipeline::rule_pattern(eb, &route.bus, &route.rule, stages_only)
         .await
         .expect("narrow the rule");
 }

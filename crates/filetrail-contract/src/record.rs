@@ -9,6 +9,9 @@ use crate::FileMoved;
 pub const NOT_AVAILABLE: &str = "N/A";
 /// The seed layout's measure (Timestream) and field (InfluxDB): `occurred_at` in epoch seconds.
 pub const SEED_MEASURE: &str = "timestamp";
+/// The multi layout's measure (Timestream, one multi-measure record per event) and the InfluxDB
+/// sink's default measurement: the name one whole move is stored under.
+pub const MULTI_MEASURE: &str = "file_moved";
 
 /// The names fields are stored under.
 pub mod name {
@@ -152,5 +155,6 @@ mod tests {
     fn epoch_seconds_keep_three_decimals() {
         assert_eq!(epoch_seconds(1_714_564_800_123), "1714564800.123");
         assert_eq!(epoch_seconds(5), "0.005");
+        assert_eq!(epoch_seconds(0), "0.000");
     }
 }

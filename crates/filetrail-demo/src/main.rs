@@ -50,28 +50,15 @@ async fn call(lambda: &mut Lambda, event: &Value) -> Result<std::result::Result<
     Ok(if answer.ok { Ok(body) } else { Err(body) })
 }
 
-/// An S3 `ObjectCreated:Put` notification in AWS's shape (keys form-encoded, as S3 sends them).
-fn s3_event(bucket: &str, key: &str, size: usize) -> Value {
-    let mut event: Value = serde_json::from_str(fixtures::S3_EVENT).unwrap_or_default();
-    let r = &mut event["Records"][0];
-    r["eventTime"] = json!(OccurredAt::now().to_string());
-    r["s3"]["bucket"]["name"] = json!(bucket);
-    r["s3"]["bucket"]["arn"] = json!(format!("arn:aws:s3:::{bucket}"));
-    r["s3"]["object"]["key"] = json!(form_encode(key));
-    r["s3"]["object"]["size"] = json!(size);
-    event
+/// What a function's answer tells: `ok` of its response, or its error.
+fn told(answer: &std::result::Result<Value, Value>, ok: impl Fn(&Value) -> String) -> String {
+    answer.as_ref().map_or_else(|e| format!("error {e}"), ok)
 }
 
-fn form_encode(key: &str) -> String {
-    key.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' | b'*' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".into(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// An S3 `ObjectCreated:Put` notification in AWS's shape (keys form-encoded, as S3 sends them),
+/// written now.
+fn s3_event(bucket: &str, key: &str, size: u64) -> Value {
+    fixtures::s3_put(bucket, key, size, &OccurredAt::now().to_string())
 }
 
 /// History read from what the emulator stored (moto cannot run Timestream queries; in AWS,
@@ -239,18 +226,17 @@ async fn run_sorter(sorter: &mut Lambda, files: &[String], bad: &[&str]) -> Resu
         };
         println!("   {key:<46} {verdict}");
     }
-    let sweep = call(sorter, &json!({"version": "0", "id": "sweep-1", "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "111122223333", "time": OccurredAt::now().to_string(), "region": "us-east-1", "resources": [], "detail": {}})).await?;
-    println!(
-        "   scheduled sweep: {}",
-        sweep.map_or_else(
-            |e| format!("error {e}"),
-            |c| format!(
-                "{} listed, {} sorted (nothing new)",
-                c["received"], c["sorted"]
-            )
+    // What the sweep's schedule rule sends: AWS's example scheduled event, sent now.
+    let mut schedule: Value = serde_json::from_str(fixtures::SCHEDULED_EVENT)?;
+    schedule["time"] = json!(OccurredAt::now().to_string());
+    let sweep = call(sorter, &schedule).await?;
+    let listed = |c: &Value| {
+        format!(
+            "{} listed, {} sorted (nothing new)",
+            c["received"], c["sorted"]
         )
-    );
+    };
+    println!("   scheduled sweep: {}", told(&sweep, listed));
     Ok(())
 }
 
@@ -274,18 +260,13 @@ async fn run_processor(
         }
     }
     for (bucket, key, size) in &level0 {
-        let event = s3_event(bucket, key, usize::try_from(*size).unwrap_or(0));
+        let event = s3_event(bucket, key, u64::try_from(*size).unwrap_or(0));
         let answer = call(processor, &event).await?;
-        println!(
-            "   s3://{bucket}/{key}: {}",
-            answer.map_or_else(
-                |e| format!("error {e}"),
-                |c| format!(
-                    "{} products uploaded, {} events published",
-                    c["uploaded"], c["published"]
-                )
-            )
-        );
+        let products = |c: &Value| {
+            let (uploaded, published) = (&c["uploaded"], &c["published"]);
+            format!("{uploaded} products uploaded, {published} events published")
+        };
+        println!("   s3://{bucket}/{key}: {}", told(&answer, products));
     }
     Ok(level0)
 }

@@ -39,8 +39,9 @@ use filetrail_contract::FileMoved;
 use filetrail_contract::record::{self, Value};
 pub use filetrail_contract::record::{NOT_AVAILABLE, epoch_seconds};
 
-/// The default measurement name.
-pub const DEFAULT_MEASUREMENT: &str = "file_moved";
+/// The default measurement name: the record vocabulary's name of one move
+/// ([`record::MULTI_MEASURE`]).
+pub const DEFAULT_MEASUREMENT: &str = record::MULTI_MEASURE;
 /// The field holding the seed measure, `occurred_at` in epoch seconds.
 pub const SEED_FIELD: &str = record::SEED_MEASURE;
 /// InfluxDB 1.x/2.x refuse a series key (measurement plus tags, escaped) longer than this.

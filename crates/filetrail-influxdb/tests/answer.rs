@@ -86,11 +86,14 @@ fn a_refusal_that_names_no_line_isolates_every_line() {
         br#"{"error":"partial write: field type conflict: input field \"size\" on measurement \"file_moved\" is type float, already exists as type integer dropped=1"}"#,
     ] {
         let out = classify(400, None, body, &lines()).expect("per line");
+        assert_eq!(out.len(), lines().len(), "one outcome per line: {out:?}");
         assert!(out.iter().all(|o| matches!(o, LineOutcome::Isolate(_))), "{out:?}");
     }
     let out = classify(422, None, br#"{"code":"unprocessable entity","message":"failure writing points to database: partial write: field type conflict"}"#, &lines()).expect("per line");
+    assert_eq!(out.len(), lines().len(), "one outcome per line: {out:?}");
     assert!(out.iter().all(|o| matches!(o, LineOutcome::Isolate(_))));
     let out = classify(413, None, br#"{"code":"request too large","message":"unable to read data: points batch is too large"}"#, &lines()).expect("per line");
+    assert_eq!(out.len(), lines().len(), "one outcome per line: {out:?}");
     assert!(out.iter().all(|o| matches!(o, LineOutcome::Isolate(_))));
 }
 

@@ -118,6 +118,7 @@ async fn a_point_the_server_can_never_accept_is_named_and_the_rest_are_resent() 
         .write(&[conflicting.clone(), other.clone()])
         .await
         .expect("per line");
+    assert_eq!(out.len(), 2, "one outcome per line: {out:?}");
     assert!(
         out.iter().all(|o| matches!(o, LineOutcome::Isolate(_))),
         "{out:?}"

@@ -10,30 +10,14 @@ mod server;
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_influxdb::{InfluxDb, InfluxDbConfig};
 
-/// The variable `scripts/with-influxdb.sh` (run by `make test`) exports.
-pub const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";
-
-/// The test InfluxDB's URL, or a panic telling how to run these tests.
-pub fn server_url() -> String {
-    let url = std::env::var(URL_VAR).unwrap_or_else(|_| {
-        panic!(
-            "{URL_VAR} is not set: this integration test writes to a real InfluxDB. Run it through \
-             `make test` (or `scripts/with-influxdb.sh cargo nextest run -p filetrail-influxdb`)."
-        )
-    });
-    let addr = url.trim_start_matches("http://").trim_end_matches('/');
-    if std::net::TcpStream::connect(addr).is_err() {
-        panic!(
-            "the InfluxDB at {url} does not answer: start it with `make test` / scripts/with-influxdb.sh"
-        );
-    }
-    url
-}
-
 /// A client on a fresh database of the test InfluxDB.
 pub async fn fresh_database() -> InfluxDb {
     let db = filetrail_testkit::unique_name("ft").replace('-', "_");
-    let client = InfluxDb::new(&InfluxDbConfig::v1(&server_url(), &db), None).expect("client");
+    let client = InfluxDb::new(
+        &InfluxDbConfig::v1(&filetrail_testkit::influxdb_url(), &db),
+        None,
+    )
+    .expect("client");
     client.create_database(&db).await.expect("create database");
     client
 }

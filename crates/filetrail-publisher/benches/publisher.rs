@@ -115,13 +115,7 @@ async fn publisher(wire: Arc<Wire>, throttle_every: Option<usize>) -> Publisher<
             ))
             .unwrap()
     });
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
-        .endpoint_url("https://events.invalid")
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(filetrail_testkit::test_credentials())
-        .load()
-        .await;
+    let sdk = filetrail_testkit::sdk_config_with_http(http, "https://events.invalid").await;
     let client = aws_sdk_eventbridge::Client::new(&sdk);
     Publisher::new(
         EventBridge::new(client, "filetrail-bench"),
@@ -139,15 +133,10 @@ async fn publisher(wire: Arc<Wire>, throttle_every: Option<usize>) -> Publisher<
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`. Test runners (`cargo test --all-targets`, nextest) list or
-    // run bench targets as tests: this binary has no tests, so it answers with none.
-    if !std::env::args().skip(1).any(|a| a == "--bench") {
+    // Nothing to do for a test runner listing bench targets as tests.
+    let Some(rt) = filetrail_testkit::bench::runtime() else {
         return;
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    };
     let mut columns: Vec<[String; 6]> = Vec::new();
     for throttle_every in [None, Some(20)] {
         let wire = Arc::new(Wire::default());

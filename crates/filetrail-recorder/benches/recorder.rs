@@ -23,46 +23,40 @@ use aws_sdk_timestreamwrite::types::{MeasureValueType, Record, TimeUnit};
 use aws_smithy_http_client::test_util::infallible_client_fn;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
-use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
-use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Target, Token, TokenSource, Transport};
+use filetrail_aws::{Margin, work_deadline};
+use filetrail_contract::{FileMoved, OccurredAt};
+use filetrail_influxdb::{InfluxDb, InfluxDbConfig, Token, Transport};
 use filetrail_recorder::config::DEFAULT_SAFETY_MARGIN;
 use filetrail_recorder::metering::{Names, meter_write};
 use filetrail_recorder::{
     DeadLetters, InfluxDbSink, Layout, MAX_RECORDS_PER_WRITE, NoDeadLetterQueue, Outcome, Recorder,
     SEED_MEASURE_NAME, Settings, Sink, SqsBatch, SqsDeadLetters, TimestreamSink, TimestreamWriter,
-    work_deadline,
 };
 use filetrail_testkit::lambda::{Output, Spec};
 use filetrail_testkit::process::{cpu_time, peak_rss_mb, reset_peak};
+use filetrail_testkit::sdk_config_with_http;
+
+#[path = "../tests/events.rs"]
+mod events;
 
 const BATCH: usize = 10_000;
 const ROUNDS: usize = 5;
 /// Messages per invocation in the cost figures: the Terraform module's default `batch_size`.
 const INVOCATION: usize = 100;
 
+/// The tests' event ([`events::event_at`]) with a size, as the stages publish it.
 fn event(i: usize, base: i64) -> FileMoved {
-    let mut e = FileMoved::from_move(Move {
-        action_type: ActionType::Put,
-        source_bucket: Some("hermes-incoming".into()),
-        file_key: format!("hermes_eea_l0_2024{:03}-{:06}_v01.bin", i % 366 + 1, i),
-        destination_bucket: Some("hermes-eea".into()),
-        new_file_key: Some(format!(
-            "l0/2024/01/01/hermes_eea_l0_2024{:03}-{:06}_v01.bin",
-            i % 366 + 1,
-            i
-        )),
-        occurred_at: OccurredAt::from_millis(base + i64::try_from(i).unwrap()),
-    });
-    e.stage = Some("sdc.sorter".into());
+    let mut e = events::event_at(i, base);
     e.size = Some(1_048_576);
     e
 }
 
-/// The SQS event JSON Lambda would hand the function (written directly: a `serde_json::Value`
-/// tree of 10,000 records would itself outweigh what is measured).
+/// The SQS event JSON Lambda would hand the function: the test kit's records (AWS's documented
+/// record, `md5OfBody` the body's), serialized one at a time (a `serde_json::Value` tree of
+/// 10,000 records would itself outweigh what is measured).
 fn sqs_event_json() -> String {
     let base = OccurredAt::now().millis() - 60_000;
-    let mut out = String::with_capacity(BATCH * 1700);
+    let mut out = String::with_capacity(BATCH * 2000);
     out.push_str("{\"Records\":[");
     for i in 0..BATCH {
         let e = event(i, base);
@@ -73,15 +67,14 @@ fn sqs_event_json() -> String {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&format!(
-            r#"{{"messageId":"059f36b4-87a3-44ab-83d2-{i:012}","receiptHandle":"AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a","body":{},"attributes":{{"ApproximateReceiveCount":"1","SentTimestamp":"1714564801000"}},"messageAttributes":{{}},"md5OfBody":"e4e68fb7bd0e697a0ae8f1bb342846b3","eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:us-east-1:111122223333:filetrail-events","awsRegion":"us-east-1"}}"#,
-            serde_json::Value::String(body)
-        ));
+        let id = format!("059f36b4-87a3-44ab-83d2-{i:012}");
+        out.push_str(&filetrail_testkit::sqs::record(&id, &body).to_string());
     }
     out.push_str("]}");
     out
 }
 
+#[derive(Default)]
 struct Wire {
     calls: AtomicUsize,
     bytes: AtomicUsize,
@@ -105,15 +98,7 @@ impl Transport for NoContent {
 }
 
 fn influxdb_recorder(wire: Arc<Wire>) -> Recorder<InfluxDbSink<NoContent>, NoDeadLetterQueue> {
-    let config = InfluxDbConfig {
-        url: "https://influxdb.example:8086".into(),
-        target: Target::V1 {
-            database: "filetrail".into(),
-            retention_policy: None,
-        },
-        token: TokenSource::None,
-        measurement: "file_moved".into(),
-    };
+    let config = InfluxDbConfig::v1("https://influxdb.example:8086", "filetrail");
     let db = InfluxDb::with_transport(&config, Some(Token::new("bench-token")), NoContent(wire));
     Recorder::new(
         InfluxDbSink::new(db),
@@ -167,14 +152,7 @@ async fn recorder(
             ))
             .unwrap()
     });
-    let sdk =
-        filetrail_aws::sdk::configure(aws_config::defaults(aws_config::BehaviorVersion::latest()))
-            .http_client(http)
-            .endpoint_url("https://ingest.timestream.invalid")
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(filetrail_testkit::test_credentials())
-            .load()
-            .await;
+    let sdk = sdk_config_with_http(http, "https://ingest.timestream.invalid").await;
     let client = filetrail_recorder::timestream_client(&sdk).await.unwrap();
     let sink = TimestreamSink::new(
         TimestreamWriter::new(client, "sdc_aws_logs", "sdc_aws_s3_bucket_log_table"),
@@ -211,10 +189,7 @@ impl<S: Sink> Sink for Slow<S> {
 /// A slow store and a DLQ that never answers: (wall time to the response, messages handed back,
 /// messages written). 50 of the messages are not events, so the DLQ has letters to hang on.
 async fn slow_store() -> (Duration, u64, u64) {
-    let wire = Arc::new(Wire {
-        calls: AtomicUsize::new(0),
-        bytes: AtomicUsize::new(0),
-    });
+    let wire = Arc::new(Wire::default());
     let fast = recorder(Layout::Seed, wire).await;
     let hanging = filetrail_testkit::hanging_endpoint().await;
     let sdk = filetrail_testkit::sdk_config_at(&hanging).await;
@@ -236,7 +211,7 @@ async fn slow_store() -> (Duration, u64, u64) {
     let (response, counts) = slow
         .handle(
             &event,
-            work_deadline(lambda_deadline, DEFAULT_SAFETY_MARGIN),
+            work_deadline(lambda_deadline, Margin::Fixed(DEFAULT_SAFETY_MARGIN)),
         )
         .await
         .unwrap();
@@ -292,14 +267,7 @@ async fn counted_dead_letters(wire: Arc<Wire>) -> SqsDeadLetters {
             ))
             .unwrap()
     });
-    let sdk =
-        filetrail_aws::sdk::configure(aws_config::defaults(aws_config::BehaviorVersion::latest()))
-            .http_client(http)
-            .endpoint_url("https://sqs.invalid")
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(filetrail_testkit::test_credentials())
-            .load()
-            .await;
+    let sdk = sdk_config_with_http(http, "https://sqs.invalid").await;
     SqsDeadLetters::new(
         aws_sdk_sqs::Client::new(&sdk),
         "https://sqs.us-east-1.amazonaws.com/111122223333/filetrail-recorder-dlq",
@@ -479,23 +447,14 @@ fn metering_rows() -> Vec<(String, Vec<String>)> {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`. Test runners (`cargo test --all-targets`, nextest) list or
-    // run bench targets as tests: this binary has no tests, so it answers with none.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if !args.iter().any(|a| a == "--bench") {
+    // Nothing to do for a test runner listing bench targets as tests.
+    let Some(rt) = filetrail_testkit::bench::runtime() else {
         return;
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    };
     // `FILETRAIL_BENCH_PROFILE=seed`: only the seed handler, many rounds, for `perf record`
     // (BENCHMARKS.md, "Where the time goes").
     if std::env::var("FILETRAIL_BENCH_PROFILE").as_deref() == Ok("seed") {
-        let wire = Arc::new(Wire {
-            calls: AtomicUsize::new(0),
-            bytes: AtomicUsize::new(0),
-        });
+        let wire = Arc::new(Wire::default());
         let recorder = rt.block_on(recorder(Layout::Seed, wire));
         for _ in 0..8 {
             measure(&rt, &recorder);
@@ -518,10 +477,7 @@ fn main() {
         ),
     ];
     for sink in ["seed", "multi", "influxdb"] {
-        let wire = Arc::new(Wire {
-            calls: AtomicUsize::new(0),
-            bytes: AtomicUsize::new(0),
-        });
+        let wire = Arc::new(Wire::default());
         let (cpu, wall, peak) = match sink {
             "seed" => measure(&rt, &rt.block_on(recorder(Layout::Seed, wire.clone()))),
             "multi" => measure(&rt, &rt.block_on(recorder(Layout::Multi, wire.clone()))),
@@ -568,10 +524,7 @@ fn main() {
         ),
     ];
     for sink in ["seed", "multi", "influxdb"] {
-        let wire = Arc::new(Wire {
-            calls: AtomicUsize::new(0),
-            bytes: AtomicUsize::new(0),
-        });
+        let wire = Arc::new(Wire::default());
         let run = match sink {
             "seed" => invocations(
                 &rt,
@@ -593,14 +546,8 @@ fn main() {
             wire.calls.load(Ordering::Relaxed) as f64 * 1000.0 / run.messages as f64
         ));
     }
-    let store = Arc::new(Wire {
-        calls: AtomicUsize::new(0),
-        bytes: AtomicUsize::new(0),
-    });
-    let sqs = Arc::new(Wire {
-        calls: AtomicUsize::new(0),
-        bytes: AtomicUsize::new(0),
-    });
+    let store = Arc::new(Wire::default());
+    let sqs = Arc::new(Wire::default());
     let poisoned = {
         let seed = rt.block_on(recorder(Layout::Seed, store));
         let dlq = rt.block_on(counted_dead_letters(sqs.clone()));

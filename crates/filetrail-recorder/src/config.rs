@@ -6,6 +6,7 @@ use filetrail_aws::{ConfigError, Env};
 use filetrail_influxdb::InfluxDbConfig;
 
 use crate::Layout;
+use crate::layout::UnknownLayout;
 
 /// Which store the recorder writes to: `timestream` (default) or `influxdb`.
 pub const ENV_SINK: &str = "FILETRAIL_SINK";
@@ -90,15 +91,12 @@ impl RecorderConfig {
                 ));
             }
         };
-        let layout = match env.get(ENV_LAYOUT).as_deref().map(str::trim) {
-            None | Some("seed") => Layout::Seed,
-            Some("multi") => Layout::Multi,
-            Some(other) => {
-                return Err(ConfigError::new(
-                    ENV_LAYOUT,
-                    format!("expected \"seed\" or \"multi\"; got {other:?}"),
-                ));
-            }
+        let layout = match env.get(ENV_LAYOUT) {
+            None => Layout::Seed,
+            Some(name) => name
+                .trim()
+                .parse()
+                .map_err(|e: UnknownLayout| ConfigError::new(ENV_LAYOUT, e.to_string()))?,
         };
         let dead_letter_queue_url = env.get(ENV_DEAD_LETTER_QUEUE_URL);
         if let Some(url) = &dead_letter_queue_url

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use filetrail_aws::BackoffSettings;
-use filetrail_aws::emf::Metrics;
 use filetrail_contract::{FileMoved, OccurredAt, parse_body};
 
 use crate::batch::{Batch, Message};
@@ -45,39 +44,41 @@ impl Default for Settings {
     }
 }
 
-/// What happened to the messages of one batch. `written + duplicate + dead_lettered + failed
-/// == received` always holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Messages in the batch.
-    pub received: u64,
-    /// Messages whose record this invocation stored.
-    pub written: u64,
-    /// Later copies, in the same batch, of an event whose record this invocation stored.
-    pub duplicate: u64,
-    /// Record writes sent again after a retryable failure.
-    pub retried: u64,
-    /// Messages sent to the dead-letter queue with their reason.
-    pub dead_lettered: u64,
-    /// Messages handed back to SQS for redelivery: the `batchItemFailures` of the response
-    /// (the metric keeps SQS's word).
-    pub failed: u64,
-    /// How far the trail lags behind the pipeline.
-    pub lag: Lag,
+filetrail_aws::counts! {
+    /// What happened to the messages of one batch, each field an EMF metric
+    /// (`infra/emf-metrics.json`). `written + duplicate + dead_lettered + failed == received`
+    /// always holds.
+    #[derive(serde::Serialize)]
+    pub struct Counts {
+        /// Messages in the batch.
+        pub received: u64,
+        /// Messages whose record this invocation stored.
+        pub written: u64,
+        /// Later copies, in the same batch, of an event whose record this invocation stored.
+        pub duplicate: u64,
+        /// Record writes sent again after a retryable failure.
+        pub retried: u64,
+        /// Messages sent to the dead-letter queue with their reason.
+        pub dead_lettered: u64,
+        /// Messages handed back to SQS for redelivery: the `batchItemFailures` of the response
+        /// (the metric keeps SQS's word).
+        pub failed: u64,
+        /// How far the trail lags behind the pipeline (its own metrics, in milliseconds; not
+        /// summed or serialized with the counts).
+        #[serde(skip)]
+        pub lag: Lag,
+    }
 }
 
 impl Counts {
-    /// These counts as an EMF line for `function`.
-    pub fn metrics(&self, function: &str) -> Metrics {
-        let mut m = Metrics::new(function);
-        m.set("received", self.received)
-            .set("written", self.written)
-            .set("duplicate", self.duplicate)
-            .set("retried", self.retried)
-            .set("dead_lettered", self.dead_lettered)
-            .set("failed", self.failed);
-        self.lag.add_to(&mut m);
-        m
+    /// Add `other`'s message counts to these (the lag is per invocation and stays).
+    pub fn add(&mut self, other: &Self) {
+        self.received += other.received;
+        self.written += other.written;
+        self.duplicate += other.duplicate;
+        self.retried += other.retried;
+        self.dead_lettered += other.dead_lettered;
+        self.failed += other.failed;
     }
 }
 
@@ -339,12 +340,4 @@ fn respond(
         }
     }
     Ok((response, counts))
-}
-
-/// The deadline to work to: the Lambda deadline minus `margin`, as an [`Instant`].
-pub fn work_deadline(lambda_deadline: std::time::SystemTime, margin: Duration) -> Instant {
-    let left = lambda_deadline
-        .duration_since(std::time::SystemTime::now())
-        .unwrap_or_default();
-    Instant::now() + left.saturating_sub(margin)
 }

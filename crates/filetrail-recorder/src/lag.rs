@@ -1,7 +1,7 @@
 //! How far the trail lags behind the pipeline: per invocation, from the events it stored and
 //! the messages it received.
 
-use filetrail_aws::emf::{Metrics, Unit};
+use filetrail_aws::emf::{MetricField, Metrics, Unit};
 
 /// The SQS attribute with the time a message was sent to the queue, epoch milliseconds as a
 /// string ("ApproximateFirstReceiveTimestamp and SentTimestamp are each returned as an integer
@@ -47,16 +47,23 @@ impl Lag {
 
     /// Add the measured values to `metrics`, in milliseconds.
     pub fn add_to(&self, metrics: &mut Metrics) {
-        let metrics_of = [
-            (LAG_MAX_METRIC, self.max_ms),
-            (LAG_P50_METRIC, self.p50_ms),
-            (OLDEST_MESSAGE_AGE_METRIC, self.oldest_message_age_ms),
-        ];
-        for (name, value) in metrics_of {
+        let values = [self.max_ms, self.p50_ms, self.oldest_message_age_ms];
+        for (name, value) in <Self as MetricField>::NAMES.iter().zip(values) {
             if let Some(ms) = value {
                 metrics.set_in(name, ms, Unit::Milliseconds);
             }
         }
+    }
+}
+
+/// The lag as a field of the recorder's [`crate::Counts`]: its three metrics, whatever the
+/// field is called.
+impl MetricField for Lag {
+    const NAMES: &'static [&'static str] =
+        &[LAG_MAX_METRIC, LAG_P50_METRIC, OLDEST_MESSAGE_AGE_METRIC];
+
+    fn add_to(&self, _field: &'static str, metrics: &mut Metrics) {
+        Lag::add_to(self, metrics);
     }
 }
 

@@ -14,7 +14,7 @@ pub use filetrail_contract::record::{NOT_AVAILABLE, epoch_seconds};
 /// Measure name of the `seed` layout.
 pub const SEED_MEASURE_NAME: &str = record::SEED_MEASURE;
 /// Measure name of the `multi` layout.
-pub const MULTI_MEASURE_NAME: &str = "file_moved";
+pub const MULTI_MEASURE_NAME: &str = record::MULTI_MEASURE;
 /// Timestream's limit on one record, in bytes (dimensions, measure names and values, time).
 /// <https://docs.aws.amazon.com/timestream/latest/developerguide/ts-limits.html>
 pub const TIMESTREAM_MAX_RECORD_BYTES: usize = 2048;
@@ -34,6 +34,11 @@ pub enum Layout {
 }
 
 impl Layout {
+    /// Every layout, in the order of [`Layout::NAMES`].
+    pub const ALL: [Self; 2] = [Self::Seed, Self::Multi];
+    /// The configuration names (`FILETRAIL_RECORD_LAYOUT`, `filetrail history --layout`).
+    pub const NAMES: [&'static str; 2] = [Self::Seed.name(), Self::Multi.name()];
+
     /// The configuration name, `seed` or `multi`.
     pub const fn name(self) -> &'static str {
         match self {
@@ -42,14 +47,23 @@ impl Layout {
         }
     }
 
+    /// The measure name of every record of this layout (what a query selects with
+    /// `measure_name = …`).
+    pub const fn measure_name(self) -> &'static str {
+        match self {
+            Self::Seed => SEED_MEASURE_NAME,
+            Self::Multi => MULTI_MEASURE_NAME,
+        }
+    }
+
     /// The attributes every record of this layout shares (sent once per call).
     pub fn common_attributes(self) -> Record {
-        let (name, kind) = match self {
-            Self::Seed => (SEED_MEASURE_NAME, MeasureValueType::Double),
-            Self::Multi => (MULTI_MEASURE_NAME, MeasureValueType::Multi),
+        let kind = match self {
+            Self::Seed => MeasureValueType::Double,
+            Self::Multi => MeasureValueType::Multi,
         };
         Record::builder()
-            .measure_name(name)
+            .measure_name(self.measure_name())
             .measure_value_type(kind)
             .time_unit(TimeUnit::Milliseconds)
             .build()
@@ -92,6 +106,23 @@ impl Layout {
             .set_dimensions(Some(dims))
             .time(event.occurred_at.millis().to_string())
             .build())
+    }
+}
+
+/// A name that is not a layout's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected \"seed\" or \"multi\"; got {0:?}")]
+pub struct UnknownLayout(pub String);
+
+impl std::str::FromStr for Layout {
+    type Err = UnknownLayout;
+
+    /// The layout named `seed` or `multi` ([`Layout::NAMES`]).
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|l| l.name() == name)
+            .ok_or_else(|| UnknownLayout(name.to_owned()))
     }
 }
 

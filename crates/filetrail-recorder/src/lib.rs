@@ -26,11 +26,12 @@ pub use dead_letter::{
 };
 pub use handler::{
     Counts, DEAD_LETTER_RESERVE, HandlerError, MAX_WRITE_ATTEMPTS, Recorder, Settings,
-    work_deadline,
 };
 pub use influxdb::InfluxDbSink;
 pub use lag::Lag;
-pub use layout::{Layout, MULTI_MEASURE_NAME, NOT_AVAILABLE, SEED_MEASURE_NAME, epoch_seconds};
+pub use layout::{
+    Layout, MULTI_MEASURE_NAME, NOT_AVAILABLE, SEED_MEASURE_NAME, UnknownLayout, epoch_seconds,
+};
 pub use sink::{Exhausted, Outcome, Retry, Sink};
 pub use timestream::{
     MAX_RECORDS_PER_WRITE, Rejection, TimestreamSink, TimestreamWriter, WriteError, WriteRecords,

@@ -1,11 +1,11 @@
 //! The `filetrail-recorder` Lambda: builds its clients from the environment and runs the handler.
 
 use aws_lambda_events::event::sqs::SqsBatchResponse;
-use filetrail_aws::Env;
+use filetrail_aws::emf::MetricCounts;
+use filetrail_aws::{Env, Margin, config_error, work_deadline};
 use filetrail_recorder::{
     FUNCTION_NAME, InfluxDbSink, NoDeadLetterQueue, Recorder, RecorderConfig, Settings, Sink,
     SinkConfig, SqsBatch, SqsDeadLetters, TimestreamSink, TimestreamWriter, timestream_client,
-    work_deadline,
 };
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tracing::Instrument;
@@ -14,9 +14,7 @@ use tracing::Instrument;
 async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON, text otherwise.
     lambda_runtime::tracing::init_default_subscriber();
-    let config = RecorderConfig::from_env(&Env::process()).inspect_err(|e| {
-        tracing::error!(variable = %e.var, error = %e, "invalid configuration; the recorder cannot start");
-    })?;
+    let config = RecorderConfig::from_env(&Env::process()).inspect_err(config_error)?;
     let sdk = filetrail_aws::load_sdk_config().await;
     match &config.sink {
         SinkConfig::Timestream => {
@@ -61,7 +59,7 @@ where
     D: filetrail_recorder::DeadLetters,
 {
     let recorder = &recorder;
-    let margin = config.safety_margin;
+    let margin = Margin::Fixed(config.safety_margin);
     // Metrics under the deployed name, the one the alarms and the dashboard query.
     let function = &filetrail_aws::emf::function_name(&Env::process(), FUNCTION_NAME);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsBatch>| async move {

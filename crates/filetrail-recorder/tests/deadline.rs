@@ -5,11 +5,10 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use filetrail_aws::{Margin, work_deadline};
 use filetrail_contract::FileMoved;
 use filetrail_recorder::config::DEFAULT_SAFETY_MARGIN;
-use filetrail_recorder::{
-    DEAD_LETTER_RESERVE, Outcome, Recorder, Settings, Sink, SqsDeadLetters, work_deadline,
-};
+use filetrail_recorder::{DEAD_LETTER_RESERVE, Outcome, Recorder, Settings, Sink, SqsDeadLetters};
 
 use super::{envelope, failed_ids, sqs_event};
 
@@ -88,7 +87,7 @@ async fn run<D: filetrail_recorder::DeadLetters>(dead_letters: D, garbage: usize
     let recorder = Recorder::new(SlowStore::default(), dead_letters, settings);
     let start = Instant::now();
     let lambda_deadline = SystemTime::now() + FUNCTION_TIMEOUT;
-    let deadline = work_deadline(lambda_deadline, DEFAULT_SAFETY_MARGIN);
+    let deadline = work_deadline(lambda_deadline, Margin::Fixed(DEFAULT_SAFETY_MARGIN));
     let (response, counts) = recorder.handle(&event, deadline).await.expect("decided");
     let elapsed = start.elapsed();
     assert_eq!(
@@ -109,18 +108,18 @@ async fn run<D: filetrail_recorder::DeadLetters>(dead_letters: D, garbage: usize
     }
 }
 
-/// The messages whose event the store did not answer for, in order.
-fn unwritten(
-    messages: &[(String, String)],
-    ids: &[String],
-    answered: &HashSet<String>,
-) -> Vec<String> {
-    messages
-        .iter()
-        .zip(ids)
-        .filter(|((_, body), id)| !body.starts_with("not an event") && !answered.contains(*id))
-        .map(|((m, _), _)| m.clone())
-        .collect()
+impl Run {
+    /// The messages whose event the store did not answer for, in order.
+    fn unwritten(&self) -> Vec<String> {
+        self.messages
+            .iter()
+            .zip(&self.ids)
+            .filter(|((_, body), id)| {
+                !body.starts_with("not an event") && !self.answered.contains(*id)
+            })
+            .map(|((m, _), _)| m.clone())
+            .collect()
+    }
 }
 
 /// The handler answered well inside the Lambda deadline (half the safety margin to spare).
@@ -134,19 +133,12 @@ fn returned_in_time(elapsed: Duration) {
 #[tokio::test]
 async fn a_slow_store_never_outlives_the_lambda_deadline() {
     let dlq = super::MemoryDlq::default();
-    let Run {
-        elapsed,
-        failed,
-        answered,
-        messages,
-        ids,
-        first_call,
-        deadline,
-    } = run(dlq, 0).await;
-    returned_in_time(elapsed);
+    let run = run(dlq, 0).await;
+    let (failed, first_call, deadline) = (&run.failed, run.first_call, run.deadline);
+    returned_in_time(run.elapsed);
     assert_eq!(
-        failed,
-        unwritten(&messages, &ids, &answered),
+        *failed,
+        run.unwritten(),
         "exactly the unwritten messages are handed back"
     );
     assert!(
@@ -174,23 +166,17 @@ async fn a_hanging_dead_letter_queue_never_outlives_the_lambda_deadline() {
         aws_sdk_sqs::Client::new(&sdk),
         "http://hanging.invalid/000000000000/dlq",
     );
-    let Run {
-        elapsed,
-        failed,
-        answered,
-        messages,
-        ids,
-        ..
-    } = run(dlq, 50).await;
-    returned_in_time(elapsed);
-    let mut expected: Vec<String> = messages
+    let run = run(dlq, 50).await;
+    returned_in_time(run.elapsed);
+    let mut expected: Vec<String> = run
+        .messages
         .iter()
         .filter(|(_, body)| body.starts_with("not an event"))
         .map(|(m, _)| m.clone())
         .collect();
     assert_eq!(expected.len(), 50);
-    expected.extend(unwritten(&messages, &ids, &answered));
-    let mut failed_sorted = failed.clone();
+    expected.extend(run.unwritten());
+    let mut failed_sorted = run.failed.clone();
     failed_sorted.sort();
     expected.sort();
     assert_eq!(

@@ -9,7 +9,7 @@ use filetrail_contract::FileMoved;
 use filetrail_recorder::{Counts, DeadLetter, HandlerError, Outcome, Recorder, Settings, Sink};
 use proptest::prelude::*;
 
-use super::{MemoryDlq, envelope, failed_ids, handle, handle_within, later, sqs_event};
+use super::{MemoryDlq, batch, envelope, failed_ids, handle, handle_within, later, sqs_event};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
@@ -103,9 +103,7 @@ fn assert_balanced(c: &Counts) {
 
 #[tokio::test]
 async fn malformed_messages_never_fail_their_neighbours() {
-    let mut messages: Vec<(String, String)> = (0..20)
-        .map(|i| (format!("m{i}"), envelope(&super::event(i))))
-        .collect();
+    let (_, mut messages) = batch(20);
     messages.insert(3, ("bad-json".into(), "not json at all".into()));
     messages.insert(
         9,
@@ -181,9 +179,7 @@ async fn redeliveries_in_one_batch_are_written_once() {
 
 #[tokio::test]
 async fn a_whole_call_validation_error_is_isolated_to_its_record() {
-    let messages: Vec<(String, String)> = (0..20)
-        .map(|i| (format!("m{i}"), envelope(&super::event(i))))
-        .collect();
+    let (_, messages) = batch(20);
     let poison = super::event(11).event_id;
     let sink = ScriptedSink {
         poison: Some(poison.clone()),
@@ -209,9 +205,7 @@ async fn a_whole_call_validation_error_is_isolated_to_its_record() {
 
 #[tokio::test]
 async fn permanent_call_errors_hand_everything_back_without_dead_lettering() {
-    let messages: Vec<(String, String)> = (0..4)
-        .map(|i| (format!("m{i}"), envelope(&super::event(i))))
-        .collect();
+    let (_, messages) = batch(4);
     let sink = ScriptedSink {
         call_error: Some(Outcome::HandBack(
             "ResourceNotFoundException: The table does not exist.".into(),
@@ -231,9 +225,7 @@ async fn permanent_call_errors_hand_everything_back_without_dead_lettering() {
 
 #[tokio::test]
 async fn the_deadline_hands_unwritten_records_back() {
-    let messages: Vec<(String, String)> = (0..3)
-        .map(|i| (format!("m{i}"), envelope(&super::event(i))))
-        .collect();
+    let (_, messages) = batch(3);
     let sink = ScriptedSink {
         scripts: (0..3)
             .map(|i| (super::event(i).event_id, vec![Step::Retry]))

@@ -14,52 +14,18 @@ use filetrail_influxdb::{
 };
 use filetrail_recorder::config::ENV_SINK;
 use filetrail_recorder::{InfluxDbSink, Recorder, Settings, SqsDeadLetters};
-use filetrail_testkit::{emulator, pipeline, unique_name};
+use filetrail_testkit::{emulator, influxdb_url, pipeline, unique_name};
 use serde_json::{Value, json};
 
 use super::{
     MemoryDlq, Messages, batch, envelope, failed_ids, handle, handle_within, recorder_binary,
 };
 
-const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";
-
-/// The test InfluxDB's URL, or a panic telling how to run these tests.
-fn server_url() -> String {
-    let url = std::env::var(URL_VAR).unwrap_or_else(|_| {
-        panic!(
-            "{URL_VAR} is not set: this integration test writes to a real InfluxDB. Run it through \
-             `make test` (or `scripts/with-emulator.sh scripts/with-influxdb.sh cargo nextest run -p filetrail-recorder`)."
-        )
-    });
-    let addr = url.trim_start_matches("http://").trim_end_matches('/');
-    if std::net::TcpStream::connect(addr).is_err() {
-        panic!(
-            "the InfluxDB at {url} does not answer: start it with `make test` / scripts/with-influxdb.sh"
-        );
-    }
-    url
-}
-
-fn v1(url: &str, database: &str) -> InfluxDbConfig {
-    InfluxDbConfig {
-        url: url.to_owned(),
-        target: Target::V1 {
-            database: database.to_owned(),
-            retention_policy: None,
-        },
-        token: TokenSource::None,
-        measurement: "file_moved".into(),
-    }
-}
-
 /// A fresh database on the test InfluxDB, and a client for it.
 async fn fresh_database() -> (String, InfluxDb) {
     let db = unique_name("ftrec").replace('-', "_");
-    let client = InfluxDb::new(&v1(&server_url(), &db), None).expect("client");
-    client
-        .query(&format!("CREATE DATABASE \"{db}\""))
-        .await
-        .expect("create database");
+    let client = InfluxDb::new(&InfluxDbConfig::v1(&influxdb_url(), &db), None).expect("client");
+    client.create_database(&db).await.expect("create database");
     (db, client)
 }
 
@@ -103,7 +69,9 @@ async fn a_batch_of_250_becomes_200_distinct_points_and_a_redelivery_changes_not
     let sdk = emulator().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let dlq_url = pipeline::create_queue(&sqs, &unique_name("influx-dlq")).await;
-    let sink = InfluxDbSink::new(InfluxDb::new(&v1(&server_url(), &name), None).expect("client"));
+    let sink = InfluxDbSink::new(
+        InfluxDb::new(&InfluxDbConfig::v1(&influxdb_url(), &name), None).expect("client"),
+    );
     let recorder = Recorder::new(
         sink,
         SqsDeadLetters::new(sqs.clone(), &dlq_url),
@@ -256,7 +224,7 @@ fn v2() -> InfluxDbConfig {
             bucket: "filetrail".into(),
         },
         token: TokenSource::None,
-        measurement: "file_moved".into(),
+        measurement: filetrail_influxdb::line::DEFAULT_MEASUREMENT.into(),
     }
 }
 
@@ -454,7 +422,7 @@ async fn the_binary_writes_to_influxdb_when_filetrail_sink_says_so() {
     let mut lambda = recorder_binary()
         .envs([
             (ENV_SINK, "influxdb".to_owned()),
-            (ENV_URL, server_url()),
+            (ENV_URL, influxdb_url()),
             (ENV_DATABASE, db_name.clone()),
             (ENV_TOKEN_SECRET_ARN, secret.arn().expect("arn").to_owned()),
         ])

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use filetrail_recorder::config::{ENV_DATABASE, ENV_DEAD_LETTER_QUEUE_URL, ENV_TABLE};
-use filetrail_testkit::lambda::{FUNCTION_NAME_ENV, Lambda};
+use filetrail_testkit::lambda::{FUNCTION_NAME_ENV, LOG_LEVEL_ENV, Lambda, RUST_LOG_ENV};
 use filetrail_testkit::runtime_api::{Answer, lines_lambda_keeps};
 use filetrail_testkit::{emulator, pipeline, sqs, unique_name};
 use serde_json::{Value, json};
@@ -104,8 +104,8 @@ async fn the_binary_answers_a_real_sqs_event_with_a_partial_batch_response() {
 /// `rust_log`): Lambda filters at INFO, the binary itself at WARN.
 const DEPLOYED_AT_WARN: [(&str, &str); 3] = [
     (FUNCTION_NAME_ENV, "filetrail-dev-recorder"),
-    ("AWS_LAMBDA_LOG_LEVEL", "INFO"),
-    ("RUST_LOG", "warn"),
+    (LOG_LEVEL_ENV, "INFO"),
+    (RUST_LOG_ENV, "warn"),
 ];
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Record layouts, checked on the exact request bytes the real adapter sends.
 
 use filetrail_contract::{OccurredAt, parse_body};
-use filetrail_recorder::{Layout, TimestreamWriter, WriteRecords, epoch_seconds};
+use filetrail_recorder::{Layout, TimestreamWriter, WriteRecords};
 use filetrail_testkit::replay;
 use serde_json::{Value, json};
 
@@ -168,11 +168,4 @@ fn records_over_the_timestream_limit_are_refused_with_the_limit() {
     let err = Layout::Seed.record(&e).expect_err("too large");
     assert!(err.contains("2048") && err.contains("bytes"), "{err}");
     assert!(Layout::Seed.record(&fixture()).is_ok());
-}
-
-#[test]
-fn epoch_seconds_have_three_decimals() {
-    assert_eq!(epoch_seconds(1_714_564_800_123), "1714564800.123");
-    assert_eq!(epoch_seconds(5), "0.005");
-    assert_eq!(epoch_seconds(0), "0.000");
 }

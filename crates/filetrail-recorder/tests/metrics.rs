@@ -1,6 +1,7 @@
 //! `infra/emf-metrics.json` (read by the alarm and dashboard checks in `tests/infra`) says
 //! exactly what the recorder emits.
 
+use filetrail_aws::emf::MetricCounts;
 use filetrail_recorder::{Counts, Lag};
 
 #[test]

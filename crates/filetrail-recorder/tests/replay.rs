@@ -8,7 +8,7 @@ use filetrail_recorder::{
 use filetrail_testkit::replay;
 use serde_json::{Value, json};
 
-use super::{MemoryDlq, batch, envelope, failed_ids, handle, handle_within, later, sqs_event};
+use super::{MemoryDlq, batch, envelope, failed_ids, handle, handle_within};
 
 const REJECTED_TYPE: &str = "com.amazonaws.timestream.v20181101#RejectedRecordsException";
 
@@ -175,10 +175,7 @@ async fn an_identical_rewrite_is_written_not_a_duplicate() {
     let e = super::event(40);
     let (recorder, http) = recorder(vec![ingested(1), ingested(1)]).await;
     for _ in 0..2 {
-        let (response, counts) = recorder
-            .handle(&sqs_event(&[("m".into(), envelope(&e))]), later())
-            .await
-            .expect("decided");
+        let (response, counts) = handle(&recorder, &[("m".into(), envelope(&e))]).await;
         assert!(response.batch_item_failures.is_empty());
         assert_eq!((counts.written, counts.duplicate), (1, 0));
         assert_eq!(
@@ -216,10 +213,7 @@ async fn a_multi_layout_record_rejected_for_its_identity_is_a_conflict() {
         ])],
     )
     .await;
-    let (response, counts) = recorder
-        .handle(&sqs_event(&[("m0".into(), envelope(&e))]), later())
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&recorder, &[("m0".into(), envelope(&e))]).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(
         (counts.written, counts.duplicate, counts.dead_lettered),
@@ -285,10 +279,7 @@ async fn one_batch(
     Vec<Value>,
 ) {
     let (recorder, http) = recorder_in(layout, vec![ingested(1)]).await;
-    let (response, got) = recorder
-        .handle(&sqs_event(messages), later())
-        .await
-        .expect("decided");
+    let (response, got) = handle(&recorder, messages).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!((got.written, got.duplicate, got.dead_lettered), counts);
     let bodies = replay::request_bodies(&http);
@@ -438,13 +429,7 @@ async fn a_stale_discovered_endpoint_is_discovered_again_then_written() {
     let sink = TimestreamSink::new(TimestreamWriter::new(client, "db", "table"), Layout::Seed);
     let settings = super::quick_settings();
     let recorder = Recorder::new(sink, MemoryDlq::default(), settings);
-    let (response, counts) = recorder
-        .handle(
-            &sqs_event(&[("m".into(), envelope(&super::event(50)))]),
-            later(),
-        )
-        .await
-        .expect("decided");
+    let (response, counts) = handle(&recorder, &[("m".into(), envelope(&super::event(50)))]).await;
     assert!(
         response.batch_item_failures.is_empty(),
         "{:?}",

@@ -4,6 +4,7 @@ mod config;
 mod dead_letters;
 mod deadline;
 mod emulator;
+mod events;
 mod handler;
 mod influxdb;
 mod lag;
@@ -17,7 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
+use filetrail_contract::{FileMoved, OccurredAt};
 use filetrail_recorder::{Counts, DeadLetter, DeadLetters, Recorder, Sink};
 
 /// A fixed time a few minutes before this test process started.
@@ -28,22 +29,7 @@ fn base_millis() -> i64 {
 
 /// A valid event, distinct for each `i` and the same for the same `i` within a test process.
 pub fn event(i: usize) -> FileMoved {
-    let base = base_millis();
-    let mut e = FileMoved::from_move(Move {
-        action_type: ActionType::Put,
-        source_bucket: Some("hermes-incoming".into()),
-        file_key: format!("hermes_eea_l0_2024{:03}-{:06}_v01.bin", i % 366 + 1, i),
-        destination_bucket: Some(format!("hermes-{}", ["eea", "nemisis", "merit"][i % 3])),
-        new_file_key: Some(format!(
-            "l0/2024/01/{:02}/hermes_eea_l0_2024{:03}-{:06}_v01.bin",
-            i % 28 + 1,
-            i % 366 + 1,
-            i
-        )),
-        occurred_at: OccurredAt::from_millis(base + i64::try_from(i).unwrap_or(0)),
-    });
-    e.stage = Some("sdc.sorter".into());
-    e
+    events::event_at(i, base_millis())
 }
 
 /// The EventBridge envelope an SQS target receives for `e`.

@@ -12,14 +12,13 @@
 //! may be left there once replay has run.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::{Duration, Instant};
-
-use aws_sdk_sqs::types::QueueAttributeName;
+use std::time::Duration;
 
 use aws_sdk_timestreamwrite::types::Record;
 use filetrail_cli::sqs::{self, DeadLetterMessage, EMPTY_RECEIVES_TO_STOP};
 use filetrail_contract::{Delivery, FileMoved, OccurredAt};
 use filetrail_recorder::Layout;
+use filetrail_testkit::pipeline;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -170,21 +169,6 @@ fn group(d: &Delivery) -> String {
 /// failed) to become visible again.
 pub const IN_FLIGHT_WAIT: Duration = Duration::from_secs(60);
 
-async fn in_flight(sqs_client: &aws_sdk_sqs::Client, url: &str) -> Result<u64, SoakError> {
-    let out = sqs_client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .map_err(|e| SoakError::emulator("DLQ attributes", e))?;
-    Ok(out
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
-}
-
 /// Read the whole DLQ (every message is released again) and check it against `poison`.
 /// Messages another reader still holds are waited for first, so every message is seen.
 pub async fn dlq(
@@ -192,10 +176,8 @@ pub async fn dlq(
     url: &str,
     poison: &[String],
 ) -> Result<DlqCheck, SoakError> {
-    let end = Instant::now() + IN_FLIGHT_WAIT;
-    while in_flight(sqs_client, url).await? > 0 && Instant::now() < end {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    // After the wait the read goes on either way: what is still held is not counted.
+    pipeline::none_in_flight(sqs_client, url, IN_FLIGHT_WAIT).await?;
     let now = OccurredAt::now();
     let mut check = DlqCheck {
         poison_sent: poison.len(),

@@ -40,16 +40,6 @@ impl<S: Sink, D: DeadLetters> InProcess<S, D> {
     }
 }
 
-/// Add `c` to `total`.
-pub fn add_counts(total: &mut Counts, c: &Counts) {
-    total.received += c.received;
-    total.written += c.written;
-    total.duplicate += c.duplicate;
-    total.retried += c.retried;
-    total.dead_lettered += c.dead_lettered;
-    total.failed += c.failed;
-}
-
 impl<S: Sink + 'static, D: DeadLetters + 'static> Function for InProcess<S, D> {
     async fn invoke(&mut self, event: &Value) -> Invocation {
         let event: filetrail_recorder::SqsBatch = match serde_json::from_value(event.clone()) {
@@ -59,10 +49,7 @@ impl<S: Sink + 'static, D: DeadLetters + 'static> Function for InProcess<S, D> {
         let deadline = Instant::now() + self.timeout.saturating_sub(self.margin);
         match tokio::time::timeout(self.timeout, self.recorder.handle(&event, deadline)).await {
             Ok(Ok((response, counts))) => {
-                add_counts(
-                    &mut self.counts.lock().unwrap_or_else(PoisonError::into_inner),
-                    &counts,
-                );
+                (self.counts.lock().unwrap_or_else(PoisonError::into_inner)).add(&counts);
                 serde_json::to_value(response)
                     .map_or_else(|e| Invocation::Error(e.to_string()), Invocation::Response)
             }

@@ -10,36 +10,6 @@ use crate::check::{DlqCheck, TableCheck};
 use crate::function::KillStats;
 use crate::mapping::MappingStats;
 
-/// The recorder's own counts, summed over invocations (in-process runs).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct RecorderCounts {
-    /// Messages received.
-    pub received: u64,
-    /// Messages whose record an invocation stored.
-    pub written: u64,
-    /// Messages whose record was already stored.
-    pub duplicate: u64,
-    /// Record writes retried within an invocation.
-    pub retried: u64,
-    /// Messages dead-lettered with their reason.
-    pub dead_lettered: u64,
-    /// Messages handed back to SQS.
-    pub failed: u64,
-}
-
-impl From<Counts> for RecorderCounts {
-    fn from(c: Counts) -> Self {
-        Self {
-            received: c.received,
-            written: c.written,
-            duplicate: c.duplicate,
-            retried: c.retried,
-            dead_lettered: c.dead_lettered,
-            failed: c.failed,
-        }
-    }
-}
-
 /// The publishing phase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct PublishFigures {
@@ -93,8 +63,9 @@ pub struct SoakReport {
     pub publish: PublishFigures,
     /// What the event source mapping did.
     pub mapping: MappingStats,
-    /// The recorder's counts (in-process runs).
-    pub recorder: Option<RecorderCounts>,
+    /// The recorder's counts, summed over invocations (in-process runs; the lag is per invocation
+    /// and not kept).
+    pub recorder: Option<Counts>,
     /// Where the kills landed (binary runs).
     pub kills: Option<KillStats>,
     /// Faults injected, by kind.
@@ -125,44 +96,41 @@ impl SoakReport {
 
     /// Name what is off in [`SoakReport::problems`].
     pub fn find_problems(&mut self) {
-        let mut p = Vec::new();
-        if self.publish.unpublished > 0 {
-            p.push(format!(
-                "{} event(s) could not be published",
-                self.publish.unpublished
-            ));
-        }
-        if self.table.lost > 0 {
-            p.push(format!(
-                "{} event(s) lost, e.g. {:?}",
-                self.table.lost, self.table.lost_examples
-            ));
-        }
-        if self.table.doubled > 0 {
-            p.push(format!(
-                "{} record(s) doubled or unexpected, e.g. {:?}",
-                self.table.doubled, self.table.doubled_examples
-            ));
-        }
-        if self.dlq.poison_missing > 0 {
-            p.push(format!(
-                "{} poison message(s) are not in the DLQ",
-                self.dlq.poison_missing
-            ));
-        }
-        if self.dlq.poison_without_reason > 0 {
-            p.push(format!(
-                "{} poison message(s) are in the DLQ without the recorder's reason",
-                self.dlq.poison_without_reason
-            ));
-        }
-        if self.dlq.valid_left > 0 {
-            p.push(format!(
-                "{} valid event(s) are still in the DLQ after replay",
-                self.dlq.valid_left
-            ));
-        }
-        self.problems = p;
+        let (table, dlq) = (&self.table, &self.dlq);
+        let found = [
+            (
+                self.publish.unpublished,
+                "event(s) could not be published".to_owned(),
+            ),
+            (
+                table.lost as u64,
+                format!("event(s) lost, e.g. {:?}", table.lost_examples),
+            ),
+            (
+                table.doubled as u64,
+                format!(
+                    "record(s) doubled or unexpected, e.g. {:?}",
+                    table.doubled_examples
+                ),
+            ),
+            (
+                dlq.poison_missing as u64,
+                "poison message(s) are not in the DLQ".to_owned(),
+            ),
+            (
+                dlq.poison_without_reason as u64,
+                "poison message(s) are in the DLQ without the recorder's reason".to_owned(),
+            ),
+            (
+                dlq.valid_left as u64,
+                "valid event(s) are still in the DLQ after replay".to_owned(),
+            ),
+        ];
+        self.problems = found
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
     }
 }
 

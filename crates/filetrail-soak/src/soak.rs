@@ -525,7 +525,7 @@ async fn report(
             unpublished: published.unpublished,
         },
         mapping: run.mapping.stats(),
-        recorder: in_process.then(|| (*lock(&run.counts)).into()),
+        recorder: in_process.then(|| *lock(&run.counts)),
         kills: (!in_process).then(|| *lock(&run.kills)),
         faults: (stats.by_kind().into_iter())
             .map(|(k, n)| (k.name().to_owned(), n))

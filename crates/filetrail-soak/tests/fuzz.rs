@@ -17,11 +17,12 @@ use filetrail_recorder::{
     DeadLetter, DeadLetters, Layout, Recorder, Settings, TimestreamSink, WriteError, WriteRecords,
 };
 use filetrail_stages::{NameRules, parse_trigger, trigger::decode_notification_key};
+use filetrail_testkit::{fixtures, sqs};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-const ENVELOPE: &str = filetrail_testkit::fixtures::ENVELOPE;
-const S3_EVENT: &str = filetrail_testkit::fixtures::S3_EVENT;
+const ENVELOPE: &str = fixtures::ENVELOPE;
+const S3_EVENT: &str = fixtures::S3_EVENT;
 const S3_VIA_EVENTBRIDGE: &str =
     include_str!("../../filetrail-stages/tests/fixtures/s3-eventbridge-object-created.json");
 
@@ -280,12 +281,15 @@ proptest! {
     ) {
         // Lambda's deserialization of an arbitrary payload never panics.
         let _ = serde_json::from_value::<SqsEvent>(raw);
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|(id, body)| json!({"messageId": id, "receiptHandle": "r", "body": body,
-                "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"}))
-            .collect();
-        let event: SqsEvent = serde_json::from_value(json!({"Records": records}))
+        // The test kit's records (AWS's), the id removed where the fuzzer drew none.
+        let records = messages.iter().map(|(id, body)| {
+            let mut r = sqs::record(id.as_deref().unwrap_or_default(), body);
+            if id.is_none() && let Some(r) = r.as_object_mut() {
+                r.remove("messageId");
+            }
+            r
+        });
+        let event: SqsEvent = serde_json::from_value(sqs::event_of(records))
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let recorder = Recorder::new(TimestreamSink::new(Accept, Layout::Seed), Keep, Settings::default());
         let result = runtime().block_on(recorder.handle(&event, Instant::now() + Duration::from_secs(5)));
@@ -319,14 +323,11 @@ proptest! {
         ), 0..5),
         edits in edits(),
     ) {
-        let template: Value = serde_json::from_str(S3_EVENT).unwrap_or_default();
-        let one = template["Records"][0].clone();
+        // The test kit's notification (AWS's), its name and source then mutated.
         let rs: Vec<Value> = records.iter().map(|(name, source, bucket, key)| {
-            let mut r = one.clone();
+            let mut r = fixtures::s3_notification(bucket, key)["Records"][0].take();
             r["eventName"] = json!(name);
             r["eventSource"] = json!(source);
-            r["s3"]["bucket"]["name"] = json!(bucket);
-            r["s3"]["object"]["key"] = json!(key);
             r
         }).collect();
         let event = json!({"Records": rs});

@@ -289,6 +289,23 @@ async fn rejected_records_are_held_back_in_aws_shape_and_retried() {
     );
 }
 
+/// The `detail` of each envelope drained from `url` (until `expected` arrived, or `timeout_s`).
+async fn details(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    expected: usize,
+    timeout_s: u64,
+) -> Vec<serde_json::Value> {
+    let got = pipeline::drain(sqs, url, expected, Duration::from_secs(timeout_s)).await;
+    got.iter()
+        .map(|m| {
+            let v: serde_json::Value =
+                serde_json::from_str(m.body().unwrap_or_default()).expect("json");
+            v["detail"].clone()
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn put_events_partial_failures_fail_exactly_the_dropped_entries() {
     let p = pipeline().await;
@@ -328,21 +345,8 @@ async fn put_events_partial_failures_fail_exactly_the_dropped_entries() {
     }
     // Only the accepted entries reached the queue.
     let direct = aws_sdk_sqs::Client::new(&filetrail_testkit::emulator().await);
-    let got = filetrail_testkit::pipeline::drain(
-        &direct,
-        &p.events_queue_url,
-        10 - failed.len(),
-        Duration::from_secs(10),
-    )
-    .await;
-    let mut ns: Vec<u64> = got
-        .iter()
-        .map(|m| {
-            let v: serde_json::Value =
-                serde_json::from_str(m.body().unwrap_or_default()).expect("json");
-            v["detail"]["n"].as_u64().expect("n")
-        })
-        .collect();
+    let got = details(&direct, &p.events_queue_url, 10 - failed.len(), 10).await;
+    let mut ns: Vec<u64> = got.iter().map(|d| d["n"].as_u64().expect("n")).collect();
     ns.sort_unstable();
     let expected: Vec<u64> = (0..10u64)
         .filter(|i| !failed.contains(&(*i as usize)))
@@ -362,20 +366,10 @@ async fn put_events_partial_failures_fail_exactly_the_dropped_entries() {
     let report = publisher.publish(&evs).await.expect("all delivered");
     assert_eq!(report.delivered, 40);
     assert!(report.retried > 0, "{report:?}");
-    let got = filetrail_testkit::pipeline::drain(
-        &direct,
-        &p.events_queue_url,
-        40,
-        Duration::from_secs(20),
-    )
-    .await;
+    let got = details(&direct, &p.events_queue_url, 40, 20).await;
     let mut ids: Vec<String> = got
         .iter()
-        .map(|m| {
-            let v: serde_json::Value =
-                serde_json::from_str(m.body().unwrap_or_default()).expect("json");
-            v["detail"]["event_id"].as_str().expect("id").to_owned()
-        })
+        .map(|d| d["event_id"].as_str().expect("id").to_owned())
         .collect();
     ids.sort();
     let mut want: Vec<String> = evs.iter().map(|e| e.event_id.clone()).collect();

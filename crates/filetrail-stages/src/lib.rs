@@ -34,7 +34,7 @@ pub use process::{ExternalCommand, Process, ProcessError};
 pub use processor::{PROCESSOR_FUNCTION, PROCESSOR_STAGE, ProcessCounts, Processor};
 pub use sorter::{SORTER_FUNCTION, SORTER_STAGE, SortCounts, Sorter};
 pub use stage::{
-    Clients, Lambda, SWEEP_SAFETY_MARGIN, Stage, event_for, serve_from_env, work_deadline,
+    Clients, Lambda, SWEEP_SAFETY_MARGIN, Stage, event_for, serve_from_env, sweep_deadline,
 };
 pub use store::{
     CONDITIONAL_CONFLICT_RETRIES, Copied, Deleted, DownloadError, Page, S3Error, Store, s3_client,

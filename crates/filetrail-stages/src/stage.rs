@@ -6,10 +6,10 @@
 //! of [`serve_from_env`].
 
 use std::future::Future;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use filetrail_aws::emf::{MetricCounts, function_name};
-use filetrail_aws::{ConfigError, Env};
+use filetrail_aws::{ConfigError, Env, Margin, config_error};
 use filetrail_contract::{ActionType, FileMoved, Move};
 use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -65,14 +65,14 @@ impl<S: Stage> Lambda<S> {
     }
 
     /// One Lambda invocation: a span with the request id, [`Stage::handle`] with the
-    /// invocation's [`work_deadline`], one EMF line; `Err` when anything failed, so Lambda
+    /// invocation's [`sweep_deadline`], one EMF line; `Err` when anything failed, so Lambda
     /// retries it (every stage is idempotent).
     pub async fn invoke(
         &self,
         event: LambdaEvent<Value>,
     ) -> Result<S::Counts, lambda_runtime::Error> {
         let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
-        let deadline = work_deadline(&event.context);
+        let deadline = sweep_deadline(&event.context);
         let report = self
             .stage
             .handle(&event.payload, deadline)
@@ -128,22 +128,13 @@ pub async fn serve_from_env<S: Stage, C>(
     Box::pin(lambda.serve()).await
 }
 
-/// Log a start-up configuration error with the variable it names.
-fn config_error(e: &ConfigError) {
-    tracing::error!(variable = %e.var, problem = %e.problem, "invalid configuration; the function cannot start");
-}
-
-/// The instant a sweep stops starting new pages, from the invocation's deadline; `None` when
-/// the context carries no deadline (tests, local runs).
-pub fn work_deadline(context: &lambda_runtime::Context) -> Option<Instant> {
-    if context.deadline == 0 {
-        return None;
-    }
-    let left = context
-        .deadline()
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
-    Some(Instant::now() + left.saturating_sub(SWEEP_SAFETY_MARGIN.min(left / 2)))
+/// The instant a sweep stops starting new pages: the invocation's work deadline
+/// ([`filetrail_aws::work_deadline`]) keeping [`SWEEP_SAFETY_MARGIN`], at most half the time
+/// left; `None` when the context carries no deadline (tests, local runs).
+pub fn sweep_deadline(context: &lambda_runtime::Context) -> Option<Instant> {
+    (context.deadline != 0).then(|| {
+        filetrail_aws::work_deadline(context.deadline(), Margin::AtMostHalf(SWEEP_SAFETY_MARGIN))
+    })
 }
 
 /// The event of `stage` writing `dst` from `src`: its time is `dst`'s `Last-Modified`, so a

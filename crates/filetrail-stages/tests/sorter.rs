@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
 use filetrail_aws::Env;
 use filetrail_contract::{ActionType, FileMoved};
 use filetrail_publisher::{EventBridge, Publisher, PutEvents};
@@ -306,15 +307,10 @@ async fn a_tagged_file_sorts_with_its_tags() {
     let (emu, incoming, eea) = (&setup.emu, &setup.incoming, &setup.instruments[0]);
     let name = "hermes_eea_l0_2024001-000000_v01.bin";
     let new_key = "l0/2024/01/01/hermes_eea_l0_2024001-000000_v01.bin";
-    emu.s3
-        .put_object()
-        .bucket(incoming)
-        .key(name)
-        .tagging(UPLOAD_TAGGING)
-        .body(b"tagged science".to_vec().into())
-        .send()
-        .await
-        .expect("put");
+    emu.put_with(incoming, name, b"tagged science", |put| {
+        put.tagging(UPLOAD_TAGGING)
+    })
+    .await;
     assert_eq!(tags(emu, incoming, name).await, upload_tags());
 
     let counts = sorted(&setup.sorter(), &super::object_created(incoming, name)).await;
@@ -339,17 +335,14 @@ async fn large_objects_are_copied_in_parts_and_keep_their_metadata_and_tags() {
     let bytes: Vec<u8> = (0..11 * 1024 * 1024 + 17u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
-    emu.s3
-        .put_object()
-        .bucket(incoming)
-        .key(name)
-        .content_type("application/x-cdf")
-        .metadata("origin", "ground-station-2")
-        .tagging(UPLOAD_TAGGING)
-        .body(bytes.clone().into())
-        .send()
-        .await
-        .expect("put");
+    let cdf = |put: PutObjectFluentBuilder| {
+        put.content_type("application/x-cdf")
+            .metadata("origin", "ground-station-2")
+    };
+    emu.put_with(incoming, name, &bytes, |put| {
+        cdf(put).tagging(UPLOAD_TAGGING)
+    })
+    .await;
 
     let mut config = config(&setup.prefix);
     config.copy = CopySettings::new(5 * 1024 * 1024, 5 * 1024 * 1024);
@@ -397,16 +390,7 @@ async fn large_objects_are_copied_in_parts_and_keep_their_metadata_and_tags() {
     // The same bytes arrive again under the same name: the copy record shows the destination
     // already holds them (the ETags differ, single-part vs multipart), so nothing is copied and
     // the same move is announced again with the same event_id (the recorder keeps one record).
-    emu.s3
-        .put_object()
-        .bucket(incoming)
-        .key(name)
-        .content_type("application/x-cdf")
-        .metadata("origin", "ground-station-2")
-        .body(bytes.clone().into())
-        .send()
-        .await
-        .expect("put again");
+    emu.put_with(incoming, name, &bytes, cdf).await;
     let counts = sorted(&sorter, &event).await;
     assert_eq!(
         (counts.sorted, counts.multipart_copies, counts.copy_skipped),
@@ -517,7 +501,7 @@ fn the_sweep_deadline_keeps_a_margin_of_at_most_half_the_time_left() {
     use std::time::{Instant, SystemTime, UNIX_EPOCH};
     let mut context = lambda_runtime::Context::default();
     assert_eq!(
-        filetrail_stages::work_deadline(&context),
+        filetrail_stages::sweep_deadline(&context),
         None,
         "no deadline: no limit"
     );
@@ -526,14 +510,14 @@ fn the_sweep_deadline_keeps_a_margin_of_at_most_half_the_time_left() {
         u64::try_from((now + Duration::from_secs(secs)).as_millis()).expect("fits")
     };
     context.deadline = in_ms(300);
-    let d = filetrail_stages::work_deadline(&context).expect("deadline");
+    let d = filetrail_stages::sweep_deadline(&context).expect("deadline");
     let left = d.saturating_duration_since(Instant::now());
     assert!(
         left > Duration::from_secs(265) && left <= Duration::from_secs(270),
         "{left:?}"
     );
     context.deadline = in_ms(10);
-    let d = filetrail_stages::work_deadline(&context).expect("deadline");
+    let d = filetrail_stages::sweep_deadline(&context).expect("deadline");
     let left = d.saturating_duration_since(Instant::now());
     assert!(
         left > Duration::from_secs(4) && left <= Duration::from_secs(5),
@@ -558,14 +542,7 @@ impl PutEvents for ReplaceOnFirstPublish {
         entries: &[filetrail_publisher::Entry],
     ) -> Result<Vec<filetrail_publisher::EntryOutcome>, filetrail_publisher::CallError> {
         if !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            self.s3
-                .put_object()
-                .bucket(&self.bucket)
-                .key(&self.key)
-                .body(self.bytes.clone().into())
-                .send()
-                .await
-                .expect("replace");
+            super::put_object(&self.s3, &self.bucket, &self.key, &self.bytes, |put| put).await;
         }
         self.inner.put_events(entries).await
     }

@@ -2,10 +2,9 @@
 //!
 //! `filename`, `trigger`, `config`, `copy_plan` and `process` need nothing outside the process;
 //! `sorter` and `processor` run the real SDK against the emulator (`make test`).
-//! Fixtures: the S3 notification is the test kit's (`filetrail_testkit::fixtures::S3_EVENT`);
-//! `example-eventbridge-schedule.json` is copied from
-//! `aws_lambda_events`' fixtures; the S3 → EventBridge events follow the S3 user guide's
-//! "EventBridge event message structure" examples.
+//! Fixtures: the S3 notification and the scheduled event are the test kit's
+//! (`filetrail_testkit::fixtures`, AWS's examples); the S3 → EventBridge events follow the S3
+//! user guide's "EventBridge event message structure" examples.
 
 mod config;
 mod copy_plan;
@@ -23,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
 use aws_sdk_s3::primitives::ByteStream;
 use filetrail_contract::{BodyShape, FileMoved, OccurredAt, parse_body_str};
 use filetrail_publisher::{
@@ -31,10 +31,10 @@ use filetrail_publisher::{
 use filetrail_testkit::pipeline::{self, BusToQueue};
 use serde_json::Value;
 
-/// The real S3 notification fixture from `aws_lambda_events`.
-pub const S3_NOTIFICATION: &str = filetrail_testkit::fixtures::S3_EVENT;
 /// A scheduled EventBridge event from `aws_lambda_events`.
-pub const SCHEDULED_EVENT: &str = include_str!("fixtures/example-eventbridge-schedule.json");
+pub use filetrail_testkit::fixtures::SCHEDULED_EVENT;
+/// The real S3 notification fixture from `aws_lambda_events`, and its one builder.
+pub use filetrail_testkit::fixtures::{S3_EVENT as S3_NOTIFICATION, s3_notification};
 /// The S3 → EventBridge `Object Created` event.
 pub const OBJECT_CREATED: &str = include_str!("fixtures/s3-eventbridge-object-created.json");
 /// The S3 → EventBridge `Object Deleted` event.
@@ -43,15 +43,6 @@ pub const OBJECT_DELETED: &str = include_str!("fixtures/s3-eventbridge-object-de
 /// The example processing command shipped with the crate.
 pub fn example_command() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/process/example-process.sh")
-}
-
-/// The S3 notification fixture naming `bucket` and the (already URL-encoded) `raw_key`.
-pub fn s3_notification(bucket: &str, raw_key: &str) -> Value {
-    let mut v: Value = serde_json::from_str(S3_NOTIFICATION).expect("fixture");
-    v["Records"][0]["s3"]["bucket"]["name"] = bucket.into();
-    v["Records"][0]["s3"]["bucket"]["arn"] = format!("arn:aws:s3:::{bucket}").into();
-    v["Records"][0]["s3"]["object"]["key"] = raw_key.into();
-    v
 }
 
 /// The S3 → EventBridge `Object Created` fixture naming `bucket` and `key`.
@@ -121,14 +112,19 @@ impl Emulator {
 
     /// Put an object.
     pub async fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
-        self.s3
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(ByteStream::from(bytes.to_vec()))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("put s3://{bucket}/{key}: {e:?}"));
+        put_object(&self.s3, bucket, key, bytes, |put| put).await;
+    }
+
+    /// Put an object, its request given what an uploader sets (`with`: tags, metadata, content
+    /// type).
+    pub async fn put_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: &[u8],
+        with: impl FnOnce(PutObjectFluentBuilder) -> PutObjectFluentBuilder,
+    ) {
+        put_object(&self.s3, bucket, key, bytes, with).await;
     }
 
     /// An object's bytes.
@@ -222,6 +218,22 @@ impl Emulator {
             extra.iter().map(|m| m.body()).collect::<Vec<_>>()
         );
     }
+}
+
+/// Put `bytes` at `s3://bucket/key` through `s3`, the request given `with`'s settings.
+pub async fn put_object(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    bytes: &[u8],
+    with: impl FnOnce(PutObjectFluentBuilder) -> PutObjectFluentBuilder,
+) {
+    let put = s3.put_object().bucket(bucket).key(key);
+    with(put)
+        .body(ByteStream::from(bytes.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put s3://{bucket}/{key}: {e:?}"));
 }
 
 /// A `PutEvents` that refuses the next `fail_next` calls (as EventBridge refuses a caller

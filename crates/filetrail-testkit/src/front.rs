@@ -51,12 +51,7 @@ impl Front {
     /// A front on a free loopback port forwarding to `upstream`, answering the operations in
     /// `answers` (by `x-amz-target`) itself.
     pub async fn start(upstream: &str, answers: Vec<(&str, Answer)>) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind the front: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("front address: {e}"));
+        let (listener, addr) = crate::loopback("the front").await;
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
             answers: answers

@@ -21,6 +21,10 @@ pub const MEMORY_SIZE_ENV: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 pub const VERSION_ENV: &str = "AWS_LAMBDA_FUNCTION_VERSION";
 /// The function's log format (`Text` or `JSON`).
 pub const LOG_FORMAT_ENV: &str = "AWS_LAMBDA_LOG_FORMAT";
+/// The function's application log level (Lambda's advanced logging controls).
+pub const LOG_LEVEL_ENV: &str = "AWS_LAMBDA_LOG_LEVEL";
+/// The binary's own log filter, which the Terraform modules set from the operator's level.
+pub const RUST_LOG_ENV: &str = "RUST_LOG";
 
 /// The workspace binary `name`, built next to the running executable (`target/<profile>/`,
 /// also from a test or bench binary in `target/<profile>/deps/`).
@@ -114,16 +118,17 @@ impl Spec {
         self
     }
 
+    /// Log as Terraform deploys the function: Lambda's application log level `lambda_level`
+    /// (`INFO` at most), the binary's own filter `rust_log` (the operator's level).
+    pub fn log_levels(self, lambda_level: &str, rust_log: &str) -> Self {
+        self.env(LOG_LEVEL_ENV, lambda_level)
+            .env(RUST_LOG_ENV, rust_log)
+    }
+
     /// Reach AWS at `endpoint` (the emulator, or a proxy in front of it) with the test
     /// credentials, in us-east-1, with no instance metadata lookups.
     pub fn aws_endpoint(self, endpoint: &str) -> Self {
-        self.envs([
-            (crate::ENDPOINT_VAR, endpoint),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ])
+        self.envs(crate::aws_env(endpoint))
     }
 
     /// Where standard output and error go.

@@ -18,6 +18,8 @@ pub const FILE_MOVED_PATTERN: &str =
 pub struct BusToQueue {
     /// The bus name.
     pub bus: String,
+    /// The rule's name.
+    pub rule: String,
     /// The queue URL.
     pub queue_url: String,
     /// The queue ARN.
@@ -31,13 +33,15 @@ pub async fn bus_to_queue(
     prefix: &str,
 ) -> BusToQueue {
     let bus = crate::unique_name(prefix);
+    let rule = format!("{bus}-rule");
     let queue_url = create_queue(sqs, &format!("{bus}-q")).await;
     let queue_arn = queue_arn(sqs, &queue_url).await;
-    route(eb, &bus, &format!("{bus}-rule"), &queue_arn, None)
+    route(eb, &bus, &rule, &queue_arn, None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     BusToQueue {
         bus,
+        rule,
         queue_url,
         queue_arn,
     }
@@ -164,20 +168,16 @@ pub async fn create(
     let (dlq_url, dlq_arn) = try_queue(&sqs, &names.dlq).await?;
     let (target_dlq_url, target_dlq_arn) = try_queue(&sqs, &names.target_dlq).await?;
     let (events_queue_url, events_queue_arn) = try_queue(&sqs, &names.events_queue).await?;
-    sqs.set_queue_attributes()
-        .queue_url(&events_queue_url)
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            settings.visibility_timeout.as_secs().max(1).to_string(),
-        )
-        .attributes(
-            QueueAttributeName::RedrivePolicy,
-            json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count})
-                .to_string(),
-        )
-        .send()
-        .await
-        .map_err(|e| failed("set queue attributes")(&e))?;
+    let visibility_s = settings.visibility_timeout.as_secs().max(1).to_string();
+    let visibility = QueueAttributeName::VisibilityTimeout;
+    set_attribute(&sqs, &events_queue_url, visibility, visibility_s).await?;
+    redrive(
+        &sqs,
+        &events_queue_url,
+        &dlq_arn,
+        settings.max_receive_count,
+    )
+    .await?;
     let eb = aws_sdk_eventbridge::Client::new(sdk);
     let rule = format!("{}-file-moved", names.bus);
     route(
@@ -215,13 +215,7 @@ pub async fn route(
         .send()
         .await
         .map_err(|e| failed("create bus")(&e))?;
-    eb.put_rule()
-        .name(rule)
-        .event_bus_name(bus)
-        .event_pattern(FILE_MOVED_PATTERN)
-        .send()
-        .await
-        .map_err(|e| failed("put rule")(&e))?;
+    rule_pattern(eb, bus, rule, FILE_MOVED_PATTERN).await?;
     let mut target = Target::builder().id("recorder-queue").arn(queue_arn);
     if let Some(dlq) = target_dlq_arn {
         target = target
@@ -240,6 +234,53 @@ pub async fn route(
         .send()
         .await
         .map_err(|e| failed("put targets")(&e))?;
+    Ok(())
+}
+
+/// Create or replace the rule `rule` of `bus` with `pattern` (its targets stay).
+pub async fn rule_pattern(
+    eb: &aws_sdk_eventbridge::Client,
+    bus: &str,
+    rule: &str,
+    pattern: &str,
+) -> Result<(), PipelineError> {
+    eb.put_rule()
+        .name(rule)
+        .event_bus_name(bus)
+        .event_pattern(pattern)
+        .send()
+        .await
+        .map_err(|e| failed("put rule")(&e))?;
+    Ok(())
+}
+
+/// Give `queue_url` the redrive policy `infra/` gives the events queue: after
+/// `max_receive_count` receives SQS moves a message to the queue `dlq_arn`.
+pub async fn redrive(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    dlq_arn: &str,
+    max_receive_count: u32,
+) -> Result<(), PipelineError> {
+    let policy = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count});
+    let name = QueueAttributeName::RedrivePolicy;
+    set_attribute(sqs, queue_url, name, policy.to_string()).await
+}
+
+/// Set one attribute of a queue.
+async fn set_attribute(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    name: QueueAttributeName,
+    value: String,
+) -> Result<(), PipelineError> {
+    let what = format!("set {} of {url}", name.as_str());
+    sqs.set_queue_attributes()
+        .queue_url(url)
+        .attributes(name, value)
+        .send()
+        .await
+        .map_err(|e| failed(&what)(&e))?;
     Ok(())
 }
 
@@ -276,18 +317,22 @@ pub async fn try_queue(
     sqs: &aws_sdk_sqs::Client,
     name: &str,
 ) -> Result<(String, String), PipelineError> {
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .map_err(|e| failed("create queue")(&e))?
-        .queue_url
-        .ok_or_else(|| PipelineError(format!("queue {name} has no URL")))?;
+    let url = new_queue(sqs, name).await?;
     let arn = attribute(sqs, &url, QueueAttributeName::QueueArn)
         .await?
         .ok_or_else(|| PipelineError(format!("queue {name} has no ARN")))?;
     Ok((url, arn))
+}
+
+/// Create a standard queue; its URL.
+async fn new_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, PipelineError> {
+    sqs.create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| failed(&format!("create queue {name}"))(&e))?
+        .queue_url
+        .ok_or_else(|| PipelineError(format!("queue {name} has no URL")))
 }
 
 /// One attribute of a queue.
@@ -308,13 +353,7 @@ async fn attribute(
 
 /// Create a standard queue and return its URL.
 pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
-    sqs.create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create queue {name}: {e:?}"))
-        .queue_url
-        .unwrap_or_else(|| panic!("queue {name} has a URL"))
+    new_queue(sqs, name).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The ARN of a queue.
@@ -379,15 +418,29 @@ pub async fn drain(
 /// Visible messages in a queue (`ApproximateNumberOfMessages`, exact on the emulator), polled
 /// until it reaches `expected` or `timeout` passes.
 pub async fn depth(sqs: &aws_sdk_sqs::Client, url: &str, expected: u64, timeout: Duration) -> u64 {
+    let visible = QueueAttributeName::ApproximateNumberOfMessages;
+    poll_count(sqs, url, visible, |n| n >= expected, timeout)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Poll the count attribute `name` of a queue every 200 ms until `done` holds for it or
+/// `timeout` passes; its last value.
+async fn poll_count(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    name: QueueAttributeName,
+    done: impl Fn(u64) -> bool,
+    timeout: Duration,
+) -> Result<u64, PipelineError> {
     let start = Instant::now();
     loop {
-        let n = attribute(sqs, url, QueueAttributeName::ApproximateNumberOfMessages)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
+        let n = attribute(sqs, url, name.clone())
+            .await?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        if n >= expected || start.elapsed() >= timeout {
-            return n;
+        if done(n) || start.elapsed() >= timeout {
+            return Ok(n);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -417,26 +470,13 @@ pub async fn held(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<u64, Pip
 /// Wait until no message of `queue_url` is in flight (`ApproximateNumberOfMessagesNotVisible`
 /// is 0: every received message was deleted or became visible again), or `timeout` passes;
 /// whether it happened.
-pub async fn none_in_flight(sqs: &aws_sdk_sqs::Client, url: &str, timeout: Duration) -> bool {
-    let start = Instant::now();
-    loop {
-        let n: u64 = attribute(
-            sqs,
-            url,
-            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-        if n == 0 {
-            return true;
-        }
-        if start.elapsed() >= timeout {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+pub async fn none_in_flight(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    timeout: Duration,
+) -> Result<bool, PipelineError> {
+    let in_flight = QueueAttributeName::ApproximateNumberOfMessagesNotVisible;
+    Ok(poll_count(sqs, url, in_flight, |n| n == 0, timeout).await? == 0)
 }
 
 /// Wait until `queue_url` holds nothing (checked twice, `settle` apart) or `timeout` passes.

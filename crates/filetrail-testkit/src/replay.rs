@@ -42,13 +42,7 @@ pub fn client(responses: Vec<http::Response<SdkBody>>) -> StaticReplayClient {
 /// timeout settings every deployed client has: the SDK's own retries consume replayed answers
 /// exactly as they would consume AWS's.
 pub async fn sdk_config(replay: &StaticReplayClient) -> SdkConfig {
-    filetrail_aws::sdk::configure(aws_config::defaults(BehaviorVersion::latest()))
-        .http_client(replay.clone())
-        .endpoint_url("https://replay.invalid")
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(super::test_credentials())
-        .load()
-        .await
+    crate::sdk_config_with_http(replay.clone(), "https://replay.invalid").await
 }
 
 /// The JSON bodies of the requests `replay` received, in order.
@@ -68,7 +62,7 @@ pub fn sdk_config_without_endpoint(replay: &StaticReplayClient) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(replay.clone())
-        .region(aws_config::Region::new("us-east-1"))
+        .region(aws_config::Region::new(crate::REGION))
         .credentials_provider(
             aws_credential_types::provider::SharedCredentialsProvider::new(
                 super::test_credentials(),

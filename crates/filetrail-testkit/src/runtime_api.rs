@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 /// What the function answered for one invocation.
@@ -98,13 +98,8 @@ impl RuntimeApi {
     /// Start serving on a free loopback port; each invocation may run `timeout` (its
     /// `Lambda-Runtime-Deadline-Ms` is `timeout` after the function asked for it).
     pub async fn start_with_timeout(timeout: Duration) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let address = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|e| panic!("addr: {e}"));
+        let (listener, address) = crate::loopback("the Runtime API").await;
+        let address = address.to_string();
         let shared = Arc::new(Shared {
             timeout,
             ..Shared::default()
@@ -268,45 +263,4 @@ pub fn lines_lambda_keeps<'a>(stdout: &'a str, level: &str) -> Vec<&'a str> {
             own.unwrap_or(2) >= threshold
         })
         .collect()
-}
-
-/// A command that runs the built Lambda binary `binary` against `api` as Lambda runs it: the
-/// Runtime API address, the function's name (`AWS_LAMBDA_FUNCTION_NAME`), memory and version,
-/// JSON logs, the emulator's endpoint and test credentials; standard output and error piped, the
-/// process killed when the handle is dropped. Add the function's own variables, then spawn.
-pub fn function_command(
-    binary: &str,
-    api: &RuntimeApi,
-    function_name: &str,
-) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(binary);
-    cmd.env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_ENDPOINT_URL", crate::endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    cmd
-}
-
-/// Stop a function process and return everything it wrote to standard output.
-pub async fn stop_and_read_stdout(mut child: tokio::process::Child) -> String {
-    child
-        .kill()
-        .await
-        .unwrap_or_else(|e| panic!("kill the function: {e}"));
-    let mut out = String::new();
-    if let Some(mut stdout) = child.stdout.take() {
-        stdout
-            .read_to_string(&mut out)
-            .await
-            .unwrap_or_else(|e| panic!("read the function's stdout: {e}"));
-    }
-    out
 }

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 /// The queue ARN records carry unless told otherwise.
 pub const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:111122223333:filetrail-events";
 /// The region records carry.
-pub const REGION: &str = "us-east-1";
+pub const REGION: &str = crate::REGION;
 
 /// AWS's documented record, the template of every record built here.
 fn template() -> Value {

@@ -362,17 +362,25 @@ FILE_MOVED_PATTERN = {"detail-type": ["FileMoved"]}
 
 @invariant
 def check_rule_matches_file_moved(infra: Infra) -> list[str]:
-    """Every rule with an event pattern routes every FileMoved event whatever its source: the
-    pattern is read from file-moved-pattern.json, and that file matches detail-type FileMoved
-    and nothing else (PutEvents accepts an event no rule matches and drops it; who may publish
-    is the bus policy's business)."""
+    """Every rule with an event pattern routes every FileMoved event whatever its source, and
+    every bus archive keeps exactly those events: both read their pattern from
+    file-moved-pattern.json, and that file matches detail-type FileMoved and nothing else
+    (PutEvents accepts an event no rule matches and drops it; who may publish is the bus
+    policy's business). An archive without a pattern would keep every event on the bus, one with
+    another pattern would keep events no rule routed or miss some the recorder needs replayed."""
     problems = []
     rules = list(infra.all_resources("aws_cloudwatch_event_rule"))
-    for mod, name, rule in rules:
-        if "event_pattern" not in rule:
+    archives = list(infra.all_resources("aws_cloudwatch_event_archive"))
+    readers = [(mod, "aws_cloudwatch_event_rule", name, body) for mod, name, body in rules if "event_pattern" in body]
+    for mod, name, archive in archives:
+        where = _where(mod, "aws_cloudwatch_event_archive", name)
+        if "event_pattern" not in archive:
+            problems.append(f"{where}: no event_pattern, so it archives every event on the bus; read it from {FILE_MOVED_PATTERN_FILE}")
             continue
-        where = _where(mod, "aws_cloudwatch_event_rule", name)
-        pattern = text_of(mod.resolve(rule["event_pattern"]))
+        readers.append((mod, "aws_cloudwatch_event_archive", name, archive))
+    for mod, rtype, name, body in readers:
+        where = _where(mod, rtype, name)
+        pattern = text_of(mod.resolve(body["event_pattern"]))
         if not re.fullmatch(r'jsonencode\(jsondecode\(file\("\$\{path\.module\}/' + re.escape(FILE_MOVED_PATTERN_FILE) + r'"\)\)\)', pattern.strip()):
             problems.append(f"{where}: the event pattern must be read from {FILE_MOVED_PATTERN_FILE} (got {pattern})")
             continue
@@ -386,7 +394,9 @@ def check_rule_matches_file_moved(infra: Infra) -> list[str]:
             problems.append(f"{mod.rel}/{FILE_MOVED_PATTERN_FILE}: must be exactly {json.dumps(FILE_MOVED_PATTERN)} (every FileMoved, any source); got {json.dumps(on_disk)}")
     if not rules:
         problems.append("no aws_cloudwatch_event_rule at all")
-    return problems
+    if not archives:
+        problems.append("no aws_cloudwatch_event_archive at all")
+    return list(dict.fromkeys(problems))  # a bad file is reported once, not per reader
 
 
 @invariant

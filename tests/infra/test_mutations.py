@@ -102,6 +102,20 @@ MUTATIONS = [
         "pattern written inline",
     ),
     Mutation(
+        "rule_matches_file_moved",
+        f"{CORE}/bus.tf",
+        "  event_source_arn = aws_cloudwatch_event_bus.this.arn\n  event_pattern    = local.file_moved_pattern\n",
+        '  event_source_arn = aws_cloudwatch_event_bus.this.arn\n  event_pattern    = jsonencode({ "detail-type" = ["FileMoved"], source = ["sdc.sorter"] })\n',
+        "the archive keeps only the sorter's events",
+    ),
+    Mutation(
+        "rule_matches_file_moved",
+        f"{CORE}/bus.tf",
+        "  event_source_arn = aws_cloudwatch_event_bus.this.arn\n  event_pattern    = local.file_moved_pattern\n",
+        "  event_source_arn = aws_cloudwatch_event_bus.this.arn\n",
+        "the archive keeps every event on the bus",
+    ),
+    Mutation(
         "target_has_dlq_and_retry_policy",
         f"{CORE}/bus.tf",
         r"\n  dead_letter_config \{\n    arn = aws_sqs_queue\.target_dlq\.arn\n  \}\n",

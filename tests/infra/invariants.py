@@ -617,12 +617,68 @@ def check_queues_encrypted(infra: Infra) -> list[str]:
     return problems
 
 
-@invariant
-def check_queue_policies_only_rules(infra: Infra) -> list[str]:
-    """Queue policies let only EventBridge, on behalf of one of this module's rules, send; every
-    queue a rule delivers to (target or target DLQ) has such a policy naming that rule."""
+def _bucket_notifications(mod: Module) -> dict[str, set[str]]:
+    """Queue -> the buckets of the module whose aws_s3_bucket_notification sends to it."""
+    found: dict[str, set[str]] = {}
+    for n in mod.of_type("aws_s3_bucket_notification").values():
+        b = single_ref(n.get("bucket"))
+        for q in blocks(n, "queue"):
+            r = single_ref(q.get("queue_arn"))
+            if b and b[0] == "aws_s3_bucket" and r and r[0] == "aws_sqs_queue" and r[2] == "arn":
+                found.setdefault(r[1], set()).add(b[1])
+    return found
+
+
+# Who may send to a queue of the module, and what aws:SourceArn must name for each:
+# EventBridge for one of the module's rules (a rule target or a target DLQ), S3 for one of its
+# buckets that notifies that very queue.
+_QUEUE_SENDERS = {"events.amazonaws.com": "aws_cloudwatch_event_rule", "s3.amazonaws.com": "aws_s3_bucket"}
+_SOURCE_LABEL = {"aws_cloudwatch_event_rule": "a rule", "aws_s3_bucket": "a bucket"}
+_ACCOUNT = "data.aws_caller_identity.current.account_id"
+
+
+def _queue_statement_problems(mod: Module, where: str, doc_name: str, st: dict, queue: str, notifiers: set[str]) -> tuple[list[str], set[tuple[str, str]]]:
+    """What is wrong with one Allow of a queue policy, and the senders (kind, name) it admits."""
     problems = []
-    allowed_sources: dict[tuple[str, str], set[str]] = {}
+    principals = _principals(st)
+    service = principals[0][1][0] if len(principals) == 1 and principals[0][0] == "Service" and len(as_list(principals[0][1])) == 1 else None
+    source_type = _QUEUE_SENDERS.get(service)
+    if source_type is None:
+        problems.append(f"{where}: {doc_name} allows {principals}; only events.amazonaws.com (for a rule) or s3.amazonaws.com (for a bucket) may send")
+    if as_list(st.get("actions")) != ["sqs:SendMessage"]:
+        problems.append(f"{where}: {doc_name} allows {st.get('actions')}; only sqs:SendMessage")
+    resources = [single_ref(r) for r in as_list(st.get("resources"))]
+    if resources != [("aws_sqs_queue", queue, "arn")]:
+        problems.append(f"{where}: {doc_name} statement {st.get('sid')} must name only its own queue's ARN, names {[text_of(r) for r in as_list(st.get('resources'))]}")
+    sources: set[tuple[str, str]] = set()
+    for test, variable, values in _conditions(st):
+        if test in {"ArnEquals", "ArnLike"} and variable == "aws:SourceArn":
+            for v in as_list(values):
+                r = single_ref(v)
+                if not (r and r[0] == source_type and r[2] == "arn" and mod.resource(r[0], r[1]) is not None):
+                    problems.append(f"{where}: aws:SourceArn {text_of(v)} is not {_SOURCE_LABEL.get(source_type, 'a rule or bucket')} of this module, as {service or 'the sender'} needs")
+                elif source_type == "aws_s3_bucket" and r[1] not in notifiers:
+                    problems.append(f"{where}: bucket {r[1]} may send to queue {queue} but has no aws_s3_bucket_notification to it")
+                else:
+                    sources.add((source_type, r[1]))
+    if not sources:
+        problems.append(f"{where}: {doc_name} statement {st.get('sid')} has no aws:SourceArn condition naming {_SOURCE_LABEL.get(source_type, 'a rule or bucket')} of this module")
+    if source_type == "aws_s3_bucket":
+        accounts = [[text_of(v) for v in as_list(values)] for test, variable, values in _conditions(st) if test == "StringEquals" and variable == "aws:SourceAccount"]
+        if accounts != [[_ACCOUNT]]:
+            problems.append(f"{where}: {doc_name} statement {st.get('sid')} must limit S3 to this account (StringEquals aws:SourceAccount = {_ACCOUNT})")
+    return problems, sources
+
+
+@invariant
+def check_queue_policies_only_rules_and_buckets(infra: Infra) -> list[str]:
+    """Queue policies let only EventBridge on behalf of one of this module's rules, or S3 on
+    behalf of one of this module's buckets that notifies that queue (and only from this account),
+    send; only sqs:SendMessage, only on the queue itself. Every queue a rule delivers to (target
+    or target DLQ) has such a policy naming that rule, every queue a bucket notifies one naming
+    that bucket."""
+    problems = []
+    allowed_sources: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for mod, name, qp in infra.all_resources("aws_sqs_queue_policy"):
         where = _where(mod, "aws_sqs_queue_policy", name)
         q = single_ref(qp.get("queue_url"))
@@ -631,36 +687,27 @@ def check_queue_policies_only_rules(infra: Infra) -> list[str]:
             problems.append(f"{where}: must name a queue of this module and an aws_iam_policy_document")
             continue
         doc_name, doc = found
-        sources: set[str] = set()
+        notifiers = _bucket_notifications(mod).get(q[1], set())
         for st in _statements(doc):
             if _effect(st) != "Allow":
                 continue
-            if _principals(st) != [("Service", ["events.amazonaws.com"])]:
-                problems.append(f"{where}: {doc_name} allows {_principals(st)}; only events.amazonaws.com may send")
-            if as_list(st.get("actions")) != ["sqs:SendMessage"]:
-                problems.append(f"{where}: {doc_name} allows {st.get('actions')}; only sqs:SendMessage")
-            rule_refs = []
-            for test, variable, values in _conditions(st):
-                if test in {"ArnEquals", "ArnLike"} and variable == "aws:SourceArn":
-                    for v in as_list(values):
-                        r = single_ref(v)
-                        if r and r[0] == "aws_cloudwatch_event_rule" and r[2] == "arn":
-                            rule_refs.append(r[1])
-                        else:
-                            problems.append(f"{where}: aws:SourceArn {text_of(v)} is not a rule of this module")
-            if not rule_refs:
-                problems.append(f"{where}: {doc_name} statement {st.get('sid')} has no aws:SourceArn condition naming a rule")
-            sources.update(rule_refs)
-        allowed_sources[(mod.rel, q[1])] = sources
+            found_problems, sources = _queue_statement_problems(mod, where, doc_name, st, q[1], notifiers)
+            problems.extend(found_problems)
+            allowed_sources.setdefault((mod.rel, q[1]), set()).update(sources)
     for mod, name, target in infra.all_resources("aws_cloudwatch_event_target"):
         rule = single_ref(target.get("rule"))
-        rule_name = rule[1] if rule else None
+        rule_name = rule[1] if rule else ""
         for qref in (single_ref(target.get("arn")), single_ref(first(target, "dead_letter_config").get("arn"))):
             if qref and qref[0] == "aws_sqs_queue":
-                if rule_name not in allowed_sources.get((mod.rel, qref[1]), set()):
+                if ("aws_cloudwatch_event_rule", rule_name) not in allowed_sources.get((mod.rel, qref[1]), set()):
                     problems.append(
                         f"{_where(mod, 'aws_cloudwatch_event_target', name)}: queue {qref[1]} has no policy letting rule {rule_name} send"
                     )
+    for mod in infra.modules.values():
+        for queue, buckets in _bucket_notifications(mod).items():
+            for bucket in sorted(buckets):
+                if ("aws_s3_bucket", bucket) not in allowed_sources.get((mod.rel, queue), set()):
+                    problems.append(f"{mod.rel}: bucket {bucket} notifies queue {queue}, which has no policy letting that bucket send")
     return problems
 
 
@@ -1115,6 +1162,20 @@ INFLUXDB_PATH_TYPES = {
 }
 
 
+# Resources that had their `count` from the start (added after the sink input): no deployment
+# ever had them at the address without [0], so they need no `moved` block and must have none
+# (check_influxdb_sink_is_optional). Every other counted resource that exists with the default
+# sink gained its count later and needs one.
+ADDED_WITH_COUNT = {
+    "modules/filetrail": {
+        "aws_sqs_queue.timestream_rejected",
+        "aws_sqs_queue_policy.timestream_rejected",
+        "aws_s3_bucket_notification.rejected_data",
+        "aws_cloudwatch_metric_alarm.timestream_rejected",
+    },
+}
+
+
 def _sink_modules(infra: Infra) -> list[Module]:
     """Modules whose recorder writes to the sink their `sink` input chooses."""
     return [m for m in infra.modules.values() if "sink" in m.variables and _recorders(m)]
@@ -1169,8 +1230,9 @@ def check_influxdb_sink_is_optional(infra: Infra) -> list[str]:
     """`sink` defaults to timestream and accepts only the two sinks. With the default nothing of
     the InfluxDB path exists, the recorder has no vpc_config and no secretsmanager:/ec2: action,
     and every resource that gained a `count` for the sink has a `moved` block from its old
-    address, so an existing deployment plans no change. With influxdb the Timestream resources
-    exist only when create_timestream keeps them."""
+    address, so an existing deployment plans no change; those created with their count
+    (ADDED_WITH_COUNT) have none. With influxdb the Timestream resources exist only when
+    create_timestream keeps them."""
     problems = []
     for mod in (m for m in infra.modules.values() if "sink" in m.variables):
         var = mod.variables["sink"]
@@ -1179,12 +1241,21 @@ def check_influxdb_sink_is_optional(infra: Infra) -> list[str]:
         if not any(re.fullmatch(r'contains\(\["timestream",\s*"influxdb"\],\s*var\.sink\)', v) for v in mod.var_validations("sink")):
             problems.append(f'{mod.rel}: variable sink must be validated as contains(["timestream", "influxdb"], var.sink)')
         default = Scenario(mod)
+        for address in sorted(ADDED_WITH_COUNT.get(mod.rel, set())):
+            body = mod.resource(*address.split(".", 1))
+            if body is None or "count" not in body:
+                problems.append(f"{mod.rel}: ADDED_WITH_COUNT names {address}, which is not a counted resource of the module")
         for (rtype, name), body in mod.resources.items():
             n = default.instances(body)
             if rtype in INFLUXDB_PATH_TYPES and n != 0:
                 problems.append(f"{_where(mod, rtype, name)}: exists with the default sink ({'undecidable' if n is None else n} instances); the InfluxDB path must be absent")
-            if "count" in body and n == 1 and (f"{rtype}.{name}", f"{rtype}.{name}[0]") not in mod.moved:
-                problems.append(f"{_where(mod, rtype, name)}: has a count but no `moved` block from {rtype}.{name} to {rtype}.{name}[0]; existing deployments would re-create it")
+            address = f"{rtype}.{name}"
+            has_moved = (address, f"{address}[0]") in mod.moved or any(f == address for f, _ in mod.moved)
+            if address in ADDED_WITH_COUNT.get(mod.rel, set()):
+                if has_moved:
+                    problems.append(f"{_where(mod, rtype, name)}: was created with its count; a `moved` block from {address}, an address no deployment had, records a history that never was")
+            elif "count" in body and n == 1 and (address, f"{address}[0]") not in mod.moved:
+                problems.append(f"{_where(mod, rtype, name)}: has a count but no `moved` block from {address} to {address}[0]; existing deployments would re-create it")
         for f in _recorders(mod):
             fn = mod.resource("aws_lambda_function", f) or {}
             if default.blocks(fn, "vpc_config"):

@@ -740,6 +740,85 @@ def check_magnetic_store_writes(infra: Infra) -> list[str]:
     return problems
 
 
+def _depends_on(body: dict) -> set[str]:
+    """`type.name` of every resource a body's depends_on names."""
+    return {m for d in as_list(body.get("depends_on")) for m in re.findall(r"\b(aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)", text_of(d))}
+
+
+@invariant
+def check_magnetic_store_rejections_alarmed(infra: Infra) -> list[str]:
+    """What the magnetic store rejects after WriteRecords accepted it is only an object in the
+    table's rejected-data bucket, so every such bucket has one aws_s3_bucket_notification (S3
+    keeps one configuration per bucket) sending every new report (s3:ObjectCreated:*, no
+    filter narrower than the table's object_key_prefix) to an SQS queue of the module, after
+    (depends_on) that queue's policy; the queue has an ApproximateNumberOfMessagesVisible > 0
+    alarm whose description names the bucket. In every scenario the notification, queue, policy
+    and alarm exist exactly when the table does."""
+    problems = []
+    for mod, name, table in infra.all_resources("aws_timestreamwrite_table"):
+        where = _where(mod, "aws_timestreamwrite_table", name)
+        s3 = first(first(first(table, "magnetic_store_write_properties"), "magnetic_store_rejected_data_location"), "s3_configuration")
+        b = single_ref(s3.get("bucket_name"))
+        if not (b and b[0] == "aws_s3_bucket" and mod.resource("aws_s3_bucket", b[1]) is not None):
+            problems.append(f"{where}: its rejected data goes to no bucket of this module, so nothing can watch it")
+            continue
+        bucket = b[1]
+        prefix = s3.get("object_key_prefix")
+        notifications = {
+            n: body
+            for n, body in mod.of_type("aws_s3_bucket_notification").items()
+            if (r := single_ref(body.get("bucket"))) and r[:2] == ("aws_s3_bucket", bucket)
+        }
+        if len(notifications) != 1:
+            problems.append(f"{where}: the rejected-data bucket {bucket} needs exactly one aws_s3_bucket_notification, has {sorted(notifications)}")
+            continue
+        (nname, notification), = notifications.items()
+        nwhere = _where(mod, "aws_s3_bucket_notification", nname)
+        queues = []
+        for q in blocks(notification, "queue"):
+            r = single_ref(q.get("queue_arn"))
+            if not (r and r[0] == "aws_sqs_queue" and r[2] == "arn" and mod.resource("aws_sqs_queue", r[1]) is not None):
+                problems.append(f"{nwhere}: queue_arn {text_of(q.get('queue_arn'))} is not a queue of this module")
+            elif "s3:ObjectCreated:*" not in as_list(q.get("events")):
+                problems.append(f"{nwhere}: sends {as_list(q.get('events'))} to {r[1]}, not every new report (s3:ObjectCreated:*)")
+            elif q.get("filter_suffix") is not None or q.get("filter_prefix") not in (None, prefix):
+                problems.append(f"{nwhere}: filters what it sends to {r[1]} (prefix {q.get('filter_prefix')!r}, suffix {q.get('filter_suffix')!r}); reports go under {prefix!r} with any name")
+            else:
+                queues.append(r[1])
+        if not queues:
+            problems.append(f"{nwhere}: sends no new report of the rejected-data bucket {bucket} to an SQS queue of this module")
+            continue
+        policies = {n for n, qp in mod.of_type("aws_sqs_queue_policy").items() if (r := single_ref(qp.get("queue_url"))) and r[0] == "aws_sqs_queue" and r[1] in queues}
+        if not {f"aws_sqs_queue_policy.{p}" for p in policies} & _depends_on(notification):
+            problems.append(f"{nwhere}: must depend on its queue's policy (S3 tests the destination when the configuration is put), depends on {sorted(_depends_on(notification))}")
+        alarms = {
+            n: a
+            for n, a in mod.of_type("aws_cloudwatch_metric_alarm").items()
+            if a.get("namespace") == "AWS/SQS"
+            and a.get("metric_name") == "ApproximateNumberOfMessagesVisible"
+            and (d := single_ref((a.get("dimensions") or {}).get("QueueName")))
+            and d[:2] in {("aws_sqs_queue", q) for q in queues}
+        }
+        if not alarms:
+            problems.append(f"{where}: no ApproximateNumberOfMessagesVisible alarm on {sorted(queues)}, where its rejection reports go")
+        for aname, a in alarms.items():
+            awhere = _where(mod, "aws_cloudwatch_metric_alarm", aname)
+            if a.get("threshold") != 0 or a.get("comparison_operator") != "GreaterThanThreshold":
+                problems.append(f"{awhere}: must alarm on one message (> 0): each is a rejected report")
+            if f"aws_s3_bucket.{bucket}" not in refs(a.get("alarm_description")):
+                problems.append(f"{awhere}: its description must name the rejected-data bucket the operator reads the reports from")
+        watchers = [("aws_s3_bucket", bucket), ("aws_s3_bucket_notification", nname)]
+        watchers += [("aws_sqs_queue", q) for q in queues] + [("aws_sqs_queue_policy", p) for p in sorted(policies)]
+        watchers += [("aws_cloudwatch_metric_alarm", a) for a in sorted(alarms)]
+        for sc in _scenarios(mod):
+            table_n = sc.instances(table)
+            for rtype, rname in watchers:
+                n = sc.instances(mod.resource(rtype, rname) or {})
+                if n is None or table_n is None or (n == 0) != (table_n == 0):
+                    problems.append(f"{_where(mod, rtype, rname)}: has {n} instances with {sc}, the table {table_n}; it must exist exactly when the table does")
+    return problems
+
+
 # ---------------------------------------------------------------------------------------------
 # IAM
 # ---------------------------------------------------------------------------------------------

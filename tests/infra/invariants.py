@@ -362,17 +362,25 @@ FILE_MOVED_PATTERN = {"detail-type": ["FileMoved"]}
 
 @invariant
 def check_rule_matches_file_moved(infra: Infra) -> list[str]:
-    """Every rule with an event pattern routes every FileMoved event whatever its source: the
-    pattern is read from file-moved-pattern.json, and that file matches detail-type FileMoved
-    and nothing else (PutEvents accepts an event no rule matches and drops it; who may publish
-    is the bus policy's business)."""
+    """Every rule with an event pattern routes every FileMoved event whatever its source, and
+    every bus archive keeps exactly those events: both read their pattern from
+    file-moved-pattern.json, and that file matches detail-type FileMoved and nothing else
+    (PutEvents accepts an event no rule matches and drops it; who may publish is the bus
+    policy's business). An archive without a pattern would keep every event on the bus, one with
+    another pattern would keep events no rule routed or miss some the recorder needs replayed."""
     problems = []
     rules = list(infra.all_resources("aws_cloudwatch_event_rule"))
-    for mod, name, rule in rules:
-        if "event_pattern" not in rule:
+    archives = list(infra.all_resources("aws_cloudwatch_event_archive"))
+    readers = [(mod, "aws_cloudwatch_event_rule", name, body) for mod, name, body in rules if "event_pattern" in body]
+    for mod, name, archive in archives:
+        where = _where(mod, "aws_cloudwatch_event_archive", name)
+        if "event_pattern" not in archive:
+            problems.append(f"{where}: no event_pattern, so it archives every event on the bus; read it from {FILE_MOVED_PATTERN_FILE}")
             continue
-        where = _where(mod, "aws_cloudwatch_event_rule", name)
-        pattern = text_of(mod.resolve(rule["event_pattern"]))
+        readers.append((mod, "aws_cloudwatch_event_archive", name, archive))
+    for mod, rtype, name, body in readers:
+        where = _where(mod, rtype, name)
+        pattern = text_of(mod.resolve(body["event_pattern"]))
         if not re.fullmatch(r'jsonencode\(jsondecode\(file\("\$\{path\.module\}/' + re.escape(FILE_MOVED_PATTERN_FILE) + r'"\)\)\)', pattern.strip()):
             problems.append(f"{where}: the event pattern must be read from {FILE_MOVED_PATTERN_FILE} (got {pattern})")
             continue
@@ -386,7 +394,9 @@ def check_rule_matches_file_moved(infra: Infra) -> list[str]:
             problems.append(f"{mod.rel}/{FILE_MOVED_PATTERN_FILE}: must be exactly {json.dumps(FILE_MOVED_PATTERN)} (every FileMoved, any source); got {json.dumps(on_disk)}")
     if not rules:
         problems.append("no aws_cloudwatch_event_rule at all")
-    return problems
+    if not archives:
+        problems.append("no aws_cloudwatch_event_archive at all")
+    return list(dict.fromkeys(problems))  # a bad file is reported once, not per reader
 
 
 @invariant
@@ -607,12 +617,68 @@ def check_queues_encrypted(infra: Infra) -> list[str]:
     return problems
 
 
-@invariant
-def check_queue_policies_only_rules(infra: Infra) -> list[str]:
-    """Queue policies let only EventBridge, on behalf of one of this module's rules, send; every
-    queue a rule delivers to (target or target DLQ) has such a policy naming that rule."""
+def _bucket_notifications(mod: Module) -> dict[str, set[str]]:
+    """Queue -> the buckets of the module whose aws_s3_bucket_notification sends to it."""
+    found: dict[str, set[str]] = {}
+    for n in mod.of_type("aws_s3_bucket_notification").values():
+        b = single_ref(n.get("bucket"))
+        for q in blocks(n, "queue"):
+            r = single_ref(q.get("queue_arn"))
+            if b and b[0] == "aws_s3_bucket" and r and r[0] == "aws_sqs_queue" and r[2] == "arn":
+                found.setdefault(r[1], set()).add(b[1])
+    return found
+
+
+# Who may send to a queue of the module, and what aws:SourceArn must name for each:
+# EventBridge for one of the module's rules (a rule target or a target DLQ), S3 for one of its
+# buckets that notifies that very queue.
+_QUEUE_SENDERS = {"events.amazonaws.com": "aws_cloudwatch_event_rule", "s3.amazonaws.com": "aws_s3_bucket"}
+_SOURCE_LABEL = {"aws_cloudwatch_event_rule": "a rule", "aws_s3_bucket": "a bucket"}
+_ACCOUNT = "data.aws_caller_identity.current.account_id"
+
+
+def _queue_statement_problems(mod: Module, where: str, doc_name: str, st: dict, queue: str, notifiers: set[str]) -> tuple[list[str], set[tuple[str, str]]]:
+    """What is wrong with one Allow of a queue policy, and the senders (kind, name) it admits."""
     problems = []
-    allowed_sources: dict[tuple[str, str], set[str]] = {}
+    principals = _principals(st)
+    service = principals[0][1][0] if len(principals) == 1 and principals[0][0] == "Service" and len(as_list(principals[0][1])) == 1 else None
+    source_type = _QUEUE_SENDERS.get(service)
+    if source_type is None:
+        problems.append(f"{where}: {doc_name} allows {principals}; only events.amazonaws.com (for a rule) or s3.amazonaws.com (for a bucket) may send")
+    if as_list(st.get("actions")) != ["sqs:SendMessage"]:
+        problems.append(f"{where}: {doc_name} allows {st.get('actions')}; only sqs:SendMessage")
+    resources = [single_ref(r) for r in as_list(st.get("resources"))]
+    if resources != [("aws_sqs_queue", queue, "arn")]:
+        problems.append(f"{where}: {doc_name} statement {st.get('sid')} must name only its own queue's ARN, names {[text_of(r) for r in as_list(st.get('resources'))]}")
+    sources: set[tuple[str, str]] = set()
+    for test, variable, values in _conditions(st):
+        if test in {"ArnEquals", "ArnLike"} and variable == "aws:SourceArn":
+            for v in as_list(values):
+                r = single_ref(v)
+                if not (r and r[0] == source_type and r[2] == "arn" and mod.resource(r[0], r[1]) is not None):
+                    problems.append(f"{where}: aws:SourceArn {text_of(v)} is not {_SOURCE_LABEL.get(source_type, 'a rule or bucket')} of this module, as {service or 'the sender'} needs")
+                elif source_type == "aws_s3_bucket" and r[1] not in notifiers:
+                    problems.append(f"{where}: bucket {r[1]} may send to queue {queue} but has no aws_s3_bucket_notification to it")
+                else:
+                    sources.add((source_type, r[1]))
+    if not sources:
+        problems.append(f"{where}: {doc_name} statement {st.get('sid')} has no aws:SourceArn condition naming {_SOURCE_LABEL.get(source_type, 'a rule or bucket')} of this module")
+    if source_type == "aws_s3_bucket":
+        accounts = [[text_of(v) for v in as_list(values)] for test, variable, values in _conditions(st) if test == "StringEquals" and variable == "aws:SourceAccount"]
+        if accounts != [[_ACCOUNT]]:
+            problems.append(f"{where}: {doc_name} statement {st.get('sid')} must limit S3 to this account (StringEquals aws:SourceAccount = {_ACCOUNT})")
+    return problems, sources
+
+
+@invariant
+def check_queue_policies_only_rules_and_buckets(infra: Infra) -> list[str]:
+    """Queue policies let only EventBridge on behalf of one of this module's rules, or S3 on
+    behalf of one of this module's buckets that notifies that queue (and only from this account),
+    send; only sqs:SendMessage, only on the queue itself. Every queue a rule delivers to (target
+    or target DLQ) has such a policy naming that rule, every queue a bucket notifies one naming
+    that bucket."""
+    problems = []
+    allowed_sources: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for mod, name, qp in infra.all_resources("aws_sqs_queue_policy"):
         where = _where(mod, "aws_sqs_queue_policy", name)
         q = single_ref(qp.get("queue_url"))
@@ -621,36 +687,27 @@ def check_queue_policies_only_rules(infra: Infra) -> list[str]:
             problems.append(f"{where}: must name a queue of this module and an aws_iam_policy_document")
             continue
         doc_name, doc = found
-        sources: set[str] = set()
+        notifiers = _bucket_notifications(mod).get(q[1], set())
         for st in _statements(doc):
             if _effect(st) != "Allow":
                 continue
-            if _principals(st) != [("Service", ["events.amazonaws.com"])]:
-                problems.append(f"{where}: {doc_name} allows {_principals(st)}; only events.amazonaws.com may send")
-            if as_list(st.get("actions")) != ["sqs:SendMessage"]:
-                problems.append(f"{where}: {doc_name} allows {st.get('actions')}; only sqs:SendMessage")
-            rule_refs = []
-            for test, variable, values in _conditions(st):
-                if test in {"ArnEquals", "ArnLike"} and variable == "aws:SourceArn":
-                    for v in as_list(values):
-                        r = single_ref(v)
-                        if r and r[0] == "aws_cloudwatch_event_rule" and r[2] == "arn":
-                            rule_refs.append(r[1])
-                        else:
-                            problems.append(f"{where}: aws:SourceArn {text_of(v)} is not a rule of this module")
-            if not rule_refs:
-                problems.append(f"{where}: {doc_name} statement {st.get('sid')} has no aws:SourceArn condition naming a rule")
-            sources.update(rule_refs)
-        allowed_sources[(mod.rel, q[1])] = sources
+            found_problems, sources = _queue_statement_problems(mod, where, doc_name, st, q[1], notifiers)
+            problems.extend(found_problems)
+            allowed_sources.setdefault((mod.rel, q[1]), set()).update(sources)
     for mod, name, target in infra.all_resources("aws_cloudwatch_event_target"):
         rule = single_ref(target.get("rule"))
-        rule_name = rule[1] if rule else None
+        rule_name = rule[1] if rule else ""
         for qref in (single_ref(target.get("arn")), single_ref(first(target, "dead_letter_config").get("arn"))):
             if qref and qref[0] == "aws_sqs_queue":
-                if rule_name not in allowed_sources.get((mod.rel, qref[1]), set()):
+                if ("aws_cloudwatch_event_rule", rule_name) not in allowed_sources.get((mod.rel, qref[1]), set()):
                     problems.append(
                         f"{_where(mod, 'aws_cloudwatch_event_target', name)}: queue {qref[1]} has no policy letting rule {rule_name} send"
                     )
+    for mod in infra.modules.values():
+        for queue, buckets in _bucket_notifications(mod).items():
+            for bucket in sorted(buckets):
+                if ("aws_s3_bucket", bucket) not in allowed_sources.get((mod.rel, queue), set()):
+                    problems.append(f"{mod.rel}: bucket {bucket} notifies queue {queue}, which has no policy letting that bucket send")
     return problems
 
 
@@ -680,6 +737,85 @@ def check_magnetic_store_writes(infra: Infra) -> list[str]:
         for key in ("memory_store_retention_period_in_hours", "magnetic_store_retention_period_in_days"):
             if _var_name(retention.get(key)) is None:
                 problems.append(f"{where}: retention_properties.{key} must be a variable")
+    return problems
+
+
+def _depends_on(body: dict) -> set[str]:
+    """`type.name` of every resource a body's depends_on names."""
+    return {m for d in as_list(body.get("depends_on")) for m in re.findall(r"\b(aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)", text_of(d))}
+
+
+@invariant
+def check_magnetic_store_rejections_alarmed(infra: Infra) -> list[str]:
+    """What the magnetic store rejects after WriteRecords accepted it is only an object in the
+    table's rejected-data bucket, so every such bucket has one aws_s3_bucket_notification (S3
+    keeps one configuration per bucket) sending every new report (s3:ObjectCreated:*, no
+    filter narrower than the table's object_key_prefix) to an SQS queue of the module, after
+    (depends_on) that queue's policy; the queue has an ApproximateNumberOfMessagesVisible > 0
+    alarm whose description names the bucket. In every scenario the notification, queue, policy
+    and alarm exist exactly when the table does."""
+    problems = []
+    for mod, name, table in infra.all_resources("aws_timestreamwrite_table"):
+        where = _where(mod, "aws_timestreamwrite_table", name)
+        s3 = first(first(first(table, "magnetic_store_write_properties"), "magnetic_store_rejected_data_location"), "s3_configuration")
+        b = single_ref(s3.get("bucket_name"))
+        if not (b and b[0] == "aws_s3_bucket" and mod.resource("aws_s3_bucket", b[1]) is not None):
+            problems.append(f"{where}: its rejected data goes to no bucket of this module, so nothing can watch it")
+            continue
+        bucket = b[1]
+        prefix = s3.get("object_key_prefix")
+        notifications = {
+            n: body
+            for n, body in mod.of_type("aws_s3_bucket_notification").items()
+            if (r := single_ref(body.get("bucket"))) and r[:2] == ("aws_s3_bucket", bucket)
+        }
+        if len(notifications) != 1:
+            problems.append(f"{where}: the rejected-data bucket {bucket} needs exactly one aws_s3_bucket_notification, has {sorted(notifications)}")
+            continue
+        (nname, notification), = notifications.items()
+        nwhere = _where(mod, "aws_s3_bucket_notification", nname)
+        queues = []
+        for q in blocks(notification, "queue"):
+            r = single_ref(q.get("queue_arn"))
+            if not (r and r[0] == "aws_sqs_queue" and r[2] == "arn" and mod.resource("aws_sqs_queue", r[1]) is not None):
+                problems.append(f"{nwhere}: queue_arn {text_of(q.get('queue_arn'))} is not a queue of this module")
+            elif "s3:ObjectCreated:*" not in as_list(q.get("events")):
+                problems.append(f"{nwhere}: sends {as_list(q.get('events'))} to {r[1]}, not every new report (s3:ObjectCreated:*)")
+            elif q.get("filter_suffix") is not None or q.get("filter_prefix") not in (None, prefix):
+                problems.append(f"{nwhere}: filters what it sends to {r[1]} (prefix {q.get('filter_prefix')!r}, suffix {q.get('filter_suffix')!r}); reports go under {prefix!r} with any name")
+            else:
+                queues.append(r[1])
+        if not queues:
+            problems.append(f"{nwhere}: sends no new report of the rejected-data bucket {bucket} to an SQS queue of this module")
+            continue
+        policies = {n for n, qp in mod.of_type("aws_sqs_queue_policy").items() if (r := single_ref(qp.get("queue_url"))) and r[0] == "aws_sqs_queue" and r[1] in queues}
+        if not {f"aws_sqs_queue_policy.{p}" for p in policies} & _depends_on(notification):
+            problems.append(f"{nwhere}: must depend on its queue's policy (S3 tests the destination when the configuration is put), depends on {sorted(_depends_on(notification))}")
+        alarms = {
+            n: a
+            for n, a in mod.of_type("aws_cloudwatch_metric_alarm").items()
+            if a.get("namespace") == "AWS/SQS"
+            and a.get("metric_name") == "ApproximateNumberOfMessagesVisible"
+            and (d := single_ref((a.get("dimensions") or {}).get("QueueName")))
+            and d[:2] in {("aws_sqs_queue", q) for q in queues}
+        }
+        if not alarms:
+            problems.append(f"{where}: no ApproximateNumberOfMessagesVisible alarm on {sorted(queues)}, where its rejection reports go")
+        for aname, a in alarms.items():
+            awhere = _where(mod, "aws_cloudwatch_metric_alarm", aname)
+            if a.get("threshold") != 0 or a.get("comparison_operator") != "GreaterThanThreshold":
+                problems.append(f"{awhere}: must alarm on one message (> 0): each is a rejected report")
+            if f"aws_s3_bucket.{bucket}" not in refs(a.get("alarm_description")):
+                problems.append(f"{awhere}: its description must name the rejected-data bucket the operator reads the reports from")
+        watchers = [("aws_s3_bucket", bucket), ("aws_s3_bucket_notification", nname)]
+        watchers += [("aws_sqs_queue", q) for q in queues] + [("aws_sqs_queue_policy", p) for p in sorted(policies)]
+        watchers += [("aws_cloudwatch_metric_alarm", a) for a in sorted(alarms)]
+        for sc in _scenarios(mod):
+            table_n = sc.instances(table)
+            for rtype, rname in watchers:
+                n = sc.instances(mod.resource(rtype, rname) or {})
+                if n is None or table_n is None or (n == 0) != (table_n == 0):
+                    problems.append(f"{_where(mod, rtype, rname)}: has {n} instances with {sc}, the table {table_n}; it must exist exactly when the table does")
     return problems
 
 
@@ -1105,6 +1241,20 @@ INFLUXDB_PATH_TYPES = {
 }
 
 
+# Resources that had their `count` from the start (added after the sink input): no deployment
+# ever had them at the address without [0], so they need no `moved` block and must have none
+# (check_influxdb_sink_is_optional). Every other counted resource that exists with the default
+# sink gained its count later and needs one.
+ADDED_WITH_COUNT = {
+    "modules/filetrail": {
+        "aws_sqs_queue.timestream_rejected",
+        "aws_sqs_queue_policy.timestream_rejected",
+        "aws_s3_bucket_notification.rejected_data",
+        "aws_cloudwatch_metric_alarm.timestream_rejected",
+    },
+}
+
+
 def _sink_modules(infra: Infra) -> list[Module]:
     """Modules whose recorder writes to the sink their `sink` input chooses."""
     return [m for m in infra.modules.values() if "sink" in m.variables and _recorders(m)]
@@ -1159,8 +1309,9 @@ def check_influxdb_sink_is_optional(infra: Infra) -> list[str]:
     """`sink` defaults to timestream and accepts only the two sinks. With the default nothing of
     the InfluxDB path exists, the recorder has no vpc_config and no secretsmanager:/ec2: action,
     and every resource that gained a `count` for the sink has a `moved` block from its old
-    address, so an existing deployment plans no change. With influxdb the Timestream resources
-    exist only when create_timestream keeps them."""
+    address, so an existing deployment plans no change; those created with their count
+    (ADDED_WITH_COUNT) have none. With influxdb the Timestream resources exist only when
+    create_timestream keeps them."""
     problems = []
     for mod in (m for m in infra.modules.values() if "sink" in m.variables):
         var = mod.variables["sink"]
@@ -1169,12 +1320,21 @@ def check_influxdb_sink_is_optional(infra: Infra) -> list[str]:
         if not any(re.fullmatch(r'contains\(\["timestream",\s*"influxdb"\],\s*var\.sink\)', v) for v in mod.var_validations("sink")):
             problems.append(f'{mod.rel}: variable sink must be validated as contains(["timestream", "influxdb"], var.sink)')
         default = Scenario(mod)
+        for address in sorted(ADDED_WITH_COUNT.get(mod.rel, set())):
+            body = mod.resource(*address.split(".", 1))
+            if body is None or "count" not in body:
+                problems.append(f"{mod.rel}: ADDED_WITH_COUNT names {address}, which is not a counted resource of the module")
         for (rtype, name), body in mod.resources.items():
             n = default.instances(body)
             if rtype in INFLUXDB_PATH_TYPES and n != 0:
                 problems.append(f"{_where(mod, rtype, name)}: exists with the default sink ({'undecidable' if n is None else n} instances); the InfluxDB path must be absent")
-            if "count" in body and n == 1 and (f"{rtype}.{name}", f"{rtype}.{name}[0]") not in mod.moved:
-                problems.append(f"{_where(mod, rtype, name)}: has a count but no `moved` block from {rtype}.{name} to {rtype}.{name}[0]; existing deployments would re-create it")
+            address = f"{rtype}.{name}"
+            has_moved = (address, f"{address}[0]") in mod.moved or any(f == address for f, _ in mod.moved)
+            if address in ADDED_WITH_COUNT.get(mod.rel, set()):
+                if has_moved:
+                    problems.append(f"{_where(mod, rtype, name)}: was created with its count; a `moved` block from {address}, an address no deployment had, records a history that never was")
+            elif "count" in body and n == 1 and (address, f"{address}[0]") not in mod.moved:
+                problems.append(f"{_where(mod, rtype, name)}: has a count but no `moved` block from {address} to {address}[0]; existing deployments would re-create it")
         for f in _recorders(mod):
             fn = mod.resource("aws_lambda_function", f) or {}
             if default.blocks(fn, "vpc_config"):

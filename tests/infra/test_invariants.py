@@ -26,11 +26,12 @@ def test_model_sees_the_whole_deployment(infra: Infra) -> None:
     assert len(list(infra.all_resources("aws_timestreamwrite_table"))) == 1
     assert len(list(infra.all_resources("aws_timestreaminfluxdb_db_instance"))) == 1
     assert len(list(infra.all_resources("aws_cloudwatch_event_target"))) == 3
-    assert len(list(infra.all_resources("aws_sqs_queue_policy"))) == 4
+    assert len(list(infra.all_resources("aws_sqs_queue_policy"))) == 5
+    assert len(list(infra.all_resources("aws_s3_bucket_notification"))) == 3
     assert len(list(infra.all_resources("aws_cloudwatch_event_bus_policy"))) == 1
-    assert len(list(infra.all_resources("aws_cloudwatch_metric_alarm"))) == 13
-    # Five role policies, four trust policies' shared documents, four queue and one bus policy.
-    assert len(list(infra.policy_documents())) >= 11
+    assert len(list(infra.all_resources("aws_cloudwatch_metric_alarm"))) == 14
+    # Five role policies, four trust policies' shared documents, five queue and one bus policy.
+    assert len(list(infra.policy_documents())) >= 12
 
 
 def test_describe_calls_are_the_only_stars(infra: Infra) -> None:

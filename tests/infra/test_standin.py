@@ -63,6 +63,29 @@ def test_plan_leaves_computed_unknown_and_apply_fills_it(aws_schema: dict) -> No
     assert new == fill(block, planned, aws.generator("aws_sqs_queue", planned)), "apply must be deterministic"
 
 
+def test_bucket_notification_to_a_queue(aws_schema: dict) -> None:
+    """aws_s3_bucket_notification (the rejected-data bucket's, the example's): the queue block as
+    hashicorp/aws declares it, and the id of the notification is its bucket's name, as the
+    provider sets it."""
+    block = aws_schema["resource_schemas"]["aws_s3_bucket_notification"]["block"]
+    assert block["attributes"]["bucket"] == {"required": True, "type": "string"}
+    queue = block["block_types"]["queue"]
+    assert queue["nesting_mode"] == "list"
+    assert queue["block"]["attributes"]["queue_arn"] == {"required": True, "type": "string"}
+    assert queue["block"]["attributes"]["events"] == {"required": True, "type": ["set", "string"]}
+    aws = Aws()
+    aws.configure({"region": "eu-west-1"})
+    proposed = {k: None for k in block["attributes"]}
+    entry = {k: None for k in queue["block"]["attributes"]}
+    entry.update(id="reports", queue_arn="arn:aws:sqs:eu-west-1:123456789012:q", events=["s3:ObjectCreated:*"])
+    proposed.update(bucket="b", queue=[entry], lambda_function=[], topic=[])
+    planned = plan_create(block, proposed, aws.special("aws_s3_bucket_notification"))
+    assert planned["id"] is Unknown and planned["queue"][0]["queue_arn"] == entry["queue_arn"]
+    new = fill(block, planned, aws.generator("aws_s3_bucket_notification", planned))
+    assert new["id"] == "b"
+    assert new["queue"] == [{**entry, "filter_prefix": None, "filter_suffix": None}]
+
+
 def _statement(**kw) -> dict:
     base = {k: None for k in ("sid", "effect", "actions", "not_actions", "resources", "not_resources")}
     base.update(principals=[], not_principals=[], condition=[])

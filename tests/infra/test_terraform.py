@@ -42,6 +42,15 @@ def test_validate(validated: dict[str, Workdir], rel: str) -> None:
     assert "Success! The configuration is valid." in res.out, res.out
 
 
+# What watches the rejected-data bucket: it exists exactly when the bucket does.
+REJECTION_WATCH = [
+    "module.filetrail.aws_sqs_queue.timestream_rejected[0]",
+    "module.filetrail.aws_sqs_queue_policy.timestream_rejected[0]",
+    "module.filetrail.aws_s3_bucket_notification.rejected_data[0]",
+    "module.filetrail.aws_cloudwatch_metric_alarm.timestream_rejected[0]",
+]
+
+
 @pytest.mark.parametrize("sink", SINKS)
 def test_plan_creates_the_deployment(applied, sink: str) -> None:
     """The first plan (the one applied) creates everything and nothing else; the sink decides
@@ -55,8 +64,10 @@ def test_plan_creates_the_deployment(applied, sink: str) -> None:
     instance = "module.filetrail.aws_timestreaminfluxdb_db_instance.this[0]"
     if sink == "timestream":
         assert table in addresses and instance not in addresses
+        assert set(REJECTION_WATCH) <= addresses, set(REJECTION_WATCH) - addresses
     else:
         assert instance in addresses and table not in addresses
+        assert not set(REJECTION_WATCH) & addresses, set(REJECTION_WATCH) & addresses
     assert "module.filetrail.aws_cloudwatch_event_bus_policy.this" in addresses
 
 
@@ -128,12 +139,14 @@ def test_moved_blocks_plan_as_moves(applied, tmp_path: Path) -> None:
 
 def test_switching_to_influxdb_keeps_the_table_with_create_timestream(applied) -> None:
     """The example's create_timestream keeps the Timestream database, table and rejected-data
-    bucket when an existing deployment switches sink; without it the plan destroys them."""
+    bucket, and what watches the bucket, when an existing deployment switches sink; without it
+    the plan destroys them."""
     wd, variables = applied["timestream"]
     kept = [
         "module.filetrail.aws_timestreamwrite_database.this[0]",
         "module.filetrail.aws_timestreamwrite_table.this[0]",
         "module.filetrail.aws_s3_bucket.rejected_data[0]",
+        *REJECTION_WATCH,
     ]
     wd.plan({**variables, **INFLUXDB_VARS, "create_timestream": True}, out="switch-keep.tfplan")
     acts = dict((a, acts) for a, acts, _ in changes(wd.show("switch-keep.tfplan")))
@@ -142,6 +155,8 @@ def test_switching_to_influxdb_keeps_the_table_with_create_timestream(applied) -
     wd.plan({**variables, **INFLUXDB_VARS}, out="switch-drop.tfplan")
     acts = dict((a, acts) for a, acts, _ in changes(wd.show("switch-drop.tfplan")))
     assert acts.get("module.filetrail.aws_timestreamwrite_table.this[0]") == ("delete",)
+    for addr in REJECTION_WATCH:
+        assert acts.get(addr) == ("delete",), f"{addr}: {acts.get(addr)}"
 
 
 def test_force_destroy_reaches_every_bucket_and_the_secret(applied) -> None:

@@ -1,5 +1,6 @@
 # ---------------------------------------------------------------------------------------------
-# Alarms: every DLQ that holds messages, the age of the oldest queued event, recorder errors.
+# Alarms: every DLQ that holds messages, Timestream's asynchronous rejections, the age of the
+# oldest queued event, recorder errors.
 # All notify var.alarm_topic_arn, on alarm and on recovery.
 # ---------------------------------------------------------------------------------------------
 
@@ -27,6 +28,28 @@ resource "aws_cloudwatch_metric_alarm" "target_dlq_messages" {
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = aws_sqs_queue.target_dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}
+
+# Timestream's asynchronous magnetic-store rejections (timestream.tf): each new report object in
+# the rejected-data bucket is a message in the rejected queue, which nothing consumes. The alarm
+# stays on until an operator deletes the messages (or they expire after 14 days).
+resource "aws_cloudwatch_metric_alarm" "timestream_rejected" {
+  count               = local.create_timestream ? 1 : 0
+  alarm_name          = "${var.name_prefix}-timestream-rejected"
+  alarm_description   = "Timestream's magnetic store rejected records after WriteRecords had accepted them (late or replayed events, a conflict included): the recorder counted them written, but they are NOT in the table. Each message in ${aws_sqs_queue.timestream_rejected[0].name} names a report object in s3://${aws_s3_bucket.rejected_data[0].bucket}/ (Records[].s3.object.key): read it for the records and the reason, fix the cause, replay those events (from the bus archive with `aws events start-replay`, or with `filetrail publish`), then delete the messages. A message whose Event is s3:TestEvent is S3 testing the notification after an apply: delete it."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.timestream_rejected[0].name }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1

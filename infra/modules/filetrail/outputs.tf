@@ -93,6 +93,11 @@ output "rejected_data_bucket" {
   value       = one(aws_s3_bucket.rejected_data[*].bucket)
 }
 
+output "timestream_rejected_queue_url" {
+  description = "URL of the queue holding one message per new magnetic-store rejection report (each names its object in the rejected-data bucket; delete the messages once the records are replayed); null without Timestream."
+  value       = one(aws_sqs_queue.timestream_rejected[*].url)
+}
+
 output "influxdb_url" {
   description = "InfluxDB API base URL (FILETRAIL_INFLUXDB_URL of the recorder and of `filetrail history`); null with sink = timestream."
   value       = local.influxdb_url
@@ -135,12 +140,12 @@ output "recorder_security_group_id" {
 
 output "alarm_names" {
   description = "Names of the CloudWatch alarms this module creates."
-  value = [
+  value = concat([
     aws_cloudwatch_metric_alarm.recorder_dlq_messages.alarm_name,
     aws_cloudwatch_metric_alarm.target_dlq_messages.alarm_name,
     aws_cloudwatch_metric_alarm.events_oldest_message_age.alarm_name,
     aws_cloudwatch_metric_alarm.recorder_errors.alarm_name,
     aws_cloudwatch_metric_alarm.recorder_failed_records.alarm_name,
     aws_cloudwatch_metric_alarm.recording_lag.alarm_name,
-  ]
+  ], aws_cloudwatch_metric_alarm.timestream_rejected[*].alarm_name)
 }

@@ -91,7 +91,6 @@ resource "aws_s3_bucket" "rejected_data" {
   #checkov:skip=CKV_AWS_18:Holds only Timestream's own rejection reports, written by the service; access logging would need a second bucket with the same question.
   #checkov:skip=CKV_AWS_144:Reports are diagnostics that expire after var.rejected_data_expiration_days; cross-region replication protects nothing worth its cost.
   #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) encrypts at rest, matching the table's encryption_option = SSE_S3; SSE-KMS would need Timestream key grants for no narrower access.
-  #checkov:skip=CKV2_AWS_62:Nothing consumes new reports automatically; operators read them after a rejection alarm or a replay.
   count  = local.create_timestream ? 1 : 0
   bucket = local.rejected_data_bucket_name
   tags   = var.tags
@@ -167,4 +166,80 @@ resource "aws_s3_bucket_lifecycle_configuration" "rejected_data" {
   }
 
   depends_on = [aws_s3_bucket_versioning.rejected_data]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Every rejection report reaches an operator. With magnetic-store writes, WriteRecords accepts a
+# record older than the memory store's retention and the recorder counts it written; what the
+# magnetic store rejects later (a conflict included) is only an object in the rejected-data
+# bucket (https://docs.aws.amazon.com/timestream/latest/developerguide/API_MagneticStoreRejectedDataLocation.html,
+# https://docs.aws.amazon.com/timestream/latest/developerguide/troubleshoot-rejectedrecords.html).
+# So every new object there is an S3 event notification to the queue below, whose depth alarms
+# (alarms.tf). Nothing consumes the queue: its messages name the report objects, and an operator
+# deletes them once the records are replayed.
+#
+# These resources were created with `count` from the start: no `moved` block.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_sqs_queue" "timestream_rejected" {
+  count                     = local.create_timestream ? 1 : 0
+  name                      = "${var.name_prefix}-timestream-rejected"
+  sqs_managed_sse_enabled   = true
+  message_retention_seconds = local.dead_letter_retention_seconds
+  tags                      = var.tags
+}
+
+# Only S3, only for the rejected-data bucket of this account
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html).
+data "aws_iam_policy_document" "timestream_rejected" {
+  count = local.create_timestream ? 1 : 0
+
+  statement {
+    sid       = "OnlyTheRejectedDataBucketNotifies"
+    effect    = "Allow"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.timestream_rejected[0].arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["s3.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_s3_bucket.rejected_data[0].arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "timestream_rejected" {
+  count     = local.create_timestream ? 1 : 0
+  queue_url = aws_sqs_queue.timestream_rejected[0].id
+  policy    = data.aws_iam_policy_document.timestream_rejected[0].json
+}
+
+# S3 sends a test notification to check that it may send to the queue when the configuration is
+# put (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketNotificationConfiguration.html),
+# so the queue policy comes first. That s3:TestEvent message stays in the queue: the alarm fires
+# once after the first apply (and after a change of this configuration); delete the message
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-to-enable-disable-notification-intro.html).
+# This resource is the bucket's whole notification configuration: there must be no other.
+resource "aws_s3_bucket_notification" "rejected_data" {
+  count  = local.create_timestream ? 1 : 0
+  bucket = aws_s3_bucket.rejected_data[0].id
+
+  queue {
+    id        = "timestream-rejection-reports"
+    queue_arn = aws_sqs_queue.timestream_rejected[0].arn
+    events    = ["s3:ObjectCreated:*"]
+  }
+
+  depends_on = [aws_sqs_queue_policy.timestream_rejected]
 }

@@ -36,7 +36,7 @@ variable "sink" {
 
 variable "create_timestream" {
   type        = bool
-  description = "Create (or keep) the Timestream database, table and rejected-data bucket. null = only when sink is timestream. Set true when switching an existing deployment to influxdb, or Terraform destroys the table and the records in it."
+  description = "Create (or keep) the Timestream database, table and rejected-data bucket (with the queue and alarm that watch it). null = only when sink is timestream. Set true when switching an existing deployment to influxdb, or Terraform destroys the table and the records in it."
   default     = null
 }
 

@@ -180,6 +180,32 @@ mod tests {
         }
     }
 
+    /// Every code a service lists is retried even when AWS answers it with a 4xx status (so the
+    /// list, not the status, decides); the same code under another service is not, unless
+    /// that service lists it too.
+    #[test]
+    fn every_listed_code_is_retried_at_a_client_error_status_by_its_own_service_only() {
+        let services = [
+            Service::EventBridge,
+            Service::Sqs,
+            Service::S3,
+            Service::Timestream,
+            Service::SecretsManager,
+        ];
+        for service in services {
+            assert!(!service.retryable_codes().is_empty(), "{service:?}");
+            for code in service.retryable_codes() {
+                let c = classify(service, &service_error(400, code));
+                assert!(c.retryable, "{service:?} {code}");
+                for other in services {
+                    let listed = other.retryable_codes().contains(code);
+                    let c = classify(other, &service_error(400, code));
+                    assert_eq!(c.retryable, listed, "{code} under {other:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn throttling_statuses_and_server_errors_are_retryable_whatever_the_code() {
         for status in [429, 500, 502, 503, 504] {

@@ -9,7 +9,8 @@ that explain them live here, so they survive every regeneration. Environment:
 `python3 scripts/bench.py --only cost` runs only the recorder and publisher benches (a few
 minutes, not the hour of the whole run) and rewrites only BENCHMARKS.md's cost section
 (`scripts/cost.py`), leaving every other section as it is; `--only audit` runs only the audit
-bench and rewrites only the audit section.
+bench and rewrites only the audit section; `--only profile` only the recorder's profile
+(`perf record`).
 """
 import argparse
 import json
@@ -106,6 +107,83 @@ def publisher():
     return "\n".join([header, "|" + " --- |" * (header.count("|") - 1)] + rows), raw
 
 
+PROFILE_HEADING = "## Where the recorder's time goes"
+
+# Components of the seed handler's CPU profile, by symbol (first match wins).
+PROFILE_COMPONENTS = [
+    ("building the SQS event each round (the bench's JSON values and MD5s, not the handler)", r"serde_json::value|index_or_insert|indexmap|IndexMap|md5::"),
+    ("SQS event and body JSON parsing (serde_json reading)", r"serde_json::(read|de)|deserialize|Deserialize|visit_|next_key_seed|next_value"),
+    ("allocation and freeing (libc malloc/free)", r"malloc|_int_free|cfree|free$|unlink_chunk|realloc|calloc"),
+    ("memory copies (memmove/memcpy)", r"memmove|memcpy|memset|memcmp"),
+    ("SHA-256 (event_id check, SigV4 payload hash and signature)", r"sha2::|sha256|hmac"),
+    ("request JSON writing (the SDK's serializer, serde_json writing)", r"aws_smithy_json|serde_json::ser|serialize|Serialize|protocol_serde"),
+    ("the contract: validation and the event_id derivation (filetrail_contract)", r"filetrail_contract::"),
+    ("the recorder: grouping, records, the write loop (filetrail_recorder)", r"filetrail_recorder::"),
+    ("the SDK's request pipeline (smithy runtime, SigV4, HTTP)", r"aws_smithy|aws_sigv4|aws_runtime|aws_sdk|http::|hyper"),
+]
+
+
+def profile_section():
+    """BENCHMARKS.md's profile of the seed handler: `perf record` of the recorder bench's profile
+    mode, self time by component and the top symbols."""
+    exe = None
+    for line in run("cargo bench -q -p filetrail-recorder --bench recorder --no-run --message-format=json 2>/dev/null").splitlines():
+        try:
+            m = json.loads(line)
+        except ValueError:
+            continue
+        if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "recorder" and m.get("executable"):
+            exe = m["executable"]
+    if not exe:
+        sys.exit("bench: no recorder bench executable")
+    OUT.mkdir(parents=True, exist_ok=True)
+    data = OUT / "recorder.perf"
+    run(f"FILETRAIL_BENCH_PROFILE=seed perf record -q -F 1999 -e cpu-clock -o {data} -- {exe} --bench", capture=False)
+    report = subprocess.run(
+        ["perf", "report", "-i", str(data), "--stdio", "--no-children", "--sort", "symbol", "-q"],
+        cwd=ROOT, check=True, text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    ).stdout
+    symbols = []
+    for line in report.splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+\[[.k]\]\s+(.*\S)", line)
+        if m:
+            symbols.append((float(m.group(1)), re.split(r"\s{2,}", m.group(2))[0]))
+    if not symbols:
+        sys.exit("bench: perf report gave no symbols")
+    shares = {name: 0.0 for name, _ in PROFILE_COMPONENTS}
+    other = 0.0
+    for pct, sym in symbols:
+        for name, pattern in PROFILE_COMPONENTS:
+            if re.search(pattern, sym):
+                shares[name] += pct
+                break
+        else:
+            other += pct
+    rows = sorted(shares.items(), key=lambda kv: -kv[1]) + [("everything else", other)]
+    comp = "\n".join(["| component | share of CPU samples |", "| --- | --- |"] + [f"| {n} | {v:.1f} % |" for n, v in rows])
+    top = "\n".join(["| symbol | self |", "| --- | --- |"] + [f"| `{sym[:110]}` | {pct:.1f} % |" for pct, sym in symbols[:12]])
+    return f"""{PROFILE_HEADING}
+
+Command: `FILETRAIL_BENCH_PROFILE=seed perf record -F 1999 -e cpu-clock -- <recorder bench> --bench`
+(the bench binary of `cargo bench -p filetrail-recorder --bench recorder`, built with the
+`bench` profile, which keeps symbols), then `perf report --no-children --sort symbol`: eight
+rounds of the seed handler over a 10,000-message SQS event, the event built and deserialized
+each round as Lambda's runtime does. Self time, grouped by what the code is doing.
+
+{comp}
+
+The twelve hottest symbols:
+
+{top}
+
+Reading it: the recorder's own logic (grouping, records, outcomes, the write loop) is a few
+per cent; the time is in reading the JSON that arrives (the SQS event, then each body's
+envelope), in the allocations those strings need, in hashing (`event_id` is checked against its
+derivation, and every WriteRecords request is signed), and in writing the request JSON. The
+event builder's share is the bench's own cost, outside any Lambda.
+"""
+
+
 COST_HEADING = "## Cost of one million file moves"
 AUDIT_HEADING = "## Audit"
 
@@ -174,6 +252,13 @@ def only_audit():
     print("bench: BENCHMARKS.md audit section written", file=sys.stderr)
 
 
+def only_profile():
+    """Profile the seed handler and rewrite just BENCHMARKS.md's profile section."""
+    path = ROOT / "BENCHMARKS.md"
+    path.write_text(replace_section(path.read_text(), PROFILE_HEADING, profile_section()))
+    print("bench: BENCHMARKS.md profile section written", file=sys.stderr)
+
+
 def only_cost():
     """Run the two benches the cost section reads and rewrite just that section."""
     _, recorder_raw = recorder()
@@ -203,6 +288,7 @@ def packages():
         ("filetrail-recorder", "arm64, both sinks", "≤ 6 MB"),
         ("filetrail-sorter", "arm64", ""),
         ("filetrail-processor", "arm64", ""),
+        ("filetrail-auditor", "arm64, both trails", ""),
     ]:
         size = (ROOT / "target" / "lambda" / name / "bootstrap.zip").stat().st_size
         rows.append(f"| `target/lambda/{name}/bootstrap.zip` ({note}) | {size / 1e6:.2f} MB ({size:,} bytes) | {target} |")
@@ -290,14 +376,17 @@ def outage_table(r):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["cost", "audit"], help="regenerate only this section of BENCHMARKS.md")
+    parser.add_argument("--only", choices=["cost", "audit", "profile"], help="regenerate only this section of BENCHMARKS.md")
     only = parser.parse_args().only
     if only == "cost":
         return only_cost()
     if only == "audit":
         return only_audit()
+    if only == "profile":
+        return only_profile()
     contract_fig = contract()
     recorder_tab, recorder_raw = recorder()
+    profile = profile_section()
     publisher_tab, publisher_raw = publisher()
     soak, matrix, crash, outage = soak_runs()
     package_rows = packages()
@@ -348,6 +437,7 @@ Notes:
   so they compress far better than unrelated keys would. The CPU figure includes building each
   line and compressing it.
 
+{profile}
 ## Publisher
 
 Command: `cargo bench -p filetrail-publisher --bench publisher`.

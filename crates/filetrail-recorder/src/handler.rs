@@ -185,13 +185,8 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
                     Entry::Occupied(g) => {
                         let group = &mut groups[*g.get()];
                         match self.same_record(group, &inbound.event) {
-                            Ok(()) => group.messages.push(i),
-                            Err(reason) => {
-                                fates[i] = Some(Fate::DeadLetter {
-                                    reason,
-                                    class: DeadLetterClass::Conflict,
-                                });
-                            }
+                            None => group.messages.push(i),
+                            fate => fates[i] = fate,
                         }
                     }
                     Entry::Vacant(slot) => {
@@ -205,31 +200,41 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
         (groups, fates)
     }
 
-    /// A later message of an event already in the batch: a copy when it yields the same record
-    /// (the same event, or one differing only in what the layout does not store), which is
-    /// written once; a conflict when the record differs. The store would reject the second
-    /// record as a conflict when written in another batch (`Outcome::Conflict`); in one batch
-    /// it is told here, and never counted as written.
-    fn same_record(&self, group: &Group<S::Record>, event: &FileMoved) -> Result<(), String> {
+    /// A later message of an event already in the batch: a copy (`None`) when it yields the
+    /// same record (the same event, or one differing only in what the layout does not store),
+    /// which is written once. Otherwise its own fate: dead-lettered as invalid when its record
+    /// can never be stored (with its own reason), else as a conflict: the store would reject the
+    /// second record in another batch (`Outcome::Conflict`); in one batch it is told here, and
+    /// never counted as written.
+    fn same_record(&self, group: &Group<S::Record>, event: &FileMoved) -> Option<Fate> {
         if group.event() == event {
-            return Ok(());
+            return None;
         }
-        let (Some(first), Ok(this)) = (group.record(), self.sink.prepare(event)) else {
-            // One of the two can never be stored: the first is dead-lettered as invalid, so
-            // this one takes the same fate as a copy of it.
-            return Ok(());
+        let this = match self.sink.prepare(event) {
+            Ok(record) => record,
+            Err(reason) => {
+                return Some(Fate::DeadLetter {
+                    reason,
+                    class: DeadLetterClass::Invalid,
+                });
+            }
         };
-        if *first == this {
-            return Ok(());
-        }
-        Err(format!(
-            "conflict: two different events in one batch claim event_id {} ({} store): the first \
-             {}, this one {}; the first is recorded, this one never",
-            event.event_id,
-            self.sink.name(),
-            compact(group.event()),
-            compact(event),
-        ))
+        let first = match group.record() {
+            Some(first) if *first == this => return None,
+            Some(_) => "is recorded",
+            None => "can never be stored",
+        };
+        Some(Fate::DeadLetter {
+            reason: format!(
+                "conflict: two different events in one batch claim event_id {} ({} store): the \
+                 first {}, this one {}; the first {first}, this one is not recorded",
+                event.event_id,
+                self.sink.name(),
+                compact(group.event()),
+                compact(event),
+            ),
+            class: DeadLetterClass::Conflict,
+        })
     }
 
     /// When writes stop: the work deadline minus the dead-letter reserve (at most a quarter of

@@ -267,6 +267,35 @@ async fn two_events_with_one_id_in_a_batch_are_a_conflict_where_the_records_diff
     one_batch(Layout::Seed, &messages, (1, 1, 0)).await;
 }
 
+/// A later event with the first's id whose own record can never be stored (here its optional
+/// fields push the multi record past Timestream's 2 KB) is dead-lettered as invalid with its own
+/// reason: never taken for a copy of the first, which is written.
+#[tokio::test]
+async fn a_later_event_with_the_same_id_whose_record_cannot_be_stored_is_dead_lettered() {
+    let mut first = super::event(43);
+    first.file_key = format!("{}.bin", "k".repeat(700));
+    first.new_file_key = Some(format!("l0/{}.bin", "n".repeat(700)));
+    first.stage = None;
+    first.event_id = first.to_move().event_id();
+    let mut second = first.clone();
+    second.trace_id = Some("t".repeat(256));
+    second.etag = Some("e".repeat(256));
+    second.version_id = Some("v".repeat(256));
+    let messages = [
+        ("m0".to_owned(), envelope(&first)),
+        ("m1".to_owned(), envelope(&second)),
+    ];
+    let (recorder, bodies) = one_batch(Layout::Multi, &messages, (1, 0, 1)).await;
+    assert_eq!(event_ids_in(&bodies[0]), vec![first.event_id.clone()]);
+    let letters = recorder.dead_letters().letters();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        (letters[0].message_id.as_str(), letters[0].class.as_str()),
+        ("m1", "invalid")
+    );
+    assert!(letters[0].reason.contains("2048"), "{}", letters[0].reason);
+}
+
 /// Record `messages` as one batch in `layout` against a store that takes one call: nothing is
 /// handed back, the counts are (written, duplicate, dead-lettered), and one call was made
 /// (its body returned).

@@ -32,7 +32,8 @@ pub struct DlqStatus {
     pub approximate_in_flight: u64,
     /// Messages read by the scan, each counted once.
     pub scanned: usize,
-    /// Whether the scan read the whole queue (false only past SQS's in-flight limit).
+    /// Whether the scan read every message the queue held when it started (false when it was
+    /// cut short: SQS's in-flight limit, or held messages reappearing faster than it hides them).
     pub complete: bool,
     /// Age of the oldest scanned message, in seconds.
     pub oldest_age_s: Option<u64>,
@@ -78,6 +79,6 @@ pub async fn status(
     .await;
     let end = scan.finish().await;
     read?;
-    status.complete = !end.truncated;
+    status.complete = end.complete();
     Ok(status)
 }

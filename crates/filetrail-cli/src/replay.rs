@@ -188,7 +188,7 @@ pub async fn replay(
     let end = scan.finish().await;
     outcome?;
     r.summary.read = end.read;
-    r.summary.complete = !end.truncated;
+    r.summary.complete = end.complete();
     Ok(r.summary)
 }
 

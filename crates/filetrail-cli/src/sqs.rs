@@ -105,12 +105,26 @@ pub async fn receive(
         .map_err(|e| filetrail_aws::classify(filetrail_aws::Service::Sqs, &e))
 }
 
+/// When a received message was sent (`SentTimestamp`, epoch ms).
+fn sent_ms(m: &Message) -> Option<i64> {
+    m.attributes()?
+        .get(&MessageSystemAttributeName::SentTimestamp)?
+        .parse()
+        .ok()
+}
+
 /// A message the scan keeps hidden until it ends.
 #[derive(Debug, Clone)]
 struct Held {
     receipt_handle: String,
     hidden_until: Instant,
 }
+
+/// Messages sent to the queue this long after a scan started (by their `SentTimestamp`,
+/// against this host's clock) arrived during the scan: it holds them hidden but does not read
+/// them (a replay's own re-sent letters, the recorder's new dead letters), so it ends. The
+/// allowance absorbs the skew between this clock and SQS's: a message sent within it is read.
+pub const LATE_ALLOWANCE: Duration = Duration::from_secs(5);
 
 /// One pass over a queue that reads every message once, however large the queue: each message
 /// read is either consumed (deleted by the caller) or held hidden, its visibility extended
@@ -119,10 +133,8 @@ struct Held {
 /// that brings only such messages hides them again without ending the scan. Reappearing
 /// messages mean the window is too short for this queue and this client (extending every held
 /// message takes longer than the window): the scan doubles its window, up to
-/// [`MAX_SCAN_VISIBILITY`]. The scan ends after
-/// [`EMPTY_RECEIVES_TO_STOP`] empty receives in a row, once it has read as many messages as the
-/// queue held at the start and a receive brings nothing new, after enough receives of only
-/// reappeared messages to have brought back every held one, or at [`MAX_IN_FLIGHT`].
+/// [`MAX_SCAN_VISIBILITY`]. Messages that arrived during the scan ([`LATE_ALLOWANCE`]) are held,
+/// not read. When the scan ends is [`Tally::verdict`]'s decision.
 #[derive(Debug)]
 pub struct Scan<'a> {
     sqs: &'a aws_sdk_sqs::Client,
@@ -130,12 +142,64 @@ pub struct Scan<'a> {
     visibility: Duration,
     held: HashMap<String, Held>,
     seen: HashSet<String>,
-    at_start: u64,
-    /// Receives in a row that brought no message.
-    empty: usize,
-    /// Receives in a row that brought messages, all of them already seen.
-    stale: usize,
-    truncated: bool,
+    tally: Tally,
+    /// Messages sent after this (epoch ms) arrived during the scan.
+    late_after_ms: i64,
+    late: usize,
+    end: Option<Verdict>,
+}
+
+/// What a scan has seen so far, from which [`Tally::verdict`] decides whether it is over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Distinct messages read.
+    pub read: usize,
+    /// Messages held hidden (read, or arrived during the scan).
+    pub held: usize,
+    /// `ApproximateNumberOfMessages` when the scan started.
+    pub at_start: u64,
+    /// Receives in a row that brought no message at all.
+    pub empty: usize,
+    /// Receives in a row that brought messages, none of them new.
+    pub nothing_new: usize,
+    /// Messages those receives brought (reappeared, or arrived during the scan).
+    pub not_new: usize,
+}
+
+/// Whether a scan goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Receive again.
+    Go,
+    /// Every message the queue held when the scan started was read.
+    Done,
+    /// The scan stops with messages unread: held messages keep reappearing faster than it can
+    /// hide them, or it holds [`MAX_IN_FLIGHT`] messages.
+    CutShort,
+}
+
+impl Tally {
+    /// The scan is done after [`EMPTY_RECEIVES_TO_STOP`] empty long polls in a row (a long poll
+    /// asks every SQS server, so an empty one means no visible message), or once it has read as
+    /// many messages as were visible at the start and a receive brings nothing new. It is cut
+    /// short when it holds [`MAX_IN_FLIGHT`] messages, or when receives bringing nothing new
+    /// have brought more than twice every held message (plus one receive's worth): each such
+    /// receive hides what it brings again, so a queue whose held messages come back that often
+    /// is not being held. A receive may bring fewer than 10 messages, so the budget counts
+    /// messages, not receives.
+    pub fn verdict(&self) -> Verdict {
+        let enough = u64::try_from(self.read).unwrap_or(u64::MAX) >= self.at_start;
+        let max_receive = usize::try_from(MAX_RECEIVE).unwrap_or(10);
+        if self.empty >= EMPTY_RECEIVES_TO_STOP
+            || (enough && (self.empty > 0 || self.nothing_new > 0))
+        {
+            Verdict::Done
+        } else if self.held >= MAX_IN_FLIGHT || self.not_new > 2 * self.held + max_receive {
+            Verdict::CutShort
+        } else {
+            Verdict::Go
+        }
+    }
 }
 
 /// How a scan ended.
@@ -145,8 +209,17 @@ pub struct ScanEnd {
     pub read: usize,
     /// `ApproximateNumberOfMessages` when the scan started.
     pub visible_at_start: u64,
-    /// Whether the scan stopped at [`MAX_IN_FLIGHT`] held messages with more left unread.
-    pub truncated: bool,
+    /// Messages that arrived during the scan, held and not read.
+    pub late: usize,
+    /// Whether the scan stopped with messages unread ([`Verdict::CutShort`]).
+    pub cut_short: bool,
+}
+
+impl ScanEnd {
+    /// Whether the scan read every message the queue held when it started.
+    pub fn complete(&self) -> bool {
+        !self.cut_short
+    }
 }
 
 impl<'a> Scan<'a> {
@@ -157,7 +230,9 @@ impl<'a> Scan<'a> {
         queue_url: &'a str,
         visibility_timeout_s: i32,
     ) -> Result<Scan<'a>, filetrail_aws::Classified> {
+        let started_ms = OccurredAt::now().millis();
         let counts = queue_counts(sqs, queue_url).await?;
+        let allowance = i64::try_from(LATE_ALLOWANCE.as_millis()).unwrap_or(i64::MAX);
         Ok(Self {
             sqs,
             queue_url,
@@ -166,65 +241,85 @@ impl<'a> Scan<'a> {
             ),
             held: HashMap::new(),
             seen: HashSet::new(),
-            at_start: counts.visible,
-            empty: 0,
-            stale: 0,
-            truncated: false,
+            tally: Tally {
+                at_start: counts.visible,
+                ..Tally::default()
+            },
+            late_after_ms: started_ms.saturating_add(allowance),
+            late: 0,
+            end: None,
         })
+    }
+
+    /// Treat messages sent more than `allowance` after the scan started as late (tests shorten
+    /// [`LATE_ALLOWANCE`]).
+    pub fn late_allowance(mut self, allowance: Duration) -> Self {
+        let allowance_ms = i64::try_from(allowance.as_millis()).unwrap_or(i64::MAX);
+        let default_ms = i64::try_from(LATE_ALLOWANCE.as_millis()).unwrap_or(0);
+        self.late_after_ms = self.late_after_ms - default_ms + allowance_ms;
+        self
     }
 
     /// The next messages the scan has not seen, or `None` when it is over. Every message
     /// returned must be either [`Scan::hold`]-ed or consumed by the caller.
     pub async fn next(&mut self) -> Result<Option<Vec<Message>>, filetrail_aws::Classified> {
         loop {
-            if self.over() {
-                return Ok(None);
-            }
-            if self.held.len() >= MAX_IN_FLIGHT {
-                self.truncated = true;
-                return Ok(None);
+            self.tally.held = self.held.len();
+            match self.tally.verdict() {
+                Verdict::Go => {}
+                end => {
+                    self.end = Some(end);
+                    return Ok(None);
+                }
             }
             self.extend().await;
             let secs = i32::try_from(self.visibility.as_secs()).unwrap_or(i32::MAX);
             let received = receive(self.sqs, self.queue_url, secs).await?;
-            let until = Instant::now() + self.visibility;
-            let any = !received.is_empty();
-            let mut fresh = Vec::with_capacity(received.len());
-            for m in received {
-                let id = m.message_id().unwrap_or_default().to_owned();
-                if self.seen.insert(id.clone()) {
-                    fresh.push(m);
-                } else if let Some(h) = self.held.get_mut(&id) {
-                    // It reappeared: only the newest receipt handle is valid.
-                    h.receipt_handle = m.receipt_handle().unwrap_or_default().to_owned();
-                    h.hidden_until = until;
-                }
+            let count = received.len();
+            let (fresh, reappeared) = self.sort_out(received);
+            if !fresh.is_empty() {
+                (self.tally.empty, self.tally.nothing_new, self.tally.not_new) = (0, 0, 0);
+                return Ok(Some(fresh));
             }
-            if fresh.is_empty() {
-                if any {
-                    if self.stale == 0 {
-                        self.widen();
-                    }
-                    self.stale += 1;
-                } else {
-                    self.empty += 1;
-                }
+            if count == 0 {
+                self.tally.empty += 1;
                 continue;
             }
-            (self.empty, self.stale) = (0, 0);
-            return Ok(Some(fresh));
+            if reappeared > 0 && self.tally.nothing_new == 0 {
+                self.widen();
+            }
+            self.tally.nothing_new += 1;
+            self.tally.not_new += count;
         }
     }
 
-    /// Whether the scan is over: the queue answered empty long polls, or the last receive
-    /// brought nothing new once as many messages were read as were visible at the start, or
-    /// receives of only reappeared messages went on long enough to bring back every one held.
-    fn over(&self) -> bool {
-        let read = self.seen.len();
-        let enough = u64::try_from(read).unwrap_or(u64::MAX) >= self.at_start;
-        let nothing_new = self.empty + self.stale;
-        let cycled = read / MAX_RECEIVE as usize + EMPTY_RECEIVES_TO_STOP;
-        self.empty >= EMPTY_RECEIVES_TO_STOP || (enough && nothing_new > 0) || self.stale > cycled
+    /// The messages of one receive the scan has not seen and that did not arrive during it, and
+    /// how many held ones reappeared; a reappeared message gets its newest receipt handle, a
+    /// late one is held.
+    fn sort_out(&mut self, received: Vec<Message>) -> (Vec<Message>, usize) {
+        let until = Instant::now() + self.visibility;
+        let mut reappeared = 0;
+        let mut fresh = Vec::with_capacity(received.len());
+        for m in received {
+            let id = m.message_id().unwrap_or_default().to_owned();
+            let handle = m.receipt_handle().unwrap_or_default().to_owned();
+            if let Some(h) = self.held.get_mut(&id) {
+                // It reappeared: only the newest receipt handle is valid.
+                h.receipt_handle = handle;
+                h.hidden_until = until;
+                reappeared += 1;
+            } else if self.seen.contains(&id) {
+                // Read and consumed by the caller earlier: nothing to do.
+            } else if sent_ms(&m).is_some_and(|t| t > self.late_after_ms) {
+                self.late += 1;
+                self.hold(&id, &handle);
+            } else {
+                self.seen.insert(id);
+                self.tally.read += 1;
+                fresh.push(m);
+            }
+        }
+        (fresh, reappeared)
     }
 
     /// Keep `m` hidden until the scan ends.
@@ -243,9 +338,10 @@ impl<'a> Scan<'a> {
         let handles: Vec<String> = self.held.into_values().map(|h| h.receipt_handle).collect();
         release(self.sqs, self.queue_url, &handles).await;
         ScanEnd {
-            read: self.seen.len(),
-            visible_at_start: self.at_start,
-            truncated: self.truncated,
+            read: self.tally.read,
+            visible_at_start: self.tally.at_start,
+            late: self.late,
+            cut_short: self.end == Some(Verdict::CutShort),
         }
     }
 
@@ -361,5 +457,75 @@ async fn change_visibility(
         // Not fatal: a message whose visibility was not changed reappears when its timeout
         // ends, and the scan knows it by id.
         tracing::warn!(error = %filetrail_aws::classify(filetrail_aws::Service::Sqs, &e).message, "could not change the visibility of messages");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(read: usize, held: usize, at_start: u64) -> Tally {
+        Tally {
+            read,
+            held,
+            at_start,
+            ..Tally::default()
+        }
+    }
+
+    #[test]
+    fn empty_long_polls_end_a_scan_and_so_does_nothing_new_once_enough_was_read() {
+        let mut t = tally(10, 10, 400);
+        t.empty = 1;
+        assert_eq!(
+            t.verdict(),
+            Verdict::Go,
+            "one empty poll is not yet the end"
+        );
+        t.empty = EMPTY_RECEIVES_TO_STOP;
+        assert_eq!(t.verdict(), Verdict::Done);
+        let mut t = tally(400, 400, 400);
+        assert_eq!(
+            t.verdict(),
+            Verdict::Go,
+            "enough, but the last receive brought news"
+        );
+        t.nothing_new = 1;
+        t.not_new = 1;
+        assert_eq!(t.verdict(), Verdict::Done);
+    }
+
+    /// AWS may answer a receive with fewer than 10 messages: receives of one reappeared message
+    /// each do not end the scan before they have brought back twice every held message.
+    #[test]
+    fn receives_of_a_few_reappeared_messages_do_not_end_a_scan_early() {
+        let mut t = tally(221, 221, 400);
+        for n in 1..=2 * 221 + 10 {
+            t.nothing_new = n;
+            t.not_new = n;
+            assert_eq!(
+                t.verdict(),
+                Verdict::Go,
+                "after {n} receives of one old message"
+            );
+        }
+        t.not_new += 1;
+        assert_eq!(
+            t.verdict(),
+            Verdict::CutShort,
+            "held messages keep coming back: cut short, never done"
+        );
+    }
+
+    #[test]
+    fn the_in_flight_limit_cuts_a_scan_short() {
+        assert_eq!(
+            tally(MAX_IN_FLIGHT, MAX_IN_FLIGHT, 200_000).verdict(),
+            Verdict::CutShort
+        );
+        assert_eq!(
+            tally(MAX_IN_FLIGHT - 1, MAX_IN_FLIGHT - 1, 200_000).verdict(),
+            Verdict::Go
+        );
     }
 }

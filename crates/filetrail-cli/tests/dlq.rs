@@ -2,6 +2,7 @@
 
 use filetrail_cli::dlq;
 use filetrail_cli::replay::{self, Filters, ReplayOptions, Target};
+use filetrail_cli::sqs::Scan;
 use filetrail_testkit::front::Front;
 use filetrail_testkit::{emulator, pipeline, unique_name};
 
@@ -13,7 +14,13 @@ const BIG: usize = 400;
 /// A DLQ of [`BIG`] valid events, sent ten at a time.
 async fn big_dlq(sqs: &aws_sdk_sqs::Client, tag: &str) -> String {
     let dlq = pipeline::create_queue(sqs, &unique_name(tag)).await;
-    for chunk in (0..BIG).collect::<Vec<_>>().chunks(10) {
+    fill(sqs, &dlq, tag, 0..BIG).await;
+    dlq
+}
+
+/// Send the events `indices` of `tag` to `queue`, ten at a time.
+async fn fill(sqs: &aws_sdk_sqs::Client, queue: &str, tag: &str, indices: std::ops::Range<usize>) {
+    for chunk in indices.collect::<Vec<_>>().chunks(10) {
         let entries = chunk
             .iter()
             .map(|&i| {
@@ -26,14 +33,60 @@ async fn big_dlq(sqs: &aws_sdk_sqs::Client, tag: &str) -> String {
             .collect();
         let out = sqs
             .send_message_batch()
-            .queue_url(&dlq)
+            .queue_url(queue)
             .set_entries(Some(entries))
             .send()
             .await
             .expect("send batch");
         assert!(out.failed().is_empty());
     }
-    dlq
+}
+
+/// Messages that arrive while a scan runs (a replay's re-sent letters, the recorder's new dead
+/// letters) are held, not read: the scan reads exactly what the queue held when it started,
+/// ends, and releases everything.
+#[tokio::test]
+async fn messages_sent_during_a_scan_are_held_not_read() {
+    let sdk = emulator().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let dlq = pipeline::create_queue(&sqs, &unique_name("late")).await;
+    fill(&sqs, &dlq, "late", 0..30).await;
+    let mut scan = Scan::start(&sqs, &dlq, dlq::SCAN_VISIBILITY_TIMEOUT_S)
+        .await
+        .expect("scan")
+        .late_allowance(std::time::Duration::ZERO);
+    let mut read = Vec::new();
+    let mut sent_during = false;
+    while let Some(messages) = scan.next().await.expect("receive") {
+        for m in &messages {
+            scan.hold(
+                m.message_id().expect("id"),
+                m.receipt_handle().expect("handle"),
+            );
+            read.push(m.message_id().expect("id").to_owned());
+        }
+        if !sent_during {
+            fill(&sqs, &dlq, "late", 30..50).await;
+            sent_during = true;
+        }
+    }
+    let end = scan.finish().await;
+    assert!(
+        sent_during,
+        "the scan read something before the late messages"
+    );
+    read.sort();
+    read.dedup();
+    assert_eq!((read.len(), end.read), (30, 30), "{end:?}");
+    assert!(
+        (1..=20).contains(&end.late),
+        "late messages were received and held, not read: {end:?}"
+    );
+    assert!(end.complete());
+    let after = filetrail_cli::sqs::queue_counts(&sqs, &dlq)
+        .await
+        .expect("counts");
+    assert_eq!((after.visible, after.in_flight), (50, 0), "all released");
 }
 
 #[tokio::test]

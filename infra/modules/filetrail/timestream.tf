@@ -176,7 +176,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "rejected_data" {
 # https://docs.aws.amazon.com/timestream/latest/developerguide/troubleshoot-rejectedrecords.html).
 # So every new object there is an S3 event notification to the queue below, whose depth alarms
 # (alarms.tf). Nothing consumes the queue: its messages name the report objects, and an operator
-# deletes them once the records are replayed.
+# deletes each once its report is handled (the module README's runbook: the reason first; an
+# identical re-write of a stored record is reported too).
 #
 # These resources were created with `count` from the start: no `moved` block.
 # ---------------------------------------------------------------------------------------------

@@ -231,6 +231,11 @@ resource "aws_sqs_queue_policy" "timestream_rejected" {
 # so the queue policy comes first. That s3:TestEvent message stays in the queue: the alarm fires
 # once after the first apply (and after a change of this configuration); delete the message
 # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-to-enable-disable-notification-intro.html).
+# The policy can take up to 60 s to reach all of SQS
+# (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html),
+# so a first apply can still fail here with "Unable to validate the following destination
+# configurations": apply again (module README; no time_sleep: the offline stand-ins carry no
+# hashicorp/time schema).
 # This resource is the bucket's whole notification configuration: there must be no other.
 resource "aws_s3_bucket_notification" "rejected_data" {
   count  = local.create_timestream ? 1 : 0

@@ -17,6 +17,7 @@ LAMBDA_BINS := filetrail-recorder filetrail-sorter filetrail-processor filetrail
 PYTEST      := pytest==9.2.0
 HATCHLING   := hatchling==1.33.0
 MYPY        := mypy==2.4.1
+VERMIN      := vermin==1.9.2
 
 .PHONY: influxdb help venv tools lint-tools demo test test-python lint lint-python fmt bench bench-cost soak fuzz clean
 
@@ -61,15 +62,26 @@ test-python: venv $(VENV)/.stamp-python ## the Python package: contract, conform
 	scripts/with-emulator.sh $(VENV)/bin/python -m pytest python/tests -q -p no:cacheprovider
 	$(VENV)/bin/python -m pytest scripts/test_cost.py -q -p no:cacheprovider # BENCHMARKS.md's cost arithmetic
 
-# mypy is a lint: its own small venv, so `make test` never installs it and `make lint` no emulator.
+# mypy and vermin are lints: their own small venv, so `make test` never installs them and `make
+# lint` no emulator.
 $(LINT_VENV)/.stamp: Makefile
 	rm -rf $(LINT_VENV)
 	$(PYTHON) -m venv $(LINT_VENV)
-	$(LINT_VENV)/bin/pip install --quiet --disable-pip-version-check '$(MYPY)'
+	$(LINT_VENV)/bin/pip install --quiet --disable-pip-version-check '$(MYPY)' '$(VERMIN)'
 	touch $@
 
-lint-python: $(LINT_VENV)/.stamp ## the Python package typed: mypy --strict
+# The package promises Python >= 3.9 (pyproject), but the tests run on the machine's newer Python
+# and mypy 2.x cannot check for 3.9: vermin does, syntax and standard library alike (annotations
+# evaluated, as they are without `from __future__ import annotations`; `X | Y` unions too).
+VERMIN_39 := $(LINT_VENV)/bin/vermin --target=3.9- --no-tips --violations --eval-annotations --feature union-types
+
+lint-python: $(LINT_VENV)/.stamp ## the Python package: mypy --strict, and nothing newer than Python 3.9 (vermin)
 	$(LINT_VENV)/bin/mypy --strict --ignore-missing-imports --no-error-summary --cache-dir target/mypy python/src/filetrail
+	$(VERMIN_39) python/src
+	@# The same check must refuse code that needs Python 3.10 or later.
+	@if $(VERMIN_39) tests/python-lint/needs_python_3_10.py >/dev/null 2>&1; then \
+	  echo "the Python 3.9 check did not refuse tests/python-lint/needs_python_3_10.py" >&2; exit 1; \
+	else echo "the Python 3.9 check refuses code that needs 3.10: ok"; fi
 
 lint: lint-tools lint-python ## fmt, clippy, function length, licenses/sources, advisories, mypy, then lint-infra
 	cargo fmt --all -- --check

@@ -94,7 +94,7 @@ output "rejected_data_bucket" {
 }
 
 output "timestream_rejected_queue_url" {
-  description = "URL of the queue holding one message per new magnetic-store rejection report (each names its object in the rejected-data bucket; delete the messages once the records are replayed); null without Timestream."
+  description = "URL of the queue holding one message per new magnetic-store rejection report (each names its object in the rejected-data bucket; delete a message once its report is handled); null without Timestream."
   value       = one(aws_sqs_queue.timestream_rejected[*].url)
 }
 

@@ -176,7 +176,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "rejected_data" {
 # https://docs.aws.amazon.com/timestream/latest/developerguide/troubleshoot-rejectedrecords.html).
 # So every new object there is an S3 event notification to the queue below, whose depth alarms
 # (alarms.tf). Nothing consumes the queue: its messages name the report objects, and an operator
-# deletes them once the records are replayed.
+# deletes each once its report is handled (the module README's runbook: the reason first; an
+# identical re-write of a stored record is reported too).
 #
 # These resources were created with `count` from the start: no `moved` block.
 # ---------------------------------------------------------------------------------------------
@@ -230,6 +231,11 @@ resource "aws_sqs_queue_policy" "timestream_rejected" {
 # so the queue policy comes first. That s3:TestEvent message stays in the queue: the alarm fires
 # once after the first apply (and after a change of this configuration); delete the message
 # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-to-enable-disable-notification-intro.html).
+# The policy can take up to 60 s to reach all of SQS
+# (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html),
+# so a first apply can still fail here with "Unable to validate the following destination
+# configurations": apply again (module README; no time_sleep: the offline stand-ins carry no
+# hashicorp/time schema).
 # This resource is the bucket's whole notification configuration: there must be no other.
 resource "aws_s3_bucket_notification" "rejected_data" {
   count  = local.create_timestream ? 1 : 0

@@ -20,7 +20,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 from .contract import InvalidEvent, canonical, validate
 from .limits import DETAIL_TYPE, MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES, RETRYABLE_ENTRY_CODES
@@ -250,6 +250,34 @@ class _Cut(Exception):
     """The deadline came while a call was unanswered."""
 
 
+_T = TypeVar("_T")
+
+
+def _run_until(deadline: float, call: Callable[[], _T], name: str) -> _T:
+    """``call()`` in a daemon worker thread, waited for until ``deadline`` (``time.monotonic()``)
+    at most: its result, or its exception raised here, or :class:`_Cut` when the deadline came
+    first. A cut call is given up, not stopped: its thread lives on until the client's own
+    bounds end it, and its outcome is dropped."""
+    done = threading.Event()
+    outcome: Dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = call()
+        except BaseException as err:  # handed to the waiting thread, which decides
+            outcome["error"] = err
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    if not done.wait(max(deadline - time.monotonic(), 0.0)):
+        raise _Cut()
+    if "error" in outcome:
+        raise outcome["error"]
+    result: _T = outcome["result"]
+    return result
+
+
 class Publisher:
     """Publishes FileMoved details to one EventBridge bus as one ``Source``.
 
@@ -311,31 +339,20 @@ class Publisher:
 
     def _put_events(self, request: List[Dict[str, str]], deadline: float) -> Any:
         """One PutEvents call, waited for until ``deadline`` at most (see the class)."""
-        done = threading.Event()
-        outcome: Dict[str, Any] = {}
+        return _run_until(deadline, lambda: self.client.put_events(Entries=request), "filetrail-put-events")
 
-        def call() -> None:
-            try:
-                outcome["response"] = self.client.put_events(Entries=request)
-            except BaseException as err:  # handed to the waiting thread, which classifies it
-                outcome["error"] = err
-            finally:
-                done.set()
-
-        threading.Thread(target=call, name="filetrail-put-events", daemon=True).start()
-        if not done.wait(max(deadline - time.monotonic(), 0.0)):
-            raise _Cut()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["response"]
-
-    def publish_one(self, event: Mapping[str, Any]) -> PublishReport:
+    def publish_one(self, event: Mapping[str, Any], *, deadline: Optional[float] = None) -> PublishReport:
         """Publish one event; see :meth:`publish`."""
-        return self.publish([event])
+        return self.publish([event], deadline=deadline)
 
-    def publish(self, events: Iterable[Mapping[str, Any]]) -> PublishReport:
+    def publish(self, events: Iterable[Mapping[str, Any]], *, deadline: Optional[float] = None) -> PublishReport:
         """Publish events; returns the report when every one was delivered, raises
-        :class:`PublishError` carrying every event that failed for good otherwise."""
+        :class:`PublishError` carrying every event that failed for good otherwise.
+
+        ``deadline`` (a ``time.monotonic()`` instant) ends this publish earlier than its own
+        ``deadline_s`` would: a caller with a budget of its own (``log_to_timestream``, whose
+        deadline began before its HeadObject calls) passes it, and the sooner of the two holds.
+        """
         report = PublishReport()
         entries: List[Optional[_Entry]] = []
         # Per event: None while pending, else ("delivered", envelope id) or ("failed", FailedEntry).
@@ -374,7 +391,9 @@ class Publisher:
             else:
                 outcome[i] = ("failed", FailedEntry(e.event_id, code, message))
 
-        deadline = time.monotonic() + self.deadline_s
+        start = time.monotonic()
+        deadline = start + self.deadline_s if deadline is None else min(start + self.deadline_s, deadline)
+        budget_s = max(deadline - start, 0.0)
         backoff = _Backoff(self._backoff, deadline, self._rng)
         while True:
             pending = [i for i, o in enumerate(outcome) if o is None]
@@ -425,7 +444,7 @@ class Publisher:
                             gave_up.event_id,
                             code,
                             f"{message} (gave up after {attempts.get(i, 0)} attempts: "
-                            f"publish deadline of {self.deadline_s}s reached)",
+                            f"publish deadline of {budget_s:.3g}s reached)",
                         ),
                     )
                 break

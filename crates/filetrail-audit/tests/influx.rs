@@ -1,21 +1,18 @@
-//! The InfluxDB trail against a real InfluxDB (`scripts/with-influxdb.sh` sets
-//! `FILETRAIL_TEST_INFLUXDB_URL`): keys with quotes, backslashes, separators and non-ASCII
+//! The InfluxDB trail against a real InfluxDB (`scripts/with-influxdb.sh`,
+//! `filetrail_testkit::influxdb_url`): keys with quotes, backslashes, separators and non-ASCII
 //! text found exactly as stored, and a lookup cut into several statements under a small URL
 //! budget, every key asked in exactly one of them.
 
 use filetrail_audit::{InfluxTrail, Lookup, Trail};
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_influxdb::{InfluxDb, InfluxDbConfig, LineOutcome, url_encode};
-use filetrail_testkit::unique_name;
+use filetrail_testkit::{influxdb_url, unique_name};
 
-const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";
 const EEA: &str = "dev-hermes-eea";
 
 /// A fresh database on the test server, and its client.
 async fn influx() -> InfluxDb {
-    let url = std::env::var(URL_VAR).unwrap_or_else(|_| {
-        panic!("{URL_VAR} is not set: this test reads a real InfluxDB; run it through `make test` (scripts/with-influxdb.sh)")
-    });
+    let url = influxdb_url();
     let db = unique_name("trail").replace('-', "_");
     let vars = [
         (filetrail_influxdb::ENV_URL, url),

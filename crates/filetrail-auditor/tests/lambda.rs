@@ -86,7 +86,7 @@ fn auditor(aws: &str, env: Vec<(&'static str, String)>) -> Spec {
     Spec::new(env!("CARGO_BIN_EXE_filetrail-auditor"))
         .name(FUNCTION)
         .aws_endpoint(aws)
-        .envs([("AWS_LAMBDA_LOG_LEVEL", "INFO"), ("RUST_LOG", "warn")])
+        .log_levels("INFO", "warn")
         .envs(env)
 }
 

@@ -29,12 +29,11 @@ use filetrail_stages::{ExternalCommand, NameRules, Processor, Sorter, SorterConf
 use filetrail_testkit::front::{Front, TEST_EVENT_PATTERN, test_event_pattern};
 use filetrail_testkit::pipeline::{self, BusToQueue};
 use filetrail_testkit::timestream_query::{QUERY, TrailLookup, audit_trail};
-use filetrail_testkit::{emulator, endpoint, unique_name};
+use filetrail_testkit::{emulator, endpoint, influxdb_url, unique_name};
 use serde_json::{Value, json};
 
 use super::{filetrail, filetrail_via};
 
-const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";
 const OBJECT_CREATED: &str =
     include_str!("../../../filetrail-stages/tests/fixtures/s3-eventbridge-object-created.json");
 
@@ -64,9 +63,7 @@ enum Store {
 impl Store {
     /// A fresh InfluxDB database; its variables for the recorder's reader.
     async fn influxdb() -> (Self, Vec<(&'static str, String)>) {
-        let url = std::env::var(URL_VAR).unwrap_or_else(|_| {
-            panic!("{URL_VAR} is not set: this test records to a real InfluxDB; run it through `make test` (scripts/with-influxdb.sh)")
-        });
+        let url = influxdb_url();
         let db = unique_name("audit").replace('-', "_");
         let env = vec![
             (ENV_SINK, "influxdb".to_owned()),
@@ -459,8 +456,8 @@ fn filetrail_stages_example() -> String {
 async fn the_exit_code_tells_an_audit_that_could_not_run_from_a_usage_error() {
     // The buckets do not exist: the audit cannot run (1), naming the bucket.
     let mut cmd = filetrail();
-    cmd.env("FILETRAIL_INCOMING_BUCKET", unique_name("nope"))
-        .env("FILETRAIL_INSTRUMENTS", "eea")
+    cmd.env(ENV_INCOMING_BUCKET, unique_name("nope"))
+        .env(ENV_INSTRUMENTS, "eea")
         .args(["audit"]);
     let out = cmd.output().await.expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -476,7 +473,7 @@ async fn the_exit_code_tells_an_audit_that_could_not_run_from_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
     // An --inventory that is no s3:// address: a usage error too.
     let out = filetrail()
-        .env("FILETRAIL_INCOMING_BUCKET", "x-incoming")
+        .env(ENV_INCOMING_BUCKET, "x-incoming")
         .args(["audit", "--inventory", "not-an-address"])
         .output()
         .await

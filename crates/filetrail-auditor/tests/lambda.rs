@@ -15,31 +15,18 @@ use filetrail_recorder::{Layout, SEED_MEASURE_NAME, timestream_client};
 use filetrail_stages::config::{
     ENV_BUCKET_PREFIX, ENV_INCOMING_BUCKET, ENV_INSTRUMENTS, ENV_MISSION,
 };
+use filetrail_testkit::fixtures::SCHEDULED_EVENT;
 use filetrail_testkit::front::Front;
 use filetrail_testkit::lambda::{Lambda, Spec, Written};
+use filetrail_testkit::pipeline::{INSTRUMENT, MISSION};
 use filetrail_testkit::runtime_api::lines_lambda_keeps;
 use filetrail_testkit::timestream_query::{QUERY, audit_trail};
 use filetrail_testkit::{emulator, endpoint, hanging_endpoint, inventory, pipeline, unique_name};
 use serde_json::{Value, json};
 
-/// An EventBridge scheduled event, as AWS documents it (eb-run-lambda-schedule.html).
-const SCHEDULED_EVENT: &str = r#"{
-  "version": "0",
-  "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-  "detail-type": "Scheduled Event",
-  "source": "aws.events",
-  "account": "123456789012",
-  "time": "2015-10-08T16:53:06Z",
-  "region": "us-east-1",
-  "resources": ["arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule"],
-  "detail": {}
-}"#;
-
-const INSTRUMENT: &str = "eea";
-const MISSION: &str = "hermes";
 const FUNCTION: &str = "filetrail-dev-auditor";
 
-/// The mission's buckets under a fresh prefix.
+/// The mission's buckets under a fresh prefix (the test kit's).
 struct Buckets {
     s3: aws_sdk_s3::Client,
     prefix: String,
@@ -50,21 +37,12 @@ struct Buckets {
 impl Buckets {
     async fn create() -> Self {
         let s3 = filetrail_stages::s3_client(&emulator().await);
-        let prefix = format!("{}-", unique_name("aud"));
-        let incoming = format!("{prefix}{MISSION}-incoming");
-        let eea = format!("{prefix}{MISSION}-{INSTRUMENT}");
-        for b in [&incoming, &eea] {
-            s3.create_bucket()
-                .bucket(b)
-                .send()
-                .await
-                .expect("create bucket");
-        }
+        let m = pipeline::mission_buckets(&s3, "aud").await;
         Self {
             s3,
-            prefix,
-            incoming,
-            eea,
+            prefix: m.prefix,
+            incoming: m.incoming,
+            eea: m.instrument,
         }
     }
 

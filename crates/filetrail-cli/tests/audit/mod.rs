@@ -12,7 +12,7 @@ mod flags;
 
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::SqsEvent;
 use filetrail_audit::Lookup;
 use filetrail_audit::timestream::Sql;
 use filetrail_influxdb::{InfluxDb, InfluxDbConfig};
@@ -29,13 +29,10 @@ use filetrail_stages::{ExternalCommand, NameRules, Processor, Sorter, SorterConf
 use filetrail_testkit::front::{Front, TEST_EVENT_PATTERN, test_event_pattern};
 use filetrail_testkit::pipeline::{self, BusToQueue};
 use filetrail_testkit::timestream_query::{QUERY, TrailLookup, audit_trail};
-use filetrail_testkit::{emulator, endpoint, influxdb_url, unique_name};
+use filetrail_testkit::{emulator, endpoint, fixtures, influxdb_url, sqs, unique_name};
 use serde_json::{Value, json};
 
 use super::{filetrail, filetrail_via};
-
-const OBJECT_CREATED: &str =
-    include_str!("../../../filetrail-stages/tests/fixtures/s3-eventbridge-object-created.json");
 
 /// A level-0 science file name of instrument `eea`, day `day` of 2026.
 fn l0(day: u32) -> String {
@@ -130,20 +127,6 @@ impl Store {
     }
 }
 
-/// Fresh incoming and eea buckets of mission hermes under a fresh prefix made from `tag`:
-/// (prefix, incoming, eea).
-async fn mission_buckets(s3: &aws_sdk_s3::Client, tag: &str) -> (String, String, String) {
-    let prefix = format!("{}-", unique_name(tag));
-    let (incoming, eea) = (
-        format!("{prefix}hermes-incoming"),
-        format!("{prefix}hermes-eea"),
-    );
-    for b in [&incoming, &eea] {
-        s3.create_bucket().bucket(b).send().await.expect("bucket");
-    }
-    (prefix, incoming, eea)
-}
-
 /// `env` as the variables a reader reads.
 fn vars<'a>(env: &'a [(&'static str, String)]) -> filetrail_aws::Env<'a> {
     filetrail_aws::Env::from_fn(move |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
@@ -173,7 +156,11 @@ impl Pipeline {
         let eb = aws_sdk_eventbridge::Client::new(&sdk);
         let route = pipeline::bus_to_queue(&eb, &sqs, "audit").await;
         let dlq = pipeline::create_queue(&sqs, &unique_name("audit-dlq")).await;
-        let (prefix, incoming, eea) = mission_buckets(&s3, "a").await;
+        let pipeline::MissionBuckets {
+            prefix,
+            incoming,
+            instrument: eea,
+        } = pipeline::mission_buckets(&s3, "a").await;
         let (store, sink_env) = if timestream {
             Store::timestream(&sdk).await
         } else {
@@ -247,9 +234,7 @@ impl Pipeline {
             step,
             rules,
         );
-        let mut event: Value = serde_json::from_str(OBJECT_CREATED).expect("fixture");
-        event["detail"]["bucket"]["name"] = self.eea.clone().into();
-        event["detail"]["object"]["key"] = key.into();
+        let event = fixtures::s3_notification(&self.eea, &fixtures::form_encode(key));
         processor.handle(&event).await.errors.is_empty()
     }
 
@@ -258,16 +243,9 @@ impl Pipeline {
         let messages =
             pipeline::drain(&self.sqs, &self.route.queue_url, n, Duration::from_secs(60)).await;
         assert_eq!(messages.len(), n, "events published");
-        let mut event = SqsEvent::default();
-        event.records = messages
-            .iter()
-            .map(|m| {
-                let mut s = SqsMessage::default();
-                s.message_id = m.message_id.clone();
-                s.body = m.body.clone();
-                s
-            })
-            .collect();
+        let event: SqsEvent =
+            serde_json::from_value(sqs::from_messages(&messages, &self.route.queue_arn))
+                .expect("an SQS event");
         let written = match &self.store {
             Store::InfluxDb(influx) => {
                 self.recorded(InfluxDbSink::new(influx.as_ref().clone()), &event)

@@ -20,6 +20,7 @@ pub mod limits;
 pub mod memory;
 pub mod object;
 pub mod report;
+pub mod sink;
 pub mod timestream;
 pub mod trail;
 
@@ -35,6 +36,7 @@ pub use influx::InfluxTrail;
 pub use inventory::{Inventoried, Manifest, S3Url};
 pub use object::{ObjectPage, ObjectSource, S3Listing, StoredObject};
 pub use report::{Counts, Finding, FindingKind, Progress, Report};
+pub use sink::{ConnectError, SinkTrail};
 pub use timestream::TimestreamTrail;
 pub use trail::{Found, Lookup, Trail, TrailRecord};
 

@@ -209,6 +209,27 @@ impl Trail for TimestreamTrail {
     }
 }
 
+/// A Timestream Query client: endpoint discovery in AWS, none with an endpoint override (the
+/// emulator, a test's front). The trail's readers (`filetrail audit`, the auditor,
+/// `filetrail history`) all build theirs here.
+pub async fn query_client(
+    config: &aws_config::SdkConfig,
+) -> Result<aws_sdk_timestreamquery::Client, aws_smithy_runtime_api::box_error::BoxError> {
+    // A query runs up to 60 s, and AWS asks SDKs to wait that long
+    // (<https://docs.aws.amazon.com/timestream/latest/developerguide/code-samples.run-query.html>).
+    let client = aws_sdk_timestreamquery::Client::from_conf(
+        aws_sdk_timestreamquery::config::Builder::from(config)
+            .timeout_config(filetrail_aws::sdk::query_timeout_config())
+            .build(),
+    );
+    if filetrail_aws::endpoint_override(config).is_some() {
+        return Ok(client);
+    }
+    let (client, reload) = client.with_endpoint_discovery_enabled().await?;
+    tokio::spawn(reload.reload_task());
+    Ok(client)
+}
+
 /// The column names of a Query result page, in column order (rows are read by name).
 pub fn column_names(page: &aws_sdk_timestreamquery::operation::query::QueryOutput) -> Vec<&str> {
     page.column_info()

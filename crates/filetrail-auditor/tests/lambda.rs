@@ -227,6 +227,21 @@ async fn the_binary_counts_what_the_trail_lacks_under_the_deployed_name() {
         })
         .collect();
     findings.sort();
+    // Every line of the audit is in the invocation's span, which names its request id.
+    let spans: Vec<Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "audit finding")
+        .map(|v| v["span"].clone())
+        .collect();
+    assert_eq!(spans.len(), 4, "{out}");
+    for span in &spans {
+        assert_eq!(
+            (span["name"].as_str(), span["request_id"].as_str()),
+            (Some("invocation"), Some(answer.request_id.as_str())),
+            "{out}"
+        );
+    }
     let want = |k: &str, b: &str, key: &str| (k.to_owned(), b.to_owned(), key.to_owned());
     assert_eq!(
         findings,

@@ -159,7 +159,9 @@ async fn an_inventory_report_is_read_instead_of_a_listing_and_one_of_incoming_is
     let (code, _, stderr) = run(audit(&report_of_incoming)).await;
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
-        stderr.contains(&format!("{incoming} is the incoming bucket")),
+        stderr.contains(&format!(
+            "IncomingInventory: --inventory names a report of the incoming bucket {incoming}"
+        )),
         "{stderr}"
     );
 }

@@ -146,11 +146,14 @@ async fn an_inventory_report_is_read_instead_of_a_listing_and_one_of_incoming_is
         "{report}"
     );
     assert_eq!(report["counts"]["objects"], 1, "{report}");
-    assert_eq!(report["counts"]["trail_queries"], 1, "{report}");
+    assert_eq!(
+        report["counts"]["trail_queries"], 2,
+        "the page from its bound, then its unrecorded key over the whole trail: {report}"
+    );
     assert_eq!(
         front.answered(QUERY),
-        2,
-        "one query: an empty page, then its rows"
+        4,
+        "two queries, each an empty page, then its rows"
     );
 
     // A report of the incoming bucket is refused: a snapshot would show files sorted since as

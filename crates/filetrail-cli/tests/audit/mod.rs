@@ -121,6 +121,9 @@ impl Store {
                 bucket: &l.bucket,
                 sources: &sources,
                 destinations: &destinations,
+                not_before: l
+                    .not_before_ms
+                    .and_then(chrono::DateTime::from_timestamp_millis),
             };
             assert_eq!(text, sql.query(&lookup), "the audit's own statement");
         }
@@ -366,17 +369,21 @@ async fn scenario(p: Pipeline) {
     assert_eq!(report["findings"][3]["bucket"], p.eea.as_str());
     assert_eq!(report["counts"]["stuck_unparsable"], 1);
     assert_eq!(
-        report["counts"]["trail_queries"], 1,
-        "one query for the page of eea"
+        report["counts"]["trail_queries"], 2,
+        "the page of eea, its records from a day before its oldest object, then its two keys without a record over the whole trail"
     );
     fix(&p, &example).await;
 
-    let (code, report) = p.audit(1).await;
+    let (code, report) = p.audit(2).await;
     assert_eq!((code, &report["clean"]), (0, &json!(true)), "{report}");
     assert_eq!(findings(&report), []);
     assert_eq!(
         report["counts"]["checked"], 10,
         "3 l0 files, their 6 products, the copy"
+    );
+    assert_eq!(
+        report["counts"]["trail_queries"], 1,
+        "every record within the bound: one query"
     );
 
     // Text for people: the summary and the same verdict; no progress bar off a terminal.

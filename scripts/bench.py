@@ -228,7 +228,9 @@ best of 5 rounds; `python3 scripts/bench.py --only audit` regenerates this secti
 listing pages of 1,000 keys as ListObjectsV2 gives them, and a trail that cuts each lookup into
 the SQL statements the Timestream adapter sends (their bytes counted) and answers from an index.
 It measures the audit's own work (paging, name parsing, statement building, matching); S3 and
-Timestream latency come on top in AWS (one ListObjectsV2 and one Query per 1,000 objects).
+Timestream latency come on top in AWS (per 1,000 objects, one ListObjectsV2 and one Query from a
+day before the page's oldest object, and for a page with keys it left without a record, as
+every page of this pipeline has, a second Query for those keys over the whole trail).
 
 {audit_table(raw)}
 """

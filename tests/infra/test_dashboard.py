@@ -177,6 +177,22 @@ def timestream_sql_problems(dash: dict) -> list[str]:
     return problems
 
 
+def _series(dash: dict, title_part: str, rows: list[tuple]) -> tuple[dict, dict | None, str | None]:
+    """The panel titled like `title_part`, run on `rows` (columns ARRIVAL_COLUMNS) by DuckDB:
+    its series by group, each point as (epoch ms, value); or why it did not run."""
+    found = [(p, t) for p, t in targets(dash, TIMESTREAM) if title_part in p.get("title", "").lower()]
+    if not found:
+        return {}, None, f"no {title_part!r} panel"
+    panel, target = found[0]
+    sql = timestream_sql.expand(target.get("rawQuery", ""), _sample_variables(dash)[0])
+    try:
+        rows = timestream_sql.run_on_table(sql, ARRIVAL_COLUMNS, rows)
+    except Exception as e:  # noqa: BLE001 - any failure to run is the finding
+        return panel, None, f"panel {panel.get('title')!r} does not run on a small trail: {type(e).__name__}: {e}"
+    series = {g: [(int(point["time"].timestamp() * 1000), point["value"]) for point in s] for g, s in rows}
+    return panel, series, None
+
+
 # A small trail for the "time from arrival to sorted" panel, seed layout (time in epoch ms, inside
 # QueryContext's time range). The arrival is the latest PUT into the sort's source bucket that
 # names the sorted key there: as new_file_key, or as file_key when new_file_key is 'N/A'.
@@ -204,18 +220,62 @@ def arrival_wait_problems(dash: dict) -> list[str]:
     """The "time from arrival to sorted" panel, run on ARRIVAL_TRAIL (expanded as the plugin
     expands it, by DuckDB through timestream_sql.run_on_table), gives exactly ARRIVAL_WAITS:
     an arrival without a new key counts, the near misses do not."""
-    found = [(p, t) for p, t in targets(dash, TIMESTREAM) if "arrival to sorted" in p.get("title", "").lower()]
-    if not found:
-        return ["no 'time from arrival to sorted' panel"]
-    panel, target = found[0]
-    sql = timestream_sql.expand(target.get("rawQuery", ""), _sample_variables(dash)[0])
-    try:
-        rows = timestream_sql.run_on_table(sql, ARRIVAL_COLUMNS, ARRIVAL_TRAIL)
-    except Exception as e:  # noqa: BLE001 - any failure to run is the finding
-        return [f"panel {panel.get('title')!r} does not run on a small trail: {type(e).__name__}: {e}"]
-    waits = {bucket: [point["value"] for point in series] for bucket, series in rows}
+    panel, series, problem = _series(dash, "arrival to sorted", ARRIVAL_TRAIL)
+    if problem:
+        return [problem]
+    waits = {bucket: [value for _, value in points] for bucket, points in series.items()}
     if waits != ARRIVAL_WAITS:
         return [f"panel {panel.get('title')!r}: waits {waits}, expected {ARRIVAL_WAITS}"]
+    return []
+
+
+# A small trail for the "time from level 0 to its products" panel, seed layout. A run is an l0
+# file's sort and the products recorded from it up to the next sort of the same key; its time is
+# the sort to the run's last product (MAX: "to its products" means all of them, and a MIN would
+# still take a later run's product for a sort whose own run made none).
+LEVEL0_TRAIL = [
+    # eea: A sorted, two products (the run: 50 s); A sorted again, one product (10 s). Without
+    # the bound at the next sort, the first run would end at the second run's product (310 s).
+    (_T, "timestamp", "PUT", "hermes-incoming", "hermes_eea_l0_A.bin", "hermes-eea", "l0/A.bin"),
+    (_T + 20_000, "timestamp", "PUT", "hermes-eea", "l0/A.bin", "hermes-eea", "l1/A.cdf"),
+    (_T + 50_000, "timestamp", "PUT", "hermes-eea", "l0/A.bin", "hermes-eea", "ql/A.png"),
+    (_T + 300_000, "timestamp", "PUT", "hermes-incoming", "hermes_eea_l0_A.bin", "hermes-eea", "l0/A.bin"),
+    (_T + 310_000, "timestamp", "PUT", "hermes-eea", "l0/A.bin", "hermes-eea", "l1/A.cdf"),
+    # nemisis: B sorted, one product after 30 s. Near misses: an in-place PUT of B's key
+    # (`filetrail publish --file-key l0/B.bin` into the same bucket, no new key) at 100 s; a
+    # product of B's key recorded in another bucket; B deleted; a product that is itself l0.
+    (_T, "timestamp", "PUT", "hermes-incoming", "hermes_nms_l0_B.bin", "hermes-nemisis", "l0/B.bin"),
+    (_T + 30_000, "timestamp", "PUT", "hermes-nemisis", "l0/B.bin", "hermes-nemisis", "l1/B.cdf"),
+    (_T + 100_000, "timestamp", "PUT", "hermes-nemisis", "l0/B.bin", "hermes-nemisis", "N/A"),
+    (_T + 40_000, "timestamp", "PUT", "hermes-eea", "l0/B.bin", "hermes-eea", "l1/B.cdf"),
+    (_T + 45_000, "timestamp", "DELETE", "hermes-nemisis", "l0/B.bin", "N/A", "N/A"),
+    (_T + 55_000, "timestamp", "PUT", "hermes-nemisis", "l0/B.bin", "hermes-nemisis", "l0/B-copy.bin"),
+    # nemisis: C sorted at 120 s; its only product record is older (a product already stored,
+    # whose record carries the stored object's time): no run.
+    (_T + 120_000, "timestamp", "PUT", "hermes-incoming", "hermes_nms_l0_C.bin", "hermes-nemisis", "l0/C.bin"),
+    (_T + 60_000, "timestamp", "PUT", "hermes-nemisis", "l0/C.bin", "hermes-nemisis", "l1/C.cdf"),
+    # merit: D's first run made nothing (its command failed); re-sorted at 600 s, a product
+    # after 20 s. Only the second run is shown; MIN after the first sort would make it 620 s.
+    (_T, "timestamp", "PUT", "hermes-incoming", "hermes_mrt_l0_D.bin", "hermes-merit", "l0/D.bin"),
+    (_T + 600_000, "timestamp", "PUT", "hermes-incoming", "hermes_mrt_l0_D.bin", "hermes-merit", "l0/D.bin"),
+    (_T + 620_000, "timestamp", "PUT", "hermes-merit", "l0/D.bin", "hermes-merit", "l1/D.cdf"),
+]
+LEVEL0_RUNS = {
+    "hermes-eea": [(_T, 50.0), (_T + 300_000, 10.0)],
+    "hermes-nemisis": [(_T, 30.0)],
+    "hermes-merit": [(_T + 600_000, 20.0)],
+}
+
+
+def level0_run_problems(dash: dict) -> list[str]:
+    """The "time from level 0 to its products" panel, run on LEVEL0_TRAIL, gives exactly
+    LEVEL0_RUNS: each run bounded by the next sort of its key, its last product counted, an
+    in-place PUT and the other near misses not."""
+    panel, runs, problem = _series(dash, "level 0 to its products", LEVEL0_TRAIL)
+    if problem:
+        return [problem]
+    if runs != LEVEL0_RUNS:
+        return [f"panel {panel.get('title')!r}: runs {runs}, expected {LEVEL0_RUNS}"]
     return []
 
 
@@ -310,6 +370,7 @@ CHECKS = {
     "timestream_sql": timestream_sql_problems,
     "cloudwatch_metrics": cloudwatch_metric_problems,
     "arrival_waits": arrival_wait_problems,
+    "level0_runs": level0_run_problems,
 }
 
 
@@ -416,6 +477,28 @@ def _arrival_in_any_bucket(dash: dict) -> None:
     t["rawQuery"] = t["rawQuery"].replace("a.arrived_bucket = s.source_bucket AND ", "")
 
 
+def _level0_runs_unbounded(dash: dict) -> None:
+    """The join before the fix: a sort took every later product of its key."""
+    t = _first_timestream_target(dash, "level 0 to its products")
+    t["rawQuery"] = t["rawQuery"].replace("\n        AND (l.next_sorted_at IS NULL OR p.produced_at < l.next_sorted_at)", "")
+
+
+def _level0_first_product(dash: dict) -> None:
+    """The time to the run's first product instead of its last."""
+    t = _first_timestream_target(dash, "level 0 to its products")
+    t["rawQuery"] = t["rawQuery"].replace("MAX(p.produced_at)", "MIN(p.produced_at)")
+
+
+def _level0_in_place_put_is_a_product(dash: dict) -> None:
+    t = _first_timestream_target(dash, "level 0 to its products")
+    t["rawQuery"] = t["rawQuery"].replace("\n        AND new_file_key <> 'N/A'", "")
+
+
+def _level0_products_before_the_sort(dash: dict) -> None:
+    t = _first_timestream_target(dash, "level 0 to its products")
+    t["rawQuery"] = t["rawQuery"].replace(" AND p.produced_at >= l.sorted_at", "")
+
+
 def _no_audit_panel(dash: dict) -> None:
     dash["panels"] = [p for p in dash["panels"] if "audit" not in p.get("title", "").lower()]
 
@@ -467,6 +550,10 @@ DASHBOARD_MUTATIONS: list[tuple[str, Any]] = [
     ("arrival_waits", _arrival_only_with_a_new_key),
     ("arrival_waits", _arrival_by_either_key),
     ("arrival_waits", _arrival_in_any_bucket),
+    ("level0_runs", _level0_runs_unbounded),
+    ("level0_runs", _level0_first_product),
+    ("level0_runs", _level0_in_place_put_is_a_product),
+    ("level0_runs", _level0_products_before_the_sort),
 ]
 
 

@@ -69,7 +69,9 @@ impl<T: Transport> InfluxTrail<T> {
 
     /// The InfluxQL of one lookup (at least one key): `PUT` points from the bucket whose
     /// `file_key` is a source key, or to it whose `new_file_key` or `file_key` is a
-    /// destination key. The seed field is selected so InfluxDB returns the points' tags.
+    /// destination key; with [`Lookup::not_before`], only points from then on (`time >=
+    /// 'RFC 3339'`, which InfluxDB uses to skip the shards before it). The seed field is
+    /// selected so InfluxDB returns the points' tags.
     pub fn statement(&self, lookup: &Lookup<'_>) -> String {
         let mut sides = Vec::with_capacity(2);
         if !lookup.sources.is_empty() {
@@ -99,8 +101,16 @@ impl<T: Transport> InfluxTrail<T> {
         .iter()
         .map(|c| influxql_identifier(c))
         .collect();
+        // `time`: InfluxDB's own column, the point's time (the event's `occurred_at`).
+        let since = lookup
+            .not_before
+            .map(|t| {
+                let at = t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                format!(" AND time >= {}", influxql_string(&at))
+            })
+            .unwrap_or_default();
         format!(
-            "SELECT {} FROM {} WHERE {} AND ({})",
+            "SELECT {} FROM {} WHERE {}{since} AND ({})",
             columns.join(", "),
             influxql_identifier(self.client.measurement()),
             tag_is(name::ACTION_TYPE, "PUT"),

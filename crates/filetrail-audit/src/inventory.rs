@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
 use serde::Deserialize;
 
+use crate::config::AuditConfig;
 use crate::error::SourceError;
 use crate::object::{ObjectPage, ObjectSource, StoredObject, s3_error};
 
@@ -214,6 +215,33 @@ impl<S: ObjectSource> Inventoried<S> {
             fallback,
             manifests,
         })
+    }
+
+    /// [`Inventoried::load`] for an audit of `config`, refusing a report of its incoming
+    /// bucket (code `IncomingInventory`; `named_by` says where the reports were named: a flag,
+    /// a variable): the incoming bucket is always listed, since a report's snapshot would show
+    /// files sorted since it was taken as stuck.
+    pub async fn for_audit(
+        s3: aws_sdk_s3::Client,
+        fallback: S,
+        urls: &[S3Url],
+        config: &AuditConfig,
+        named_by: &str,
+    ) -> Result<Self, SourceError> {
+        let source = Self::load(s3, fallback, urls).await?;
+        let incoming = config.incoming_bucket.as_str();
+        if source.manifest(incoming).is_some() {
+            return Err(SourceError {
+                operation: "Inventory",
+                bucket: incoming.into(),
+                code: "IncomingInventory".into(),
+                message: format!(
+                    "{named_by} names a report of the incoming bucket {incoming}, which is always listed (a report's snapshot would show files sorted since as stuck)"
+                ),
+                retryable: false,
+            });
+        }
+        Ok(source)
     }
 
     /// The manifest read for `bucket`, if any.

@@ -9,8 +9,11 @@
 //!
 //! [`audit`] reads objects through the [`ObjectSource`] seam ([`S3Listing`]: paginated
 //! ListObjectsV2; [`Inventoried`]: S3 Inventory reports) and the trail through the [`Trail`]
-//! seam ([`TimestreamTrail`]: Timestream Query; [`InfluxTrail`]: InfluxQL), one lookup per page
-//! of objects, and returns a [`Report`].
+//! seam ([`TimestreamTrail`]: Timestream Query; [`InfluxTrail`]: InfluxQL; [`SinkTrail`]:
+//! either, as the recorder's configuration names it), one lookup per page of objects (records
+//! from [`RECORD_TIME_MARGIN`] before the page's oldest object on, so the store reads days, not
+//! its whole retention; the keys it leaves without a record asked once more over the whole
+//! trail, so a finding never rests on the bound), and returns a [`Report`].
 
 pub mod config;
 mod error;
@@ -20,6 +23,7 @@ pub mod limits;
 pub mod memory;
 pub mod object;
 pub mod report;
+pub mod sink;
 pub mod timestream;
 pub mod trail;
 
@@ -35,8 +39,9 @@ pub use influx::InfluxTrail;
 pub use inventory::{Inventoried, Manifest, S3Url};
 pub use object::{ObjectPage, ObjectSource, S3Listing, StoredObject};
 pub use report::{Counts, Finding, FindingKind, Progress, Report};
+pub use sink::{ConnectError, SinkTrail};
 pub use timestream::TimestreamTrail;
-pub use trail::{Found, Lookup, Trail, TrailRecord};
+pub use trail::{Found, Lookup, RECORD_TIME_MARGIN, Trail, TrailRecord};
 
 use limits::LOOKUP_OBJECTS;
 
@@ -173,6 +178,69 @@ fn is_level_zero(config: &AuditConfig, key: &str) -> bool {
         .is_ok_and(|f| f.level == PROCESSOR_INPUT_LEVEL)
 }
 
+/// The records of a chunk's keys, in two lookups at most: the first asks only records from
+/// [`RECORD_TIME_MARGIN`] before the chunk's oldest object (what a time-partitioned store
+/// reads cheaply); the keys it leaves without a record (a destination no record names, a
+/// level-0 source with no product) are asked again over the whole trail, so a record older than
+/// the bound is never taken for a missing one. A chunk whose keys are all recorded costs one.
+async fn records_of(
+    bucket: &str,
+    objects: &[StoredObject],
+    sources: &[&str],
+    trail: &impl Trail,
+) -> Result<Found, AuditError> {
+    let destinations: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
+    let oldest = objects.iter().map(|o| o.last_modified).min();
+    let margin = chrono::Duration::from_std(RECORD_TIME_MARGIN).unwrap_or_default();
+    let mut found = trail
+        .lookup(&Lookup {
+            bucket,
+            sources,
+            destinations: &destinations,
+            not_before: oldest.map(|t| t - margin),
+        })
+        .await?;
+    let (recorded, has_product) = matched(bucket, &found.records);
+    let unrecorded: Vec<&str> = destinations
+        .iter()
+        .copied()
+        .filter(|k| !recorded.contains(k))
+        .collect();
+    let unprocessed: Vec<&str> = sources
+        .iter()
+        .copied()
+        .filter(|k| !has_product.contains(k))
+        .collect();
+    let again = trail
+        .lookup(&Lookup {
+            bucket,
+            sources: &unprocessed,
+            destinations: &unrecorded,
+            not_before: None,
+        })
+        .await?;
+    found.records.extend(again.records);
+    found.queries += again.queries;
+    Ok(found)
+}
+
+/// Of `records`, the keys recorded as destinations in `bucket` and the keys recorded as a
+/// move's source from `bucket` (a level-0 file's products).
+fn matched<'r>(bucket: &str, records: &'r [TrailRecord]) -> (HashSet<&'r str>, HashSet<&'r str>) {
+    let in_bucket = |b: &Option<String>| b.as_deref() == Some(bucket);
+    let recorded = records
+        .iter()
+        .filter(|r| in_bucket(&r.destination_bucket))
+        .map(TrailRecord::destination_key)
+        .collect();
+    let has_product = records
+        .iter()
+        .filter(|r| in_bucket(&r.source_bucket))
+        .map(|r| r.file_key.as_str())
+        .collect();
+    (recorded, has_product)
+}
+
 /// Look one chunk of objects up and push what the trail lacks.
 async fn check(
     config: &AuditConfig,
@@ -181,34 +249,15 @@ async fn check(
     trail: &impl Trail,
     report: &mut Report,
 ) -> Result<(), AuditError> {
-    let destinations: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
-    let sources: Vec<&str> = destinations
+    let sources: Vec<&str> = objects
         .iter()
-        .copied()
+        .map(|o| o.key.as_str())
         .filter(|k| is_level_zero(config, k))
         .collect();
-    let found = trail
-        .lookup(&Lookup {
-            bucket,
-            sources: &sources,
-            destinations: &destinations,
-        })
-        .await?;
+    let found = records_of(bucket, objects, &sources, trail).await?;
     report.counts.checked += objects.len() as u64;
     report.counts.trail_queries += found.queries as u64;
-    let in_bucket = |b: &Option<String>| b.as_deref() == Some(bucket);
-    let recorded: HashSet<&str> = found
-        .records
-        .iter()
-        .filter(|r| in_bucket(&r.destination_bucket))
-        .map(TrailRecord::destination_key)
-        .collect();
-    let has_product: HashSet<&str> = found
-        .records
-        .iter()
-        .filter(|r| in_bucket(&r.source_bucket))
-        .map(|r| r.file_key.as_str())
-        .collect();
+    let (recorded, has_product) = matched(bucket, &found.records);
     let sources: HashSet<&str> = sources.into_iter().collect();
     for o in objects {
         let finding = |kind, missing: String| Finding {

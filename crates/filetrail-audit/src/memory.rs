@@ -4,6 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
 
 use crate::error::{SourceError, TrailError};
 use crate::limits::LIST_PAGE_KEYS;
@@ -68,14 +71,18 @@ impl ObjectSource for MemoryBuckets {
     }
 }
 
-/// A trail in memory: `PUT` records indexed by source and by destination.
+/// A record and its time (`None`: a time the test does not care about, within every bound).
+type Timed = (Option<DateTime<Utc>>, TrailRecord);
+
+/// A trail in memory: `PUT` records indexed by source and by destination, each with its time
+/// when given, answered as the stores answer ([`Lookup::not_before`] honoured).
 #[derive(Debug, Default)]
 pub struct MemoryTrail {
-    by_source: HashMap<(String, String), Vec<TrailRecord>>,
-    by_destination: HashMap<(String, String), Vec<TrailRecord>>,
+    by_source: HashMap<(String, String), Vec<Timed>>,
+    by_destination: HashMap<(String, String), Vec<Timed>>,
     sql: Option<Sql>,
     queries: AtomicUsize,
-    query_bytes: AtomicUsize,
+    statements: Mutex<Vec<String>>,
 }
 
 impl MemoryTrail {
@@ -87,19 +94,29 @@ impl MemoryTrail {
         }
     }
 
-    /// Record a `PUT` move.
+    /// Record a `PUT` move, found by every lookup whatever its time bound.
     pub fn record(&mut self, r: TrailRecord) {
+        self.insert(None, r);
+    }
+
+    /// Record a `PUT` move at `time` (its event's `occurred_at`): a lookup bounded after it
+    /// does not find it.
+    pub fn record_at(&mut self, time: DateTime<Utc>, r: TrailRecord) {
+        self.insert(Some(time), r);
+    }
+
+    fn insert(&mut self, time: Option<DateTime<Utc>>, r: TrailRecord) {
         if let Some(b) = &r.source_bucket {
             self.by_source
                 .entry((b.clone(), r.file_key.clone()))
                 .or_default()
-                .push(r.clone());
+                .push((time, r.clone()));
         }
         if let Some(b) = &r.destination_bucket {
             self.by_destination
                 .entry((b.clone(), r.destination_key().to_owned()))
                 .or_default()
-                .push(r);
+                .push((time, r));
         }
     }
 
@@ -110,14 +127,29 @@ impl MemoryTrail {
 
     /// Bytes of the statements answered so far.
     pub fn query_bytes(&self) -> usize {
-        self.query_bytes.load(Ordering::Relaxed)
+        self.statements().iter().map(String::len).sum()
+    }
+
+    /// The Timestream statements answered so far, in order (none without a [`Sql`]).
+    pub fn statements(&self) -> Vec<String> {
+        self.statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn answer(&self, part: &Lookup<'_>, out: &mut Vec<TrailRecord>) {
-        let get = |map: &HashMap<(String, String), Vec<TrailRecord>>, k: &str| {
+        let in_bound = |time: &Option<DateTime<Utc>>| match (time, part.not_before) {
+            (Some(t), Some(bound)) => *t >= bound,
+            _ => true,
+        };
+        let get = |map: &HashMap<(String, String), Vec<Timed>>, k: &str| {
             map.get(&(part.bucket.to_owned(), k.to_owned()))
-                .cloned()
-                .unwrap_or_default()
+                .into_iter()
+                .flatten()
+                .filter(|(time, _)| in_bound(time))
+                .map(|(_, r)| r.clone())
+                .collect::<Vec<_>>()
         };
         for k in part.sources {
             out.extend(get(&self.by_source, k));
@@ -140,8 +172,10 @@ impl Trail for MemoryTrail {
         };
         for part in &parts {
             if let Some(sql) = &self.sql {
-                self.query_bytes
-                    .fetch_add(sql.query(part).len(), Ordering::Relaxed);
+                self.statements
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(sql.query(part));
             }
             self.answer(part, &mut found.records);
             self.queries.fetch_add(1, Ordering::Relaxed);

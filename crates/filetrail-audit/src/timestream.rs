@@ -127,7 +127,15 @@ impl Sql {
 
     /// The SQL of one lookup (which must name at least one key): `PUT` records from the
     /// bucket whose `file_key` is a source key, or to the bucket whose destination key
-    /// (`new_file_key`, or `file_key` when that is `N/A`) is a destination key.
+    /// (`new_file_key`, or `file_key` when that is `N/A`) is a destination key; with
+    /// [`Lookup::not_before`], only records from then on (`time >= from_milliseconds(…)`, the
+    /// form the Grafana plugin's `$__timeFilter` expands to), so Timestream prunes the table's
+    /// older time partitions instead of scanning its whole retention: "include a time range in
+    /// the WHERE clause … This optimizes query performance and costs"
+    /// (<https://docs.aws.amazon.com/timestream/latest/developerguide/queries-bp.html>), "queries
+    /// with … predicates including time ranges … enable the query processing engine to prune a
+    /// significant amount of data and help with lowering query costs"
+    /// (<https://docs.aws.amazon.com/timestream/latest/developerguide/metering-and-pricing.queries.html>).
     pub fn query(&self, lookup: &Lookup<'_>) -> String {
         let bucket = literal(lookup.bucket);
         let mut sides = Vec::with_capacity(2);
@@ -146,8 +154,13 @@ impl Sql {
                 in_list(name::FILE_KEY, lookup.destinations)
             ));
         }
+        // `time`: Timestream's own column, the record's time (the event's `occurred_at`).
+        let since = lookup
+            .not_before
+            .map(|t| format!(" AND time >= from_milliseconds({})", t.timestamp_millis()))
+            .unwrap_or_default();
         format!(
-            "SELECT {} FROM {}.{} WHERE measure_name = {} AND {} = 'PUT' AND ({})",
+            "SELECT {} FROM {}.{} WHERE measure_name = {} AND {} = 'PUT'{since} AND ({})",
             COLUMNS.join(", "),
             identifier(&self.database),
             identifier(&self.table),
@@ -207,6 +220,27 @@ impl Trail for TimestreamTrail {
         }
         Ok(found)
     }
+}
+
+/// A Timestream Query client: endpoint discovery in AWS, none with an endpoint override (the
+/// emulator, a test's front). The trail's readers (`filetrail audit`, the auditor,
+/// `filetrail history`) all build theirs here.
+pub async fn query_client(
+    config: &aws_config::SdkConfig,
+) -> Result<aws_sdk_timestreamquery::Client, aws_smithy_runtime_api::box_error::BoxError> {
+    // A query runs up to 60 s, and AWS asks SDKs to wait that long
+    // (<https://docs.aws.amazon.com/timestream/latest/developerguide/code-samples.run-query.html>).
+    let client = aws_sdk_timestreamquery::Client::from_conf(
+        aws_sdk_timestreamquery::config::Builder::from(config)
+            .timeout_config(filetrail_aws::sdk::query_timeout_config())
+            .build(),
+    );
+    if filetrail_aws::endpoint_override(config).is_some() {
+        return Ok(client);
+    }
+    let (client, reload) = client.with_endpoint_discovery_enabled().await?;
+    tokio::spawn(reload.reload_task());
+    Ok(client)
 }
 
 /// The column names of a Query result page, in column order (rows are read by name).

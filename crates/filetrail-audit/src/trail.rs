@@ -2,8 +2,23 @@
 //! and how a lookup is cut into queries that fit the store's query-length limit.
 
 use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use crate::error::TrailError;
+
+/// How long before the oldest object of a lookup its first query asks records from
+/// ([`Lookup::not_before`]): a day. A record's time is its event's `occurred_at`. A Rust stage's
+/// is the written object's `Last-Modified`, the very time the audit lists, so it needs no
+/// margin, whatever the clocks (both times are S3's); replays and late writes keep the event's
+/// time. The margin covers what records earlier than the object: a Python stage records its
+/// *source's* `Last-Modified` (seconds before the copy, more after failed sweeps), and a
+/// producer's `filetrail publish --occurred-at` or a publisher's clock behind S3's. Records
+/// older still (a product already stored, recorded with its old time; a file that waited in
+/// incoming for days before a Python sorter moved it) are found by the audit's second,
+/// unbounded query for the keys the first left without a record.
+pub const RECORD_TIME_MARGIN: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A recorded `PUT` move, as much of it as the audit reads.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,6 +51,9 @@ pub struct Lookup<'a> {
     pub sources: &'a [&'a str],
     /// Keys whose `PUT` records *to* `bucket`/key are wanted.
     pub destinations: &'a [&'a str],
+    /// Only records at or after this time are wanted (`None`: the whole trail). A store may
+    /// return older ones too; the audit matches records itself.
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 impl Lookup<'_> {
@@ -44,13 +62,14 @@ impl Lookup<'_> {
         self.sources.is_empty() && self.destinations.is_empty()
     }
 
-    /// A lookup of the same bucket with one empty key per side: what a statement costs before
-    /// its keys.
+    /// A lookup with an empty bucket, one empty key per side and the same time bound: what a
+    /// statement costs before its bucket and keys.
     pub fn probe(&self) -> Lookup<'static> {
         Lookup {
             bucket: "",
             sources: &[""],
             destinations: &[""],
+            not_before: self.not_before,
         }
     }
 
@@ -108,6 +127,7 @@ pub fn split<'a>(
         bucket: lookup.bucket,
         sources: &lookup.sources[from.min(n_src)..to.min(n_src)],
         destinations: &lookup.destinations[from.max(n_src) - n_src..to.max(n_src) - n_src],
+        not_before: lookup.not_before,
     };
     let mut parts = Vec::new();
     let (mut start, mut used) = (0, overhead);

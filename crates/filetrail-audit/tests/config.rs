@@ -5,6 +5,7 @@ use std::time::Duration;
 use filetrail_audit::config::{ENV_OLDER_THAN, ENV_SINCE, format_duration};
 use filetrail_audit::{AuditConfig, DEFAULT_OLDER_THAN, DEFAULT_SINCE, parse_duration};
 use filetrail_aws::Env;
+use filetrail_stages::config::{ENV_INCOMING_BUCKET, ENV_INSTRUMENTS};
 
 #[test]
 fn durations_read_as_seconds_minutes_hours_or_days() {
@@ -35,8 +36,8 @@ fn durations_read_as_seconds_minutes_hours_or_days() {
 fn env(vars: &'static [(&'static str, &'static str)]) -> Env<'static> {
     Env::from_fn(move |k| {
         [
-            ("FILETRAIL_INCOMING_BUCKET", "hermes-incoming"),
-            ("FILETRAIL_INSTRUMENTS", "eea"),
+            (ENV_INCOMING_BUCKET, "hermes-incoming"),
+            (ENV_INSTRUMENTS, "eea"),
         ]
         .iter()
         .chain(vars)

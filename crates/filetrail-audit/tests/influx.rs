@@ -1,21 +1,19 @@
-//! The InfluxDB trail against a real InfluxDB (`scripts/with-influxdb.sh` sets
-//! `FILETRAIL_TEST_INFLUXDB_URL`): keys with quotes, backslashes, separators and non-ASCII
-//! text found exactly as stored, and a lookup cut into several statements under a small URL
-//! budget, every key asked in exactly one of them.
+//! The InfluxDB trail against a real InfluxDB (`scripts/with-influxdb.sh`,
+//! `filetrail_testkit::influxdb_url`): keys with quotes, backslashes, separators and non-ASCII
+//! text found exactly as stored, a lookup cut into several statements under a small URL
+//! budget, every key asked in exactly one of them, and a time bound that keeps a point at it
+//! and drops one a millisecond before.
 
 use filetrail_audit::{InfluxTrail, Lookup, Trail};
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_influxdb::{InfluxDb, InfluxDbConfig, LineOutcome, url_encode};
-use filetrail_testkit::unique_name;
+use filetrail_testkit::{influxdb_url, unique_name};
 
-const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";
 const EEA: &str = "dev-hermes-eea";
 
 /// A fresh database on the test server, and its client.
 async fn influx() -> InfluxDb {
-    let url = std::env::var(URL_VAR).unwrap_or_else(|_| {
-        panic!("{URL_VAR} is not set: this test reads a real InfluxDB; run it through `make test` (scripts/with-influxdb.sh)")
-    });
+    let url = influxdb_url();
     let db = unique_name("trail").replace('-', "_");
     let vars = [
         (filetrail_influxdb::ENV_URL, url),
@@ -92,6 +90,7 @@ async fn odd_keys_are_found_exactly_as_stored() {
             bucket: EEA,
             sources: &ODD,
             destinations: &destinations,
+            not_before: None,
         })
         .await
         .expect("lookup");
@@ -139,6 +138,7 @@ async fn a_lookup_over_the_url_budget_is_cut_into_statements_that_fit() {
         bucket: EEA,
         sources: &refs[..10],
         destinations: &refs,
+        not_before: None,
     };
     let parts = trail.parts(&lookup);
     assert!(parts.len() > 2, "{} parts", parts.len());
@@ -158,4 +158,46 @@ async fn a_lookup_over_the_url_budget_is_cut_into_statements_that_fit() {
     got.sort_unstable();
     got.dedup();
     assert_eq!(got, refs.iter().step_by(3).copied().collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_bounded_statement_finds_a_point_at_the_bound_and_none_before_it() {
+    let client = influx().await;
+    let bound = OccurredAt::now().millis() - 3_600_000;
+    // The point's time is the event's occurred_at.
+    let at = |key: &str, ms: i64| {
+        FileMoved::from_move(Move {
+            occurred_at: OccurredAt::from_millis(ms),
+            ..put(("producer", key), (EEA, None)).to_move()
+        })
+    };
+    write(
+        &client,
+        &[at("l1/at-bound.cdf", bound), at("l1/before.cdf", bound - 1)],
+    )
+    .await;
+    let trail = InfluxTrail::new(client);
+    let keys = ["l1/at-bound.cdf", "l1/before.cdf"];
+    let mut lookup = Lookup {
+        bucket: EEA,
+        sources: &[],
+        destinations: &keys,
+        not_before: chrono::DateTime::from_timestamp_millis(bound),
+    };
+    let statement = trail.statement(&lookup);
+    let rfc3339 = lookup
+        .not_before
+        .expect("bound")
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    assert!(
+        statement.contains(&format!(" AND time >= '{rfc3339}' AND (")),
+        "{statement}"
+    );
+    let found = trail.lookup(&lookup).await.expect("lookup");
+    let keys_found: Vec<&str> = found.records.iter().map(|r| r.destination_key()).collect();
+    assert_eq!(keys_found, ["l1/at-bound.cdf"]);
+    lookup.not_before = None;
+    assert!(!trail.statement(&lookup).contains("time >="));
+    let found = trail.lookup(&lookup).await.expect("lookup");
+    assert_eq!(found.records.len(), 2, "the whole trail: {found:?}");
 }

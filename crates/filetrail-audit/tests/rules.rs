@@ -2,7 +2,9 @@
 
 use filetrail_audit::memory::{MemoryBuckets, MemoryTrail};
 use filetrail_audit::timestream::Sql;
-use filetrail_audit::{Finding, FindingKind, Progress, Report, audit};
+use std::time::Duration;
+
+use filetrail_audit::{Finding, FindingKind, Progress, RECORD_TIME_MARGIN, Report, audit};
 use filetrail_recorder::Layout;
 
 use super::{config, l0_key, l0_name, object, put};
@@ -120,8 +122,9 @@ async fn a_pipeline_with_one_of_each_problem_reports_exactly_those() {
         (3, 11, 6, 2, 1)
     );
     assert_eq!((c.unprocessed, c.unrecorded), (1, 2));
-    // One lookup per page: eea and nemisis, one query each.
-    assert_eq!((c.trail_queries, t.queries()), (2, 2));
+    // One lookup per page, eea and nemisis, each a query from a day before the page's oldest
+    // object and one over the whole trail for the keys it left without a record.
+    assert_eq!((c.trail_queries, t.queries()), (4, 4));
     assert!(!report.is_clean());
 }
 
@@ -150,20 +153,91 @@ async fn a_large_bucket_takes_one_query_per_page_of_keys() {
     let mut b = MemoryBuckets::new();
     b.put(INCOMING, object("done-long-ago", 1));
     b.put(NMS, object("x", 1));
-    let t = MemoryTrail::new(sql());
+    let mut recorded = MemoryTrail::new(sql());
     for i in 0..2500 {
-        b.put(EEA, object(&format!("l1/{i:05}.cdf"), 60));
+        let o = object(&format!("l1/{i:05}.cdf"), 60);
+        recorded.record_at(
+            o.last_modified,
+            put((Some("producer"), &o.key), (EEA, None)),
+        );
+        b.put(EEA, o);
     }
-    let report = run(&b, &t).await;
-    assert_eq!(report.counts.unrecorded, 2500);
+    let report = run(&b, &recorded).await;
+    assert!(report.is_clean(), "{}", report.text());
     // 3 listing pages (1000, 1000, 500) → 3 queries; nemisis has nothing in the window.
-    assert_eq!((report.counts.trail_queries, t.queries()), (3, 3));
+    assert_eq!((report.counts.trail_queries, recorded.queries()), (3, 3));
+    // Nothing recorded: each page's keys are asked a second time, over the whole trail.
+    let empty = MemoryTrail::new(sql());
+    let report = run(&b, &empty).await;
+    assert_eq!(report.counts.unrecorded, 2500);
+    assert_eq!((report.counts.trail_queries, empty.queries()), (6, 6));
     // A budget that holds about 100 keys cuts each page into several statements, each within it.
     let small = MemoryTrail::new(sql().with_max_query_bytes(4000));
     let report = run(&b, &small).await;
     assert_eq!(report.counts.unrecorded, 2500);
     assert!(small.queries() > 20, "{}", small.queries());
-    assert!(small.query_bytes() <= small.queries() * 4000);
+    assert!(small.statements().iter().all(|q| q.len() <= 4000));
+}
+
+#[tokio::test]
+async fn a_page_is_asked_from_a_day_before_its_oldest_object_and_an_older_record_is_never_missing()
+{
+    assert_eq!(RECORD_TIME_MARGIN, Duration::from_secs(24 * 3600));
+    let mut b = MemoryBuckets::new();
+    b.put(INCOMING, object("done-long-ago", 1));
+    b.put(NMS, object("x", 1));
+    let mut t = MemoryTrail::new(sql());
+    // eea's oldest object in the window was modified two hours ago: the bound is a day before.
+    let oldest = object(&l0_key(9), 120);
+    let bound = oldest.last_modified - chrono::Duration::days(1);
+    let ms = chrono::Duration::milliseconds(1);
+    let (at_bound, before, unrecorded) = ("l1/at-bound.cdf", "l1/before.cdf", "l1/never.cdf");
+    for key in [at_bound, before, unrecorded] {
+        b.put(EEA, object(key, 60));
+    }
+    b.put(EEA, oldest.clone());
+    // Just inside the bound: found by the page's query.
+    t.record_at(bound, put((Some("producer"), at_bound), (EEA, None)));
+    // Just outside it (a Python stage's source time; a product already stored, recorded with
+    // its old time): found only by the second query, so neither is a finding.
+    t.record_at(bound - ms, put((Some("producer"), before), (EEA, None)));
+    t.record_at(
+        oldest.last_modified,
+        put((Some(INCOMING), &l0_name(9)), (EEA, Some(&l0_key(9)))),
+    );
+    t.record_at(bound - ms, put((Some(EEA), &l0_key(9)), (EEA, Some(L1))));
+    let report = run(&b, &t).await;
+    assert_eq!(kinds(&report), [("unrecorded", EEA, unrecorded)]);
+    let statements = t.statements();
+    assert_eq!(statements.len(), 2, "{statements:#?}");
+    let first = &statements[0];
+    assert!(
+        first.contains(&format!(
+            " AND time >= from_milliseconds({}) AND ",
+            bound.timestamp_millis()
+        )),
+        "{first}"
+    );
+    // The second: over the whole trail, only the keys the first left without a record.
+    let second = &statements[1];
+    assert!(!second.contains("time >="), "{second}");
+    let l0 = l0_key(9);
+    for (key, asked) in [
+        (l0.as_str(), true),
+        (before, true),
+        (unrecorded, true),
+        (at_bound, false),
+    ] {
+        assert_eq!(
+            second.contains(&format!("'{key}'")),
+            asked,
+            "{key}: {second}"
+        );
+    }
+    assert!(
+        second.contains(&format!("file_key IN ('{l0}')")),
+        "the l0 file asked as a source, its product unseen: {second}"
+    );
 }
 
 #[tokio::test]

@@ -63,6 +63,8 @@ async fn one_query_per_page_its_result_pages_followed_and_the_findings_exact() {
             Some("page-3"),
         ),
         page(&[[EEA, &l0_1, EEA, l1]], None),
+        // The keys left without a record, asked again over the whole trail: still none.
+        page(&[], None),
         // nemisis: nothing in the window, no query.
     ])
     .await;
@@ -87,15 +89,23 @@ async fn one_query_per_page_its_result_pages_followed_and_the_findings_exact() {
             ("unrecorded", "l1/unannounced.cdf")
         ]
     );
-    assert_eq!(report.counts.trail_queries, 1);
+    assert_eq!(
+        report.counts.trail_queries, 2,
+        "the page's query, then one for the two keys it left without a record"
+    );
     let bodies = replay::request_bodies(&http);
-    assert_eq!(bodies.len(), 3, "one query, three result pages");
+    assert_eq!(bodies.len(), 4, "three result pages, then the second query");
     let sql = bodies[0]["QueryString"].as_str().expect("query");
+    // The first asks records from a day before the page's oldest object (modified an hour
+    // before now).
+    let bound =
+        (super::now() - chrono::Duration::hours(1) - chrono::Duration::days(1)).timestamp_millis();
+    let select = "SELECT source_bucket, file_key, destination_bucket, new_file_key FROM \"sdc_aws_logs\".\"sdc_aws_s3_bucket_log_table\" \
+             WHERE measure_name = 'timestamp' AND action_type = 'PUT'";
     assert_eq!(
         sql,
         format!(
-            "SELECT source_bucket, file_key, destination_bucket, new_file_key FROM \"sdc_aws_logs\".\"sdc_aws_s3_bucket_log_table\" \
-             WHERE measure_name = 'timestamp' AND action_type = 'PUT' AND ((source_bucket = '{EEA}' AND file_key IN ('{l0_1}', '{l0_2}')) \
+            "{select} AND time >= from_milliseconds({bound}) AND ((source_bucket = '{EEA}' AND file_key IN ('{l0_1}', '{l0_2}')) \
              OR (destination_bucket = '{EEA}' AND (new_file_key IN ('{l0_1}', '{l0_2}', '{l1}', 'l1/unannounced.cdf') \
              OR file_key IN ('{l0_1}', '{l0_2}', '{l1}', 'l1/unannounced.cdf'))))"
         )
@@ -105,6 +115,14 @@ async fn one_query_per_page_its_result_pages_followed_and_the_findings_exact() {
     assert_eq!(
         bodies[2]["QueryString"], bodies[0]["QueryString"],
         "a token goes with its query"
+    );
+    // The second: no bound, only the keys the first left without a record.
+    assert_eq!(
+        bodies[3]["QueryString"].as_str().expect("query"),
+        format!(
+            "{select} AND ((source_bucket = '{EEA}' AND file_key IN ('{l0_2}')) \
+             OR (destination_bucket = '{EEA}' AND (new_file_key IN ('l1/unannounced.cdf') OR file_key IN ('l1/unannounced.cdf'))))"
+        )
     );
 }
 
@@ -118,6 +136,7 @@ async fn quotes_are_doubled_and_n_a_reads_as_no_new_key() {
             bucket: EEA,
             sources: &[],
             destinations: &keys,
+            not_before: None,
         })
         .await
         .expect("lookup");
@@ -142,10 +161,12 @@ async fn a_lookup_over_the_query_limit_is_cut_into_queries_that_fit() {
     let responses = (0..10).map(|_| page(&[], None)).collect();
     let (t, http) = trail(responses).await;
     let t = t.with_max_query_bytes(8192);
+    // Bounded, as the audit's first lookup of a page is: the bound counts in every statement.
     let lookup = Lookup {
         bucket: EEA,
         sources,
         destinations,
+        not_before: Some(super::now()),
     };
     let parts = t.sql().parts(&lookup);
     let found = t.lookup(&lookup).await.expect("lookup");
@@ -157,6 +178,7 @@ async fn a_lookup_over_the_query_limit_is_cut_into_queries_that_fit() {
     for b in &bodies {
         let q = b["QueryString"].as_str().expect("query");
         assert!(q.len() <= 8192, "{} bytes", q.len());
+        assert!(q.contains(" AND time >= from_milliseconds("), "{q}");
         named += refs
             .iter()
             .filter(|k| q.contains(&format!("'{k}'")))
@@ -182,6 +204,7 @@ async fn a_throttled_query_is_retried_and_an_access_error_stops_the_audit() {
         bucket: EEA,
         sources: &[],
         destinations: &keys,
+        not_before: None,
     };
     assert_eq!(t.lookup(&lookup).await.expect("retried").queries, 1);
     let err = t.lookup(&lookup).await.expect_err("denied");
@@ -217,6 +240,7 @@ async fn the_multi_layout_is_read_by_its_measure_name_and_a_null_is_no_value() {
             bucket: EEA,
             sources: &keys[..1],
             destinations: &keys,
+            not_before: None,
         })
         .await
         .expect("lookup");

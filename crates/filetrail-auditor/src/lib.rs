@@ -16,14 +16,13 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use filetrail_audit::{
-    AuditConfig, AuditError, Counts, Found, InfluxTrail, Inventoried, Lookup, Progress, Report,
-    S3Listing, S3Url, SourceError, TimestreamTrail, Trail, TrailConfig, TrailError,
-    timestream::Sql,
+    AuditConfig, AuditError, ConnectError, Counts, Inventoried, Progress, Report, S3Listing, S3Url,
+    SinkTrail, TrailConfig,
 };
-use filetrail_aws::emf::Metrics;
+use filetrail_aws::emf::{MetricCounts, Metrics};
 use filetrail_aws::{ConfigError, Env};
-use filetrail_influxdb::{HyperTransport, InfluxDb};
-use filetrail_recorder::SinkConfig;
+use lambda_runtime::LambdaEvent;
+use tracing::Instrument;
 
 /// The name metrics are reported under outside Lambda (in Lambda: `AWS_LAMBDA_FUNCTION_NAME`).
 pub const FUNCTION_NAME: &str = "filetrail-auditor";
@@ -32,14 +31,31 @@ pub const FUNCTION_NAME: &str = "filetrail-auditor";
 /// listing their source buckets.
 pub const ENV_INVENTORY: &str = "FILETRAIL_AUDIT_INVENTORY";
 
-/// Objects in the incoming bucket past `older_than` (EMF, Count).
-pub const STUCK_FILES: &str = "stuck_files";
-/// Level-0 files past `older_than` without a recorded product (EMF, Count).
-pub const UNPROCESSED_FILES: &str = "unprocessed_files";
-/// Instrument-bucket objects no `PUT` record names (EMF, Count).
-pub const UNRECORDED_FILES: &str = "unrecorded_files";
-/// Objects the audit read, listed or from inventories (EMF, Count).
-pub const AUDITED_OBJECTS: &str = "audited_objects";
+filetrail_aws::counts! {
+    /// What one audit emits as EMF: the three counts and the objects read. The field names are
+    /// the metric names `infra/emf-metrics.json`, the alarms and the dashboard read.
+    pub struct AuditCounts {
+        /// Objects in the incoming bucket past `older_than`.
+        pub stuck_files: u64,
+        /// Level-0 files past `older_than` without a recorded product.
+        pub unprocessed_files: u64,
+        /// Instrument-bucket objects no `PUT` record names.
+        pub unrecorded_files: u64,
+        /// Objects the audit read, listed or from inventories.
+        pub audited_objects: u64,
+    }
+}
+
+impl From<&Counts> for AuditCounts {
+    fn from(c: &Counts) -> Self {
+        Self {
+            stuck_files: c.stuck,
+            unprocessed_files: c.unprocessed,
+            unrecorded_files: c.unrecorded,
+            audited_objects: c.objects,
+        }
+    }
+}
 
 /// What the auditor reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,14 +89,9 @@ impl AuditorConfig {
     }
 }
 
-/// The EMF line of one audit: the three counts and the objects read, under `function`.
+/// The EMF line of one audit ([`AuditCounts`]) under `function`.
 pub fn metrics(counts: &Counts, function: &str) -> Metrics {
-    let mut m = Metrics::new(function);
-    m.set(STUCK_FILES, counts.stuck)
-        .set(UNPROCESSED_FILES, counts.unprocessed)
-        .set(UNRECORDED_FILES, counts.unrecorded)
-        .set(AUDITED_OBJECTS, counts.objects);
-    m
+    AuditCounts::from(counts).metrics(function)
 }
 
 /// One log line per finding (WARN, so an operator's `RUST_LOG=warn` keeps them), then the
@@ -112,12 +123,9 @@ pub enum StartError {
     /// A variable is missing or wrong.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The Timestream Query client could not discover its endpoint.
-    #[error("Timestream query client: {0}")]
-    Timestream(String),
-    /// The InfluxDB token or client could not be set up.
-    #[error("InfluxDB: {0}")]
-    InfluxDb(String),
+    /// The trail's client could not be set up.
+    #[error(transparent)]
+    Trail(#[from] ConnectError),
 }
 
 /// Why an invocation failed.
@@ -142,53 +150,6 @@ fn how_far(reached: Option<&Progress>) -> String {
             "it had read {} objects in {} buckets (the last page from {}) and looked {} up with {} trail queries",
             p.counts.objects, p.counts.buckets, p.bucket, p.counts.checked, p.counts.trail_queries
         ),
-    }
-}
-
-/// The trail of either sink, as the recorder's configuration names it.
-#[derive(Debug)]
-pub enum SinkTrail {
-    /// Timestream for LiveAnalytics (Query).
-    Timestream(TimestreamTrail),
-    /// InfluxDB (InfluxQL); boxed, its HTTP client is much larger than a Timestream client.
-    InfluxDb(Box<InfluxTrail<HyperTransport>>),
-}
-
-impl SinkTrail {
-    /// Connect to the store `config` names (the InfluxDB token is read once, here).
-    pub async fn connect(
-        config: &TrailConfig,
-        sdk: &aws_config::SdkConfig,
-    ) -> Result<Self, StartError> {
-        match &config.sink {
-            SinkConfig::Timestream => {
-                let client = filetrail_cli::history::timestream_query_client(sdk)
-                    .await
-                    .map_err(|e| StartError::Timestream(e.to_string()))?;
-                Ok(Self::Timestream(TimestreamTrail::new(
-                    client,
-                    Sql::new(&config.database, &config.table, config.layout),
-                )))
-            }
-            SinkConfig::InfluxDb(influx) => {
-                let token = influx
-                    .token(sdk)
-                    .await
-                    .map_err(|e| StartError::InfluxDb(e.to_string()))?;
-                let client = InfluxDb::new(influx, token)
-                    .map_err(|e| StartError::InfluxDb(e.to_string()))?;
-                Ok(Self::InfluxDb(Box::new(InfluxTrail::new(client))))
-            }
-        }
-    }
-}
-
-impl Trail for SinkTrail {
-    async fn lookup(&self, lookup: &Lookup<'_>) -> Result<Found, TrailError> {
-        match self {
-            Self::Timestream(t) => t.lookup(lookup).await,
-            Self::InfluxDb(t) => t.lookup(lookup).await,
-        }
     }
 }
 
@@ -228,24 +189,31 @@ impl Auditor {
             ..self.config.audit.clone()
         };
         let listing = S3Listing::new(self.s3.clone());
-        if self.config.inventory.is_empty() {
-            return filetrail_audit::audit(&config, &listing, &self.trail, progress).await;
-        }
-        let source = Inventoried::load(self.s3.clone(), listing, &self.config.inventory).await?;
-        // As `filetrail audit`: a report's snapshot of the incoming bucket would show files
-        // sorted since as stuck, so the incoming bucket is always listed.
-        if source.manifest(&config.incoming_bucket).is_some() {
-            return Err(AuditError::Source(SourceError {
-                operation: "Inventory",
-                bucket: config.incoming_bucket.clone(),
-                code: "IncomingInventory".into(),
-                message: format!(
-                    "{ENV_INVENTORY} names a report of the incoming bucket, which is always listed"
-                ),
-                retryable: false,
-            }));
-        }
+        let source = Inventoried::for_audit(
+            self.s3.clone(),
+            listing,
+            &self.config.inventory,
+            &config,
+            ENV_INVENTORY,
+        )
+        .await?;
         filetrail_audit::audit(&config, &source, &self.trail, progress).await
+    }
+
+    /// One Lambda invocation, as the binary runs it: [`Auditor::invoke`] now, stopped at the
+    /// work deadline a stage's sweep works to ([`filetrail_stages::sweep_deadline`]), in a span
+    /// with the request id (as the stages' `Lambda` edge), so every log line of the audit names
+    /// its invocation. The scheduled event's content does not matter.
+    pub async fn handle(
+        &self,
+        event: LambdaEvent<serde_json::Value>,
+    ) -> Result<serde_json::Value, InvokeError> {
+        // At ERROR level, so the span is kept whatever level the function logs at: Terraform's
+        // `log_level = "WARN"` sets RUST_LOG=warn, which drops an INFO span and with it the
+        // request id of the findings' WARN lines.
+        let span = tracing::error_span!("invocation", request_id = %event.context.request_id);
+        let deadline = filetrail_stages::sweep_deadline(&event.context);
+        self.invoke(Utc::now(), deadline).instrument(span).await
     }
 
     /// One invocation: audit (stopped at `deadline`, if any), emit the metrics, log the

@@ -18,12 +18,10 @@ async fn main() -> Result<(), Error> {
     let sdk = filetrail_aws::load_sdk_config().await;
     let function = filetrail_aws::emf::function_name(&env, FUNCTION_NAME);
     let auditor = &Auditor::connect(config, &sdk, function).await?;
-    // The scheduled event's content does not matter: every invocation is one audit, now,
-    // stopped at the deadline a stage's sweep works to (30 s before Lambda's, at most half).
+    // Every invocation is one audit, now, in a span with its request id.
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            let deadline = filetrail_stages::sweep_deadline(&event.context);
-            Ok::<_, Error>(auditor.invoke(chrono::Utc::now(), deadline).await?)
+            Ok::<_, Error>(auditor.handle(event).await?)
         },
     ))
     .await

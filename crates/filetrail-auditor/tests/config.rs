@@ -6,7 +6,7 @@ use filetrail_auditor::{Auditor, AuditorConfig, ENV_INVENTORY};
 use filetrail_aws::Env;
 use filetrail_recorder::config::{ENV_DATABASE, ENV_TABLE};
 use filetrail_stages::config::{ENV_BUCKET_PREFIX, ENV_INCOMING_BUCKET, ENV_INSTRUMENTS};
-use filetrail_testkit::{emulator, inventory, unique_name};
+use filetrail_testkit::{emulator, inventory, pipeline};
 
 fn env(vars: Vec<(&'static str, String)>) -> Env<'static> {
     Env::from_fn(move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
@@ -55,11 +55,9 @@ fn inventories_are_a_comma_separated_list_of_s3_addresses() {
 async fn an_inventory_of_the_incoming_bucket_is_refused() {
     let sdk = emulator().await;
     let s3 = filetrail_stages::s3_client(&sdk);
-    let prefix = format!("{}-", unique_name("inc"));
-    let incoming = format!("{prefix}hermes-incoming");
-    for b in [&incoming, &format!("{prefix}hermes-eea")] {
-        s3.create_bucket().bucket(b).send().await.expect("bucket");
-    }
+    let pipeline::MissionBuckets {
+        prefix, incoming, ..
+    } = pipeline::mission_buckets(&s3, "inc").await;
     let manifest = inventory::report(&s3, &incoming, inventory::SCHEMA, &[], "CSV").await;
     let mut vars = stages(&incoming, Some(&manifest));
     vars.extend([

@@ -9,37 +9,25 @@
 use std::time::{Duration, Instant};
 
 use filetrail_audit::config::ENV_OLDER_THAN;
+use filetrail_audit::{ObjectSource, RECORD_TIME_MARGIN, S3Listing};
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_recorder::config::{ENV_DATABASE, ENV_SINK, ENV_TABLE};
 use filetrail_recorder::{Layout, SEED_MEASURE_NAME, timestream_client};
 use filetrail_stages::config::{
     ENV_BUCKET_PREFIX, ENV_INCOMING_BUCKET, ENV_INSTRUMENTS, ENV_MISSION,
 };
+use filetrail_testkit::fixtures::SCHEDULED_EVENT;
 use filetrail_testkit::front::Front;
 use filetrail_testkit::lambda::{Lambda, Spec, Written};
+use filetrail_testkit::pipeline::{INSTRUMENT, MISSION};
 use filetrail_testkit::runtime_api::lines_lambda_keeps;
-use filetrail_testkit::timestream_query::{QUERY, audit_trail};
+use filetrail_testkit::timestream_query::{QUERY, TrailLookup, audit_trail};
 use filetrail_testkit::{emulator, endpoint, hanging_endpoint, inventory, pipeline, unique_name};
 use serde_json::{Value, json};
 
-/// An EventBridge scheduled event, as AWS documents it (eb-run-lambda-schedule.html).
-const SCHEDULED_EVENT: &str = r#"{
-  "version": "0",
-  "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-  "detail-type": "Scheduled Event",
-  "source": "aws.events",
-  "account": "123456789012",
-  "time": "2015-10-08T16:53:06Z",
-  "region": "us-east-1",
-  "resources": ["arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule"],
-  "detail": {}
-}"#;
-
-const INSTRUMENT: &str = "eea";
-const MISSION: &str = "hermes";
 const FUNCTION: &str = "filetrail-dev-auditor";
 
-/// The mission's buckets under a fresh prefix.
+/// The mission's buckets under a fresh prefix (the test kit's).
 struct Buckets {
     s3: aws_sdk_s3::Client,
     prefix: String,
@@ -50,21 +38,12 @@ struct Buckets {
 impl Buckets {
     async fn create() -> Self {
         let s3 = filetrail_stages::s3_client(&emulator().await);
-        let prefix = format!("{}-", unique_name("aud"));
-        let incoming = format!("{prefix}{MISSION}-incoming");
-        let eea = format!("{prefix}{MISSION}-{INSTRUMENT}");
-        for b in [&incoming, &eea] {
-            s3.create_bucket()
-                .bucket(b)
-                .send()
-                .await
-                .expect("create bucket");
-        }
+        let m = pipeline::mission_buckets(&s3, "aud").await;
         Self {
             s3,
-            prefix,
-            incoming,
-            eea,
+            prefix: m.prefix,
+            incoming: m.incoming,
+            eea: m.instrument,
         }
     }
 
@@ -86,7 +65,7 @@ fn auditor(aws: &str, env: Vec<(&'static str, String)>) -> Spec {
     Spec::new(env!("CARGO_BIN_EXE_filetrail-auditor"))
         .name(FUNCTION)
         .aws_endpoint(aws)
-        .envs([("AWS_LAMBDA_LOG_LEVEL", "INFO"), ("RUST_LOG", "warn")])
+        .log_levels("INFO", "warn")
         .envs(env)
 }
 
@@ -156,27 +135,35 @@ async fn the_binary_counts_what_the_trail_lacks_under_the_deployed_name() {
     );
     let l0 = "l0/2024/01/02/hermes_eea_l0_2024002-000000_v01.bin";
     let copied = "l1/2024/01/02/hermes_eea_l1_20240102T000000_v1.0.0.cdf";
+    let published = "l1/2024/01/01/hermes_eea_l1_20240101T000000_v1.0.0.cdf";
     for key in [parsable, unparsable] {
         inventory::put_object(&b.s3, &b.incoming, key, b"science".to_vec()).await;
     }
-    for key in [l0, copied] {
+    for key in [l0, copied, published] {
         inventory::put_object(&b.s3, &b.eea, key, b"science".to_vec()).await;
     }
-    // The l0 file's sort is recorded, no product of it is; the copy is not recorded.
-    record(
-        &sdk,
-        &db,
-        &table,
-        Move {
-            action_type: ActionType::Put,
-            source_bucket: Some(b.incoming.clone()),
-            file_key: "hermes_eea_l0_2024002-000000_v01.bin".into(),
-            destination_bucket: Some(b.eea.clone()),
-            new_file_key: Some(l0.into()),
-            occurred_at: OccurredAt::now(),
-        },
-    )
-    .await;
+    // The page's first query asks records from a day before its oldest object, as listed.
+    let listed = S3Listing::new(b.s3.clone())
+        .page(&b.eea, None)
+        .await
+        .expect("list");
+    let oldest = listed.objects.iter().map(|o| o.last_modified).min();
+    let margin = chrono::Duration::from_std(RECORD_TIME_MARGIN).expect("margin");
+    let bound = OccurredAt::from_datetime(oldest.expect("objects") - margin).millis();
+    // The l0 file's sort is recorded just inside that bound, no product of it is; the copy is
+    // not recorded; `published`'s record is just outside the bound (a publisher whose time is
+    // older than the object), so only the second query, over the whole trail, finds it.
+    let put = |file_key: &str, new_file_key: Option<&str>, ms: i64| Move {
+        action_type: ActionType::Put,
+        source_bucket: Some(b.incoming.clone()),
+        file_key: file_key.into(),
+        destination_bucket: Some(b.eea.clone()),
+        new_file_key: new_file_key.map(str::to_owned),
+        occurred_at: OccurredAt::from_millis(ms),
+    };
+    let sort = put("hermes_eea_l0_2024002-000000_v01.bin", Some(l0), bound);
+    record(&sdk, &db, &table, sort).await;
+    record(&sdk, &db, &table, put(published, None, bound - 1)).await;
     let front = Front::start(
         &endpoint(),
         vec![(QUERY, audit_trail(&db, &table, SEED_MEASURE_NAME))],
@@ -206,12 +193,31 @@ async fn the_binary_counts_what_the_trail_lacks_under_the_deployed_name() {
         "{response}"
     );
     assert_eq!(
-        response["counts"]["trail_queries"], 1,
-        "one lookup for the page of eea"
+        response["counts"]["trail_queries"], 2,
+        "the page of eea from the bound, then its keys without a record over the whole trail"
     );
-    assert!(
-        front.answered(QUERY) >= 2,
-        "the trail was queried from inside the Lambda"
+    // What the Lambda asked, as the front's strict parser reads it: the bound first, then
+    // exactly the keys the first query left without a record (the sort at the bound was found).
+    let asked: Vec<TrailLookup> = front
+        .requests(QUERY)
+        .iter()
+        .filter(|r| r.get("NextToken").is_none())
+        .map(|r| {
+            let sql = r["QueryString"].as_str().expect("QueryString");
+            TrailLookup::parse(sql, &db, &table, SEED_MEASURE_NAME).expect("the audit's lookup")
+        })
+        .collect();
+    let keys = |k: &[&str]| k.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert_eq!(asked[0].not_before_ms, Some(bound));
+    assert_eq!(
+        (
+            asked[1].not_before_ms,
+            asked[1].sources.clone(),
+            asked[1].destinations.clone()
+        ),
+        (None, keys(&[l0]), keys(&[published, copied])),
+        "{asked:?}"
     );
 
     let out = written.stdout;
@@ -237,7 +243,7 @@ async fn the_binary_counts_what_the_trail_lacks_under_the_deployed_name() {
             emf["unrecorded_files"].as_u64(),
             emf["audited_objects"].as_u64()
         ),
-        (Some(2), Some(1), Some(1), Some(4)),
+        (Some(2), Some(1), Some(1), Some(5)),
         "{emf}"
     );
     // Each finding is one JSON log line, kept at RUST_LOG=warn.
@@ -249,6 +255,21 @@ async fn the_binary_counts_what_the_trail_lacks_under_the_deployed_name() {
         })
         .collect();
     findings.sort();
+    // Every line of the audit is in the invocation's span, which names its request id.
+    let spans: Vec<Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "audit finding")
+        .map(|v| v["span"].clone())
+        .collect();
+    assert_eq!(spans.len(), 4, "{out}");
+    for span in &spans {
+        assert_eq!(
+            (span["name"].as_str(), span["request_id"].as_str()),
+            (Some("invocation"), Some(answer.request_id.as_str())),
+            "{out}"
+        );
+    }
     let want = |k: &str, b: &str, key: &str| (k.to_owned(), b.to_owned(), key.to_owned());
     assert_eq!(
         findings,

@@ -2,7 +2,8 @@
 //! exactly what the auditor emits.
 
 use filetrail_audit::Counts;
-use filetrail_auditor::metrics;
+use filetrail_auditor::{AuditCounts, metrics};
+use filetrail_aws::emf::MetricCounts;
 
 #[test]
 fn the_metrics_manifest_is_what_the_auditor_emits() {
@@ -27,6 +28,11 @@ fn the_metrics_manifest_is_what_the_auditor_emits() {
     ];
     let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
     assert_eq!(emitted, names);
+    assert_eq!(
+        AuditCounts::NAMES,
+        names,
+        "the counts! struct's fields are the metric names"
+    );
     for (name, value) in fields {
         assert_eq!(
             line[name].as_u64(),

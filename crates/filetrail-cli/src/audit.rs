@@ -7,15 +7,13 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use filetrail_audit::{
-    AuditConfig, InfluxTrail, Inventoried, ObjectSource, Progress, Report, S3Listing, S3Url,
-    TimestreamTrail, Trail, TrailConfig, audit, config::ENV_OLDER_THAN, config::ENV_SINCE,
-    parse_duration, timestream::Sql,
+    AuditConfig, Inventoried, ObjectSource, Progress, Report, S3Listing, S3Url, SinkTrail, Trail,
+    TrailConfig, audit, config::ENV_OLDER_THAN, config::ENV_SINCE, parse_duration,
 };
 use filetrail_aws::Env;
-use filetrail_recorder::SinkConfig;
 use filetrail_stages::config::{
     ENV_BUCKET_PREFIX, ENV_INCOMING_BUCKET, ENV_INSTRUMENTS, ENV_MISSION,
 };
@@ -144,36 +142,16 @@ pub async fn command(
     let config = args.config()?;
     let trail_config = TrailConfig::from_env(&Env::process())?;
     let s3 = filetrail_stages::s3_client(sdk);
-    let source = Inventoried::load(s3.clone(), S3Listing::new(s3), &args.inventory).await?;
-    if source.manifest(&config.incoming_bucket).is_some() {
-        bail!(
-            "--inventory: {} is the incoming bucket, which is always listed (a report's snapshot would show files sorted since as stuck)",
-            config.incoming_bucket
-        );
-    }
-    let report = match &trail_config.sink {
-        SinkConfig::Timestream => {
-            let client = crate::history::timestream_query_client(sdk)
-                .await
-                .map_err(|e| anyhow::anyhow!("Timestream query client: {e}"))?;
-            let sql = Sql::new(
-                &trail_config.database,
-                &trail_config.table,
-                trail_config.layout,
-            );
-            let trail = TimestreamTrail::new(client, sql);
-            run_with(&config, &source, &trail).await?
-        }
-        SinkConfig::InfluxDb(influx) => {
-            let token = influx
-                .token(sdk)
-                .await
-                .map_err(|e| anyhow::anyhow!("InfluxDB token: {e}"))?;
-            let client = filetrail_influxdb::InfluxDb::new(influx, token)
-                .map_err(|e| anyhow::anyhow!("InfluxDB client: {e}"))?;
-            run_with(&config, &source, &InfluxTrail::new(client)).await?
-        }
-    };
+    let source = Inventoried::for_audit(
+        s3.clone(),
+        S3Listing::new(s3),
+        &args.inventory,
+        &config,
+        "--inventory",
+    )
+    .await?;
+    let trail = SinkTrail::connect(&trail_config, sdk).await?;
+    let report = run_with(&config, &source, &trail).await?;
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &report)?;

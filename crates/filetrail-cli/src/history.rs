@@ -167,24 +167,9 @@ impl HistorySource for TimestreamHistory {
     }
 }
 
-/// A Timestream Query client: endpoint discovery in AWS, none with an endpoint override.
-pub async fn timestream_query_client(
-    config: &aws_config::SdkConfig,
-) -> Result<aws_sdk_timestreamquery::Client, aws_smithy_runtime_api::box_error::BoxError> {
-    // A query runs up to 60 s, and AWS asks SDKs to wait that long
-    // (<https://docs.aws.amazon.com/timestream/latest/developerguide/code-samples.run-query.html>).
-    let client = aws_sdk_timestreamquery::Client::from_conf(
-        aws_sdk_timestreamquery::config::Builder::from(config)
-            .timeout_config(filetrail_aws::sdk::query_timeout_config())
-            .build(),
-    );
-    if filetrail_aws::endpoint_override(config).is_some() {
-        return Ok(client);
-    }
-    let (client, reload) = client.with_endpoint_discovery_enabled().await?;
-    tokio::spawn(reload.reload_task());
-    Ok(client)
-}
+/// The Timestream Query client every trail reader builds (the audit crate's, so `history`,
+/// `audit` and the auditor share one).
+pub use filetrail_audit::timestream::query_client as timestream_query_client;
 
 /// History from InfluxDB (Timestream for InfluxDB), through InfluxQL on its v1 `/query` API.
 #[derive(Debug)]

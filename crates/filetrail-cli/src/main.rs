@@ -12,7 +12,10 @@ use filetrail_cli::history::{self, Layout, TimestreamHistory};
 use filetrail_cli::replay::{Filters, ReplayOptions, Target};
 use filetrail_cli::{audit, dlq, publish, replay, validate};
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
-use filetrail_publisher::{EventBridge, Publisher, PublisherConfig};
+use filetrail_publisher::{
+    ENV_EVENT_BUS, ENV_EVENT_SOURCE, EventBridge, Publisher, PublisherConfig,
+};
+use filetrail_recorder::config::{ENV_DATABASE, ENV_SINK, ENV_TABLE};
 
 #[derive(Parser)]
 #[command(
@@ -87,10 +90,10 @@ struct ReplayArgs {
 #[derive(Args)]
 struct PublishArgs {
     /// Bus name or ARN.
-    #[arg(long, env = "FILETRAIL_EVENT_BUS")]
+    #[arg(long, env = ENV_EVENT_BUS)]
     bus: String,
     /// Source of the published events.
-    #[arg(long, env = "FILETRAIL_EVENT_SOURCE", default_value = "filetrail.cli")]
+    #[arg(long, env = ENV_EVENT_SOURCE, default_value = "filetrail.cli")]
     event_source: String,
     /// Key before the move; without it, events are read as JSON lines from standard input.
     #[arg(long)]
@@ -122,14 +125,14 @@ struct HistoryArgs {
     /// Timestream database.
     #[arg(
         long,
-        env = "FILETRAIL_TIMESTREAM_DATABASE",
+        env = ENV_DATABASE,
         default_value = "sdc_aws_logs"
     )]
     database: String,
     /// Timestream table.
     #[arg(
         long,
-        env = "FILETRAIL_TIMESTREAM_TABLE",
+        env = ENV_TABLE,
         default_value = "sdc_aws_s3_bucket_log_table"
     )]
     table: String,
@@ -139,7 +142,7 @@ struct HistoryArgs {
     layout: Layout,
     /// Where the recorder writes: `timestream`, or `influxdb` (configured by the recorder's
     /// FILETRAIL_INFLUXDB_* variables).
-    #[arg(long, env = "FILETRAIL_SINK", default_value = "timestream", value_parser = ["timestream", "influxdb"])]
+    #[arg(long, env = ENV_SINK, default_value = "timestream", value_parser = ["timestream", "influxdb"])]
     sink: String,
 }
 

@@ -1,7 +1,8 @@
 //! What `infra/` deploys, on the emulator: [`create`] makes the whole pipeline (bus, the
 //! FileMoved rule with the module's own pattern, events queue with its redrive to the recorder
 //! DLQ, the target's retry policy and DLQ, the Timestream table) for the soak and the demo;
-//! [`bus_to_queue`] only a bus routed to a queue, for the producers' tests.
+//! [`bus_to_queue`] only a bus routed to a queue, for the producers' tests;
+//! [`mission_buckets`] a mission's incoming and instrument buckets, for the audit's tests.
 
 use std::time::{Duration, Instant};
 
@@ -349,6 +350,44 @@ async fn attribute(
         .await
         .map_err(|e| failed("queue attributes")(&e))?;
     Ok(out.attributes().and_then(|a| a.get(&name)).cloned())
+}
+
+/// The mission of [`mission_buckets`].
+pub const MISSION: &str = "hermes";
+/// The instrument of [`mission_buckets`].
+pub const INSTRUMENT: &str = "eea";
+
+/// A mission's incoming bucket and one instrument bucket under one prefix, named as the
+/// stages' configuration names them: the instrument bucket `{prefix}{mission}-{instrument}`
+/// (`FILETRAIL_BUCKET_PREFIX`, `FILETRAIL_MISSION`, `FILETRAIL_INSTRUMENTS`), the incoming
+/// bucket `{prefix}{mission}-incoming` (`FILETRAIL_INCOMING_BUCKET`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissionBuckets {
+    /// The prefix, ending in `-`.
+    pub prefix: String,
+    /// The incoming bucket.
+    pub incoming: String,
+    /// The bucket of [`INSTRUMENT`].
+    pub instrument: String,
+}
+
+/// Create [`MISSION`]'s incoming and [`INSTRUMENT`] buckets under a fresh prefix made from
+/// `tag`.
+pub async fn mission_buckets(s3: &aws_sdk_s3::Client, tag: &str) -> MissionBuckets {
+    let prefix = format!("{}-", crate::unique_name(tag));
+    let buckets = MissionBuckets {
+        incoming: format!("{prefix}{MISSION}-incoming"),
+        instrument: format!("{prefix}{MISSION}-{INSTRUMENT}"),
+        prefix,
+    };
+    for b in [&buckets.incoming, &buckets.instrument] {
+        s3.create_bucket()
+            .bucket(b)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create bucket {b}: {e:?}"));
+    }
+    buckets
 }
 
 /// Create a standard queue and return its URL.

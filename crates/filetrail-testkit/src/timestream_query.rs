@@ -129,6 +129,8 @@ pub struct TrailLookup {
     pub sources: Vec<String>,
     /// Keys whose `PUT` records to the bucket are asked for.
     pub destinations: Vec<String>,
+    /// `time >= from_milliseconds(ms)`: only records from then on are asked for.
+    pub not_before_ms: Option<i64>,
 }
 
 /// The columns the audit's lookup selects, in order.
@@ -138,6 +140,11 @@ pub const TRAIL_COLUMNS: [&str; 4] = [
     "destination_bucket",
     "new_file_key",
 ];
+
+/// The column a query reads a record's time from, as [`audit_trail`] gives it to
+/// [`TrailLookup::matches`]: the `Time` moto stored, in epoch milliseconds (the recorder writes
+/// `TimeUnit` `MILLISECONDS` in its common attributes, which moto drops).
+pub const TIME_COLUMN: &str = "time";
 
 /// A cursor over a statement, for [`TrailLookup::parse`].
 struct Cursor<'a> {
@@ -187,6 +194,22 @@ impl Cursor<'_> {
         Err("an unterminated string literal".into())
     }
 
+    /// ` AND time >= from_milliseconds(ms)`, if it comes next.
+    fn time_bound(&mut self) -> Result<Option<i64>, String> {
+        if !self.eat(" AND time >= from_milliseconds(") {
+            return Ok(None);
+        }
+        let end = self
+            .rest
+            .find(')')
+            .ok_or("an unterminated from_milliseconds(")?;
+        let ms = self.rest[..end]
+            .parse()
+            .map_err(|e| format!("from_milliseconds({}): {e}", &self.rest[..end]))?;
+        self.rest = &self.rest[end + 1..];
+        Ok(Some(ms))
+    }
+
     /// `column IN ('a', 'b')`.
     fn in_list(&mut self, column: &str) -> Result<Vec<String>, String> {
         self.expect(&format!("{column} IN ("))?;
@@ -203,17 +226,21 @@ impl TrailLookup {
     /// The lookup `sql` asks for, if it is exactly the audit's statement for
     /// `database`.`table` and `measure`:
     /// `SELECT source_bucket, file_key, destination_bucket, new_file_key FROM "db"."table"
-    /// WHERE measure_name = 'm' AND action_type = 'PUT' AND ((source_bucket = 'b' AND file_key
-    /// IN (…)) OR (destination_bucket = 'b' AND (new_file_key IN (…) OR file_key IN (…))))`,
-    /// either side alone when the other has no keys. Anything else is an error naming where
-    /// it differs.
+    /// WHERE measure_name = 'm' AND action_type = 'PUT'[ AND time >= from_milliseconds(ms)] AND
+    /// ((source_bucket = 'b' AND file_key IN (…)) OR (destination_bucket = 'b' AND
+    /// (new_file_key IN (…) OR file_key IN (…))))`, either side alone when the other has no
+    /// keys. Anything else is an error naming where it differs.
     pub fn parse(sql: &str, database: &str, table: &str, measure: &str) -> Result<Self, String> {
         let mut c = Cursor { rest: sql };
         c.expect(&format!(
-            "SELECT {} FROM \"{database}\".\"{table}\" WHERE measure_name = '{measure}' AND action_type = 'PUT' AND (",
+            "SELECT {} FROM \"{database}\".\"{table}\" WHERE measure_name = '{measure}' AND action_type = 'PUT'",
             TRAIL_COLUMNS.join(", ")
         ))?;
-        let mut lookup = Self::default();
+        let mut lookup = Self {
+            not_before_ms: c.time_bound()?,
+            ..Self::default()
+        };
+        c.expect(" AND (")?;
         if c.eat("(source_bucket = ") {
             lookup.bucket = c.literal()?;
             c.expect(" AND ")?;
@@ -248,12 +275,19 @@ impl TrailLookup {
         }
     }
 
-    /// Whether a stored record (its columns by name) is a `PUT` this lookup asks for.
+    /// Whether a stored record (its columns by name, its time as [`TIME_COLUMN`] in epoch
+    /// milliseconds) is a `PUT` this lookup asks for.
     pub fn matches(&self, record: &BTreeMap<String, String>) -> bool {
         let col = |name: &str| record.get(name).map(String::as_str);
         let named =
             |keys: &[String], name: &str| col(name).is_some_and(|v| keys.iter().any(|k| k == v));
-        col("action_type") == Some("PUT")
+        let in_bound = self.not_before_ms.is_none_or(|bound| {
+            col(TIME_COLUMN)
+                .and_then(|t| t.parse::<i64>().ok())
+                .is_some_and(|t| t >= bound)
+        });
+        in_bound
+            && col("action_type") == Some("PUT")
             && ((col("source_bucket") == Some(&self.bucket) && named(&self.sources, "file_key"))
                 || (col("destination_bucket") == Some(&self.bucket)
                     && (named(&self.destinations, "new_file_key")
@@ -273,7 +307,13 @@ pub fn audit_trail(database: &str, table: &str, measure: &str) -> Answer {
         })?;
         let rows = crate::moto::timestream_records(&database, &table)
             .iter()
-            .map(crate::moto::timestream_columns)
+            .map(|record| {
+                let mut columns = crate::moto::timestream_columns(record);
+                if let Some(t) = record["Time"].as_str() {
+                    columns.insert(TIME_COLUMN.to_owned(), t.to_owned());
+                }
+                columns
+            })
             .filter(|r| lookup.matches(r))
             .map(|r| TRAIL_COLUMNS.iter().map(|c| r.get(*c).cloned()).collect())
             .collect();
@@ -310,11 +350,46 @@ mod tests {
         assert!(TrailLookup::parse(&one, "d", "t", "timestamp").is_ok());
         let sources = format!("{SQL}((source_bucket = 'b' AND file_key IN ('x')))");
         assert!(TrailLookup::parse(&sources, "d", "t", "timestamp").is_ok());
+        // The time bound, when there is one, comes before the keys; only records at or after
+        // it match.
+        let bounded = both.replace(
+            "'PUT' AND (",
+            "'PUT' AND time >= from_milliseconds(1700000000000) AND (",
+        );
+        let l = TrailLookup::parse(&bounded, "d", "t", "timestamp").expect("parses");
+        assert_eq!(l.not_before_ms, Some(1_700_000_000_000));
+        let record = |time: &str| {
+            [
+                ("action_type", "PUT"),
+                ("destination_bucket", "b"),
+                ("file_key", "x"),
+                (TIME_COLUMN, time),
+            ]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<BTreeMap<_, _>>()
+        };
+        assert!(l.matches(&record("1700000000000")), "at the bound");
+        assert!(!l.matches(&record("1699999999999")), "just before it");
+        assert_eq!(
+            TrailLookup::parse(&both, "d", "t", "timestamp")
+                .expect("parses")
+                .not_before_ms,
+            None
+        );
+        assert!(
+            TrailLookup::parse(&both, "d", "t", "timestamp")
+                .expect("parses")
+                .matches(&record("1"))
+        );
         for wrong in [
             both.replace("'timestamp'", "'file_moved'"),
             both.replace("OR file_key IN ('x', 'y')", "OR file_key IN ('x')"),
             both.replace(" AND action_type = 'PUT'", ""),
             format!("{both} ORDER BY time"),
+            bounded.replace("time >= ", "time > "),
+            bounded.replace("(1700000000000)", "(1700000000000 )"),
+            bounded.replace("from_milliseconds(1700000000000)", "ago(1d)"),
         ] {
             assert!(
                 TrailLookup::parse(&wrong, "d", "t", "timestamp").is_err(),

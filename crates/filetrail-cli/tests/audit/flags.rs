@@ -14,13 +14,13 @@ use filetrail_testkit::timestream_query::{QUERY, audit_trail};
 use filetrail_testkit::{emulator, endpoint, inventory, pipeline, unique_name};
 use serde_json::Value;
 
-use super::{filetrail, filetrail_via, l0, l0_key, mission_buckets};
+use super::{filetrail, filetrail_via, findings, l0, l0_key};
 
 /// Fresh incoming and eea buckets under a fresh prefix: (prefix, incoming, eea, S3 client).
 async fn buckets() -> (String, String, String, aws_sdk_s3::Client) {
     let s3 = filetrail_stages::s3_client(&emulator().await);
-    let (prefix, incoming, eea) = mission_buckets(&s3, "f").await;
-    (prefix, incoming, eea, s3)
+    let b = pipeline::mission_buckets(&s3, "f").await;
+    (b.prefix, b.incoming, b.instrument, s3)
 }
 
 /// An hour from now, for `--now`: what lands now is an hour old then.
@@ -136,24 +136,24 @@ async fn an_inventory_report_is_read_instead_of_a_listing_and_one_of_incoming_is
     };
     let (code, report, stderr) = run(audit(&report_of_eea)).await;
     assert_eq!(code, Some(3), "{stderr}");
-    let found: Vec<(&str, &str)> = report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| {
-            (
-                f["kind"].as_str().unwrap_or(""),
-                f["key"].as_str().unwrap_or(""),
-            )
-        })
-        .collect();
-    assert_eq!(found, [("unrecorded", "l1/reported only.cdf")], "{report}");
+    assert_eq!(
+        findings(&report),
+        [(
+            "unrecorded".into(),
+            "l1/reported only.cdf".into(),
+            Value::Null
+        )],
+        "{report}"
+    );
     assert_eq!(report["counts"]["objects"], 1, "{report}");
-    assert_eq!(report["counts"]["trail_queries"], 1, "{report}");
+    assert_eq!(
+        report["counts"]["trail_queries"], 2,
+        "the page from its bound, then its unrecorded key over the whole trail: {report}"
+    );
     assert_eq!(
         front.answered(QUERY),
-        2,
-        "one query: an empty page, then its rows"
+        4,
+        "two queries, each an empty page, then its rows"
     );
 
     // A report of the incoming bucket is refused: a snapshot would show files sorted since as
@@ -162,7 +162,9 @@ async fn an_inventory_report_is_read_instead_of_a_listing_and_one_of_incoming_is
     let (code, _, stderr) = run(audit(&report_of_incoming)).await;
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
-        stderr.contains(&format!("{incoming} is the incoming bucket")),
+        stderr.contains(&format!(
+            "IncomingInventory: --inventory names a report of the incoming bucket {incoming}"
+        )),
         "{stderr}"
     );
 }

@@ -12,7 +12,7 @@ mod flags;
 
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::SqsEvent;
 use filetrail_audit::Lookup;
 use filetrail_audit::timestream::Sql;
 use filetrail_influxdb::{InfluxDb, InfluxDbConfig};
@@ -29,14 +29,10 @@ use filetrail_stages::{ExternalCommand, NameRules, Processor, Sorter, SorterConf
 use filetrail_testkit::front::{Front, TEST_EVENT_PATTERN, test_event_pattern};
 use filetrail_testkit::pipeline::{self, BusToQueue};
 use filetrail_testkit::timestream_query::{QUERY, TrailLookup, audit_trail};
-use filetrail_testkit::{emulator, endpoint, unique_name};
+use filetrail_testkit::{emulator, endpoint, fixtures, influxdb_url, sqs, unique_name};
 use serde_json::{Value, json};
 
 use super::{filetrail, filetrail_via};
-
-const URL_VAR: &str = "FILETRAIL_TEST_INFLUXDB_URL";
-const OBJECT_CREATED: &str =
-    include_str!("../../../filetrail-stages/tests/fixtures/s3-eventbridge-object-created.json");
 
 /// A level-0 science file name of instrument `eea`, day `day` of 2026.
 fn l0(day: u32) -> String {
@@ -64,9 +60,7 @@ enum Store {
 impl Store {
     /// A fresh InfluxDB database; its variables for the recorder's reader.
     async fn influxdb() -> (Self, Vec<(&'static str, String)>) {
-        let url = std::env::var(URL_VAR).unwrap_or_else(|_| {
-            panic!("{URL_VAR} is not set: this test records to a real InfluxDB; run it through `make test` (scripts/with-influxdb.sh)")
-        });
+        let url = influxdb_url();
         let db = unique_name("audit").replace('-', "_");
         let env = vec![
             (ENV_SINK, "influxdb".to_owned()),
@@ -127,24 +121,13 @@ impl Store {
                 bucket: &l.bucket,
                 sources: &sources,
                 destinations: &destinations,
+                not_before: l
+                    .not_before_ms
+                    .and_then(chrono::DateTime::from_timestamp_millis),
             };
             assert_eq!(text, sql.query(&lookup), "the audit's own statement");
         }
     }
-}
-
-/// Fresh incoming and eea buckets of mission hermes under a fresh prefix made from `tag`:
-/// (prefix, incoming, eea).
-async fn mission_buckets(s3: &aws_sdk_s3::Client, tag: &str) -> (String, String, String) {
-    let prefix = format!("{}-", unique_name(tag));
-    let (incoming, eea) = (
-        format!("{prefix}hermes-incoming"),
-        format!("{prefix}hermes-eea"),
-    );
-    for b in [&incoming, &eea] {
-        s3.create_bucket().bucket(b).send().await.expect("bucket");
-    }
-    (prefix, incoming, eea)
 }
 
 /// `env` as the variables a reader reads.
@@ -176,7 +159,11 @@ impl Pipeline {
         let eb = aws_sdk_eventbridge::Client::new(&sdk);
         let route = pipeline::bus_to_queue(&eb, &sqs, "audit").await;
         let dlq = pipeline::create_queue(&sqs, &unique_name("audit-dlq")).await;
-        let (prefix, incoming, eea) = mission_buckets(&s3, "a").await;
+        let pipeline::MissionBuckets {
+            prefix,
+            incoming,
+            instrument: eea,
+        } = pipeline::mission_buckets(&s3, "a").await;
         let (store, sink_env) = if timestream {
             Store::timestream(&sdk).await
         } else {
@@ -250,9 +237,7 @@ impl Pipeline {
             step,
             rules,
         );
-        let mut event: Value = serde_json::from_str(OBJECT_CREATED).expect("fixture");
-        event["detail"]["bucket"]["name"] = self.eea.clone().into();
-        event["detail"]["object"]["key"] = key.into();
+        let event = fixtures::s3_notification(&self.eea, &fixtures::form_encode(key));
         processor.handle(&event).await.errors.is_empty()
     }
 
@@ -261,16 +246,9 @@ impl Pipeline {
         let messages =
             pipeline::drain(&self.sqs, &self.route.queue_url, n, Duration::from_secs(60)).await;
         assert_eq!(messages.len(), n, "events published");
-        let mut event = SqsEvent::default();
-        event.records = messages
-            .iter()
-            .map(|m| {
-                let mut s = SqsMessage::default();
-                s.message_id = m.message_id.clone();
-                s.body = m.body.clone();
-                s
-            })
-            .collect();
+        let event: SqsEvent =
+            serde_json::from_value(sqs::from_messages(&messages, &self.route.queue_arn))
+                .expect("an SQS event");
         let written = match &self.store {
             Store::InfluxDb(influx) => {
                 self.recorded(InfluxDbSink::new(influx.as_ref().clone()), &event)
@@ -391,17 +369,21 @@ async fn scenario(p: Pipeline) {
     assert_eq!(report["findings"][3]["bucket"], p.eea.as_str());
     assert_eq!(report["counts"]["stuck_unparsable"], 1);
     assert_eq!(
-        report["counts"]["trail_queries"], 1,
-        "one query for the page of eea"
+        report["counts"]["trail_queries"], 2,
+        "the page of eea, its records from a day before its oldest object, then its two keys without a record over the whole trail"
     );
     fix(&p, &example).await;
 
-    let (code, report) = p.audit(1).await;
+    let (code, report) = p.audit(2).await;
     assert_eq!((code, &report["clean"]), (0, &json!(true)), "{report}");
     assert_eq!(findings(&report), []);
     assert_eq!(
         report["counts"]["checked"], 10,
         "3 l0 files, their 6 products, the copy"
+    );
+    assert_eq!(
+        report["counts"]["trail_queries"], 1,
+        "every record within the bound: one query"
     );
 
     // Text for people: the summary and the same verdict; no progress bar off a terminal.
@@ -459,8 +441,8 @@ fn filetrail_stages_example() -> String {
 async fn the_exit_code_tells_an_audit_that_could_not_run_from_a_usage_error() {
     // The buckets do not exist: the audit cannot run (1), naming the bucket.
     let mut cmd = filetrail();
-    cmd.env("FILETRAIL_INCOMING_BUCKET", unique_name("nope"))
-        .env("FILETRAIL_INSTRUMENTS", "eea")
+    cmd.env(ENV_INCOMING_BUCKET, unique_name("nope"))
+        .env(ENV_INSTRUMENTS, "eea")
         .args(["audit"]);
     let out = cmd.output().await.expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -476,7 +458,7 @@ async fn the_exit_code_tells_an_audit_that_could_not_run_from_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
     // An --inventory that is no s3:// address: a usage error too.
     let out = filetrail()
-        .env("FILETRAIL_INCOMING_BUCKET", "x-incoming")
+        .env(ENV_INCOMING_BUCKET, "x-incoming")
         .args(["audit", "--inventory", "not-an-address"])
         .output()
         .await

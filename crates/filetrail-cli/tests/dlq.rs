@@ -19,7 +19,7 @@ async fn big_dlq(sqs: &aws_sdk_sqs::Client, tag: &str) -> String {
             .map(|&i| {
                 aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .message_body(envelope(&event(tag, i), "sdc.sorter"))
+                    .message_body(envelope(&event(tag, i)))
                     .build()
                     .expect("entry")
             })

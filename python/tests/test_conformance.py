@@ -67,8 +67,12 @@ def test_the_generator_and_the_package_know_every_field_of_the_schema():
     assert set(OPTIONAL_INTEGER) == optional["integer"], "generate.OPTIONAL_INTEGER"
     assert list(contract._FIELDS) == properties, "filetrail.contract's fields"
     assert set(contract._OPTIONAL_TEXT) == optional["string"], "filetrail.contract's optional text"
+    assert set(contract._OPTIONAL_INTEGER) == optional["integer"], "filetrail.contract's optional integers"
     parameters = set(inspect.signature(file_moved).parameters)
     assert optional["string"] | optional["integer"] <= parameters, "file_moved's keyword arguments"
+    given = {**{f: "x" for f in optional["string"]}, **{f: 7 for f in optional["integer"]}}
+    built = file_moved("PUT", "k.bin", source_bucket="hermes-incoming", occurred_at=NOW, **given)
+    assert {f: built.get(f) for f in given} == given, "file_moved writes every optional field"
 
 
 def test_python_and_rust_agree_on_every_generated_detail(filetrail_bin):

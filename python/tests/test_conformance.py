@@ -5,15 +5,16 @@ FILETRAIL_CONFORMANCE_SEED and FILETRAIL_CONFORMANCE_EVENTS change the run (at l
 """
 
 import collections
+import inspect
 import json
 import os
 import random
 from datetime import datetime, timedelta, timezone
 
-from conftest import run, run_env
-from generate import NOW_MS, NOW_TEXT, cases, key, line
+from conftest import ROOT, run, run_env
+from generate import FIELDS, NOW_MS, NOW_TEXT, OPTIONAL_INTEGER, OPTIONAL_TEXT, cases, key, line
 
-from filetrail import InvalidEvent, file_moved, validate
+from filetrail import InvalidEvent, contract, file_moved, validate
 
 SEED = int(os.environ.get("FILETRAIL_CONFORMANCE_SEED", "15"))
 EVENTS = int(os.environ.get("FILETRAIL_CONFORMANCE_EVENTS", "12000"))
@@ -35,6 +36,43 @@ def python_verdict(value):
         assert str(e).startswith(f"{e.field}: "), "the message names the field"
         return (False, e.field, None)
     return (True, None, value["event_id"])
+
+
+SCHEMA = json.loads((ROOT / "crates/filetrail-contract/schema/file-moved.v1.schema.json").read_text())
+
+
+def schema_optional_fields():
+    """The schema's optional properties by JSON type: neither required nor nullable (the
+    nullable ones, the buckets and ``new_file_key``, are the move itself)."""
+    by_type = collections.defaultdict(set)
+    for name, prop in SCHEMA["properties"].items():
+        if "$ref" in prop:
+            prop = SCHEMA["$defs"][prop["$ref"].removeprefix("#/$defs/")]
+        kind = prop.get("type")
+        if name in SCHEMA["required"] or (isinstance(kind, list) and "null" in kind):
+            continue
+        by_type[kind].add(name)
+    return by_type
+
+
+def test_the_generator_and_the_package_know_every_field_of_the_schema():
+    """A field the schema gains fails here until the generator produces it (so the conformance
+    run below meets it) and the package reads and builds it; the Rust side has the same check
+    against the same schema (crates/filetrail-contract/tests/fields.rs)."""
+    properties = list(SCHEMA["properties"])
+    optional = schema_optional_fields()
+    assert FIELDS == properties, "generate.FIELDS"
+    assert set(optional) <= {"string", "integer"}, f"an optional field of a kind the generator does not make: {dict(optional)}"
+    assert set(OPTIONAL_TEXT) == optional["string"], "generate.OPTIONAL_TEXT"
+    assert set(OPTIONAL_INTEGER) == optional["integer"], "generate.OPTIONAL_INTEGER"
+    assert list(contract._FIELDS) == properties, "filetrail.contract's fields"
+    assert set(contract._OPTIONAL_TEXT) == optional["string"], "filetrail.contract's optional text"
+    assert set(contract._OPTIONAL_INTEGER) == optional["integer"], "filetrail.contract's optional integers"
+    parameters = set(inspect.signature(file_moved).parameters)
+    assert optional["string"] | optional["integer"] <= parameters, "file_moved's keyword arguments"
+    given = {**{f: "x" for f in optional["string"]}, **{f: 7 for f in optional["integer"]}}
+    built = file_moved("PUT", "k.bin", source_bucket="hermes-incoming", occurred_at=NOW, **given)
+    assert {f: built.get(f) for f in given} == given, "file_moved writes every optional field"
 
 
 def test_python_and_rust_agree_on_every_generated_detail(filetrail_bin):
@@ -65,8 +103,7 @@ def test_python_and_rust_agree_on_every_generated_detail(filetrail_bin):
     # Every kind was generated, with both verdicts well represented and every field named.
     assert all(by_kind[k] >= 100 for k in by_kind) and len(by_kind) >= 20, by_kind
     assert verdicts[True] >= 2000 and verdicts[False] >= 5000, verdicts
-    for field in ["schema_version", "event_id", "file_key", "new_file_key", "source_bucket", "destination_bucket",
-                  "action_type", "occurred_at", "stage", "size", "etag", "version_id", "trace_id", "detail", "colour"]:
+    for field in FIELDS + ["detail", "colour"]:
         assert fields[field] > 0, f"no error named {field}: {fields}"
 
 

@@ -17,6 +17,7 @@ from lambda_harness import ROOT, Function, drain_queue, timestream_records
 
 from filetrail import Publisher, file_moved, log_to_timestream, validate
 from filetrail.contract import canonical, parse_occurred_at
+from filetrail.publisher import ENV_EVENT_BUS, ENV_EVENT_SOURCE
 
 #: The deployed FileMoved rule's event pattern, read from the Terraform module's own file (as the
 #: Rust test kit does, crates/filetrail-testkit/src/pipeline.rs).
@@ -145,8 +146,8 @@ def test_a_python_stage_using_log_to_timestream_ends_with_one_record_per_move(
     clients["timestream"].create_database(DatabaseName=database)
     clients["timestream"].create_table(DatabaseName=database, TableName=table)
 
-    monkeypatch.setenv("FILETRAIL_EVENT_BUS", route.bus)
-    monkeypatch.setenv("FILETRAIL_EVENT_SOURCE", "sdc.sorter")
+    monkeypatch.setenv(ENV_EVENT_BUS, route.bus)
+    monkeypatch.setenv(ENV_EVENT_SOURCE, "sdc.sorter")
     monkeypatch.setenv("BUCKET_PREFIX", prefix)
     files = [
         "hermes_EEA_l0_2022259-030002_v01.bin",
@@ -210,8 +211,8 @@ def test_a_python_stage_using_log_to_timestream_ends_with_one_record_per_move(
 
 
 def test_log_to_timestream_refuses_what_the_contract_refuses_and_raises_when_not_published(clients, route, monkeypatch):
-    monkeypatch.setenv("FILETRAIL_EVENT_BUS", route.bus)
-    monkeypatch.setenv("FILETRAIL_EVENT_SOURCE", "sdc.sorter")
+    monkeypatch.setenv(ENV_EVENT_BUS, route.bus)
+    monkeypatch.setenv(ENV_EVENT_SOURCE, "sdc.sorter")
     # As sdc_aws_utils: a move needs a bucket (a ValueError), here naming the field.
     with pytest.raises(ValueError, match="source_bucket"):
         log_to_timestream(None, "PUT", "k.bin", occurred_at="2024-05-01T12:00:00Z")
@@ -229,4 +230,4 @@ def test_log_to_timestream_refuses_what_the_contract_refuses_and_raises_when_not
     # Nothing to take the time from: now, to the millisecond.
     detail = log_to_timestream(None, "DELETE", f"gone-{uuid.uuid4().hex}.bin", source_bucket=f"nb{uuid.uuid4().hex[:8]}")
     assert detail["occurred_at"].endswith("Z") and len(detail["occurred_at"]) == 24
-    assert os.environ["FILETRAIL_EVENT_BUS"] == route.bus
+    assert os.environ[ENV_EVENT_BUS] == route.bus

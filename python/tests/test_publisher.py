@@ -13,9 +13,11 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from conftest import ROOT
+
 import filetrail.publisher as publisher_module
 from filetrail import BackoffSettings, Publisher, PublishError, client_config, entry_size, file_moved, pack_batches
-from filetrail.limits import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
+from filetrail.limits import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES, RETRYABLE_ENTRY_CODES
 
 FAST = BackoffSettings(min_delay_s=0.001, max_delay_s=0.01)
 BUS = "filetrail-test"
@@ -88,10 +90,35 @@ def test_only_throttled_and_internal_failures_are_sent_again():
     assert {d.event_id for d in report.delivered} == {e["event_id"] for i, e in enumerate(evs) if i != 4}
 
 
+def test_retryable_codes_are_the_rust_publishers():
+    """The call and entry codes retried are the Rust classifier's (the JSON both languages'
+    tests read), and per entry exactly AWS's two retryable ErrorCodes."""
+    shared = json.loads((ROOT / "crates/filetrail-aws/eventbridge-retryable-codes.json").read_text())
+    assert publisher_module.RETRYABLE_CALL_CODES == frozenset(shared["call"])
+    assert list(RETRYABLE_ENTRY_CODES) == shared["entry"] == ["ThrottlingException", "InternalFailure"]
+
+
+def test_an_entry_is_sent_again_only_with_a_retryable_entry_code():
+    """Codes that make a whole call retryable are final when an entry carries them."""
+    c = client()
+    evs = events(2)
+    answer = {
+        "FailedEntryCount": 2,
+        "Entries": [{"ErrorCode": "InternalException", "ErrorMessage": "m"}, {"ErrorCode": "ServiceUnavailable", "ErrorMessage": "m"}],
+    }
+    with Stubber(c) as stub:
+        stub.add_response("put_events", answer, {"Entries": entries_for(evs)})
+        with pytest.raises(PublishError) as err:
+            publisher(c).publish(evs)
+        stub.assert_no_pending_responses()
+    assert [f.code for f in err.value.failures] == ["InternalException", "ServiceUnavailable"]
+    assert (err.value.report.calls, err.value.report.retried) == (1, 0)
+
+
 @pytest.mark.parametrize(
     "code,status,retried",
-    [("ThrottlingException", 400, True), ("InternalFailure", 500, True), ("ServiceUnavailable", 503, True),
-     ("AccessDeniedException", 400, False), ("ValidationException", 400, False)],
+    [("ThrottlingException", 400, True), ("InternalFailure", 500, True), ("InternalException", 500, True),
+     ("ServiceUnavailable", 503, True), ("AccessDeniedException", 400, False), ("ValidationException", 400, False)],
 )
 def test_whole_call_errors_are_retried_only_when_transient(code, status, retried):
     c = client()

@@ -7,7 +7,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 /// The services filetrail calls, each with the error codes it documents as transient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
-    /// Amazon EventBridge (calls and `PutEvents` entries).
+    /// Amazon EventBridge (calls; a failed `PutEvents` entry is decided by
+    /// [`PUT_EVENTS_RETRYABLE_ENTRY_CODES`]).
     EventBridge,
     /// Amazon SQS.
     Sqs,
@@ -24,11 +25,11 @@ impl Service {
     /// Any answer with HTTP 429 or 5xx, and any transport failure, is retryable too.
     pub const fn retryable_codes(self) -> &'static [&'static str] {
         match self {
-            // Common errors (ThrottlingException 400, InternalFailure 500, ServiceUnavailable
-            // 503) and PutEvents' own InternalException; per entry, ThrottlingException and
-            // InternalFailure are the retryable ErrorCodes.
+            // Calls: the common errors (ThrottlingException 400, InternalFailure 500,
+            // ServiceUnavailable 503) and PutEvents' own InternalException (500). A failed
+            // `PutEvents` entry is decided by PUT_EVENTS_RETRYABLE_ENTRY_CODES instead.
             // <https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html>,
-            // <https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html>
+            // <https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html#API_PutEvents_Errors>
             Self::EventBridge => &[
                 "ThrottlingException",
                 "InternalFailure",
@@ -69,10 +70,25 @@ impl Service {
         }
     }
 
-    /// Whether `code`, an error code of this service (call-level or per entry), is transient.
+    /// Whether `code`, an error code a call of this service failed with, is transient.
     pub fn is_retryable_code(self, code: &str) -> bool {
         self.retryable_codes().contains(&code)
     }
+}
+
+/// The `ErrorCode`s of a failed `PutEvents` entry (in a call that succeeded) that AWS lists as
+/// retryable: "Retryable errors include: InternalFailure ... ThrottlingException". Every other
+/// entry code (`AccessDeniedException`, `InvalidArgument`, `MalformedDetail`, ...) is final.
+/// <https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html>
+///
+/// The Python package keeps the same list (`RETRYABLE_ENTRY_CODES`,
+/// `python/src/filetrail/limits.py`); both are pinned by `eventbridge-retryable-codes.json`.
+pub const PUT_EVENTS_RETRYABLE_ENTRY_CODES: &[&str] = &["ThrottlingException", "InternalFailure"];
+
+/// Whether a `PutEvents` entry that failed with `code` may be accepted if sent again
+/// ([`PUT_EVENTS_RETRYABLE_ENTRY_CODES`]).
+pub fn is_retryable_put_events_entry(code: &str) -> bool {
+    PUT_EVENTS_RETRYABLE_ENTRY_CODES.contains(&code)
 }
 
 /// An SDK error reduced to what the callers decide on.
@@ -203,6 +219,33 @@ mod tests {
                     assert_eq!(c.retryable, listed, "{code} under {other:?}");
                 }
             }
+        }
+    }
+
+    /// The EventBridge lists the Rust publisher decides on are the ones the Python package
+    /// keeps: both languages' tests read `eventbridge-retryable-codes.json` (AWS's pages in it).
+    #[test]
+    fn eventbridge_codes_are_the_shared_lists() {
+        let shared: serde_json::Value =
+            serde_json::from_str(include_str!("../eventbridge-retryable-codes.json"))
+                .expect("the shared lists are JSON");
+        let list = |key: &str| -> Vec<&str> {
+            shared[key]
+                .as_array()
+                .unwrap_or_else(|| panic!("{key} is a list"))
+                .iter()
+                .map(|c| c.as_str().expect("a code"))
+                .collect()
+        };
+        assert_eq!(Service::EventBridge.retryable_codes(), list("call"));
+        assert_eq!(PUT_EVENTS_RETRYABLE_ENTRY_CODES, list("entry"));
+        assert_eq!(
+            PUT_EVENTS_RETRYABLE_ENTRY_CODES,
+            ["ThrottlingException", "InternalFailure"],
+            "AWS's two retryable entry codes, and only those"
+        );
+        for code in ["InternalException", "ServiceUnavailable", "InvalidArgument"] {
+            assert!(!is_retryable_put_events_entry(code), "{code}");
         }
     }
 

@@ -52,6 +52,10 @@ pub trait MetricCounts {
     /// The counts as an EMF metric set, reported under the function name `function`, in
     /// field order.
     fn metrics(&self, function: &str) -> Metrics;
+
+    /// Add `other`'s counts to these, field by field ([`MetricField::accumulate`]): the totals
+    /// of several invocations.
+    fn add(&mut self, other: &Self);
 }
 
 /// What a field of a [`counts!`](crate::counts) struct holds: a count (`u64`, the metric named
@@ -63,6 +67,10 @@ pub trait MetricField {
 
     /// Add this value, held in the field `field`, to `metrics`.
     fn add_to(&self, field: &'static str, metrics: &mut Metrics);
+
+    /// Fold `other`, the same field of another invocation's counts, into this value (a count
+    /// sums; a value with metrics of its own says how, or that it stays as it is).
+    fn accumulate(&mut self, other: &Self);
 }
 
 impl MetricField for u64 {
@@ -70,6 +78,10 @@ impl MetricField for u64 {
 
     fn add_to(&self, field: &'static str, metrics: &mut Metrics) {
         metrics.set(field, *self);
+    }
+
+    fn accumulate(&mut self, other: &Self) {
+        *self += *other;
     }
 }
 
@@ -104,8 +116,9 @@ pub const fn push_field_names(
 /// Declare a counts struct: every field an EMF metric named after it, a `u64` count, or a
 /// [`MetricField`] with metrics of its own.
 ///
-/// The struct gets `Debug, Clone, Copy, Default, PartialEq, Eq` and [`MetricCounts`]; other
-/// attributes (docs, `derive(Serialize)`, `serde(skip)`) pass through. A new count is one field:
+/// The struct gets `Debug, Clone, Copy, Default, PartialEq, Eq` and [`MetricCounts`] (its
+/// metrics, and `add` summing two sets field by field); other attributes (docs,
+/// `derive(Serialize)`, `serde(skip)`) pass through. A new count is one field:
 ///
 /// ```
 /// filetrail_aws::counts! {
@@ -155,6 +168,10 @@ macro_rules! counts {
                 let mut metrics = $crate::emf::Metrics::new(function);
                 $( $crate::emf::MetricField::add_to(&self.$field, stringify!($field), &mut metrics); )*
                 metrics
+            }
+
+            fn add(&mut self, other: &Self) {
+                $( $crate::emf::MetricField::accumulate(&mut self.$field, &other.$field); )*
             }
         }
     };
@@ -337,6 +354,12 @@ mod tests {
                 }
             }
         }
+
+        /// The slowest of both.
+        fn accumulate(&mut self, other: &Self) {
+            self.fast = self.fast.max(other.fast);
+            self.slow = self.slow.max(other.slow);
+        }
     }
 
     crate::counts! {
@@ -384,6 +407,37 @@ mod tests {
             unmeasured.metrics("f").names(),
             ["done", "slow_ms", "late"],
             "an unmeasured value is left out"
+        );
+    }
+
+    #[test]
+    fn add_sums_every_count_and_folds_a_field_as_its_type_says() {
+        let mut total = Timed {
+            done: 1,
+            took: Durations {
+                fast: Some(5),
+                slow: None,
+            },
+            late: 2,
+        };
+        total.add(&Timed {
+            done: 10,
+            took: Durations {
+                fast: Some(3),
+                slow: Some(7),
+            },
+            late: 20,
+        });
+        assert_eq!(
+            total,
+            Timed {
+                done: 11,
+                took: Durations {
+                    fast: Some(5),
+                    slow: Some(7)
+                },
+                late: 22,
+            }
         );
     }
 

@@ -18,7 +18,9 @@ pub mod lambda;
 pub mod sdk;
 
 pub use backoff::{Backoff, BackoffSettings};
-pub use classify::{Classified, Service, classify};
+pub use classify::{
+    Classified, PUT_EVENTS_RETRYABLE_ENTRY_CODES, Service, classify, is_retryable_put_events_entry,
+};
 pub use env::{ConfigError, Env};
 pub use lambda::{Margin, config_error, work_deadline};
 

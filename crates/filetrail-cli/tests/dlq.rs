@@ -26,7 +26,7 @@ async fn fill(sqs: &aws_sdk_sqs::Client, queue: &str, tag: &str, indices: std::o
             .map(|&i| {
                 aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .message_body(envelope(&event(tag, i), "sdc.sorter"))
+                    .message_body(envelope(&event(tag, i)))
                     .build()
                     .expect("entry")
             })

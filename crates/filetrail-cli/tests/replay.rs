@@ -298,7 +298,7 @@ async fn a_replay_to_a_bus_whose_rules_do_not_route_the_entry_deletes_nothing_an
     for i in 0..5 {
         let e = super::event("narrow", i);
         let body = if i < 2 {
-            super::envelope(&e, "sdc.sorter")
+            super::envelope(&e)
         } else {
             serde_json::to_string(&e).expect("detail")
         };

@@ -13,6 +13,8 @@ use std::time::Duration;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
 use filetrail_recorder::{DeadLetter, DeadLetterClass, DeadLetters, SqsDeadLetters};
+pub use filetrail_testkit::fixtures::envelope;
+use filetrail_testkit::fixtures::envelope_from;
 use filetrail_testkit::{endpoint, pipeline, unique_name};
 
 /// A fixed time an hour before this test process started.
@@ -32,16 +34,6 @@ pub fn event(tag: &str, i: usize) -> FileMoved {
         new_file_key: Some(format!("l0/2024/01/01/{tag}-{i}.bin")),
         occurred_at: OccurredAt::from_millis(now - 3_600_000 + i64::try_from(i).unwrap_or(0)),
     })
-}
-
-/// The envelope EventBridge would deliver for `e`, from `source`.
-pub fn envelope(e: &FileMoved, source: &str) -> String {
-    serde_json::json!({
-        "version": "0", "id": unique_name("env"), "detail-type": "FileMoved", "source": source,
-        "account": "111122223333", "time": e.occurred_at.to_string(), "region": "us-east-1",
-        "resources": [], "detail": e,
-    })
-    .to_string()
 }
 
 fn attr(v: &str) -> MessageAttributeValue {
@@ -72,7 +64,7 @@ pub async fn filled_dlq(
     // 1. EventBridge target-DLQ form: the envelope as body, the four attributes.
     for _ in 0..per_form[0] {
         let e = next();
-        send_target_dlq(sqs, &dlq, &envelope(&e, "sdc.sorter")).await;
+        send_target_dlq(sqs, &dlq, &envelope(&e)).await;
         events.push(e);
     }
     // 2. Redrive copies: through a source queue whose redrive policy moves them after 1 receive.
@@ -84,7 +76,7 @@ pub async fn filled_dlq(
         let e = next();
         sqs.send_message()
             .queue_url(&source)
-            .message_body(envelope(&e, "sdc.processor"))
+            .message_body(envelope_from(&e, "sdc.processor"))
             .send()
             .await
             .expect("send");
@@ -114,7 +106,7 @@ pub async fn filled_dlq(
             let e = next();
             let letter = DeadLetter {
                 message_id: format!("rec-{i}"),
-                body: envelope(&e, "sdc.sorter"),
+                body: envelope(&e),
                 reason: "Timestream rejected the record (outside the table's time window): The record timestamp is outside the time range of the memory store.".into(),
                 class: DeadLetterClass::Rejected,
             };

@@ -1,6 +1,7 @@
 //! Integration tests of the contract crate (one binary, see `autotests = false`).
 
 mod event_id;
+mod fields;
 mod inbound;
 mod schema;
 mod validation;

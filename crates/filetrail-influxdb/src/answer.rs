@@ -26,6 +26,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::config::{ENV_DATABASE, ENV_RETENTION_POLICY, ENV_TOKEN, ENV_TOKEN_SECRET_ARN, ENV_URL};
+
 /// What became of one line of a write request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineOutcome {
@@ -98,7 +100,7 @@ pub fn classify(
         200..=299 => Ok(vec![LineOutcome::Written; lines.len()]),
         401 | 403 => Err(WriteError::Configuration {
             message: format!(
-                "{}; check the token (FILETRAIL_INFLUXDB_TOKEN or the secret FILETRAIL_INFLUXDB_TOKEN_SECRET_ARN names) and its write permission",
+                "{}; check the token ({ENV_TOKEN} or the secret {ENV_TOKEN_SECRET_ARN} names) and its write permission",
                 said(if status == 401 {
                     "unauthorized"
                 } else {
@@ -108,13 +110,13 @@ pub fn classify(
         }),
         404 => Err(WriteError::Configuration {
             message: format!(
-                "{}; check FILETRAIL_INFLUXDB_URL and the database (FILETRAIL_INFLUXDB_DATABASE) or bucket and org",
+                "{}; check {ENV_URL} and the database ({ENV_DATABASE}) or bucket and org",
                 said("not found")
             ),
         }),
         500 if message.contains("retention policy not found") => Err(WriteError::Configuration {
             message: format!(
-                "{}; check FILETRAIL_INFLUXDB_RETENTION_POLICY",
+                "{}; check {ENV_RETENTION_POLICY}",
                 said("no such retention policy")
             ),
         }),

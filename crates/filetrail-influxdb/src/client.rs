@@ -18,10 +18,12 @@ use crate::{Error, line};
 
 /// At most this many points go in one write request (InfluxDB's guidance: 5,000 lines per batch).
 pub const MAX_POINTS_PER_WRITE: usize = 5_000;
-/// One HTTP request (connect, send, read the answer) gives up after this long.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connecting gives up after this long.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// One HTTP request (connect, send, read the answer) gives up after this long: an AWS SDK
+/// attempt's bound ([`filetrail_aws::sdk::ATTEMPT_TIMEOUT`]), so every store call of the recorder
+/// is bounded alike and the retry policy has one place.
+pub const REQUEST_TIMEOUT: Duration = filetrail_aws::sdk::ATTEMPT_TIMEOUT;
+/// Connecting gives up after this long ([`filetrail_aws::sdk::CONNECT_TIMEOUT`]).
+pub const CONNECT_TIMEOUT: Duration = filetrail_aws::sdk::CONNECT_TIMEOUT;
 /// Largest answer body read (a 1.x partial-write answer quotes every refused line).
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// gzip level of request bodies: 1 (fastest) already shrinks line protocol about tenfold.

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use filetrail_influxdb::answer::{classify, parse_retry_after};
-use filetrail_influxdb::{LineOutcome, WriteError};
+use filetrail_influxdb::{
+    ENV_DATABASE, ENV_RETENTION_POLICY, ENV_TOKEN, ENV_URL, LineOutcome, WriteError,
+};
 
 fn lines() -> Vec<String> {
     vec![
@@ -136,7 +138,7 @@ fn access_and_missing_targets_are_configuration_errors() {
         (
             401,
             &br#"{"code":"unauthorized","message":"unauthorized access"}"#[..],
-            "FILETRAIL_INFLUXDB_TOKEN",
+            ENV_TOKEN,
         ),
         (
             403,
@@ -146,17 +148,13 @@ fn access_and_missing_targets_are_configuration_errors() {
         (
             404,
             br#"{"code":"not found","message":"bucket \"x\" not found"}"#,
-            "FILETRAIL_INFLUXDB_DATABASE",
+            ENV_DATABASE,
         ),
-        (
-            404,
-            br#"{"error":"database not found: \"nope\""}"#,
-            "FILETRAIL_INFLUXDB_URL",
-        ),
+        (404, br#"{"error":"database not found: \"nope\""}"#, ENV_URL),
         (
             500,
             br#"{"error":"retention policy not found: nope"}"#,
-            "FILETRAIL_INFLUXDB_RETENTION_POLICY",
+            ENV_RETENTION_POLICY,
         ),
         (
             400,

@@ -343,8 +343,7 @@ fn apply(
                 states[i] = match outcome {
                     EntryOutcome::Delivered { .. } => State::Delivered,
                     EntryOutcome::Failed { code, message } => {
-                        let retryable =
-                            filetrail_aws::Service::EventBridge.is_retryable_code(&code);
+                        let retryable = filetrail_aws::is_retryable_put_events_entry(&code);
                         after_failure(&states[i], &entries[i], retryable, code, message)
                     }
                 };

@@ -102,6 +102,36 @@ async fn only_retryable_failed_entries_are_sent_again() {
     assert_eq!(target.as_deref(), Some("AWSEvents.PutEvents"));
 }
 
+/// A failed entry is sent again only with one of AWS's two retryable entry codes: the codes
+/// that make a whole call retryable (`InternalException`, `ServiceUnavailable`) are not entry
+/// codes AWS lists as retryable, and an entry that carries one is final.
+#[tokio::test]
+async fn an_entry_is_sent_again_only_with_a_retryable_entry_code() {
+    assert_eq!(
+        filetrail_aws::PUT_EVENTS_RETRYABLE_ENTRY_CODES,
+        ["ThrottlingException", "InternalFailure"]
+    );
+    let events = super::events(2);
+    let (p, http) = publisher(vec![replay::json_response(
+        200,
+        &json!({
+            "FailedEntryCount": 2,
+            "Entries": [
+                {"ErrorCode": "InternalException", "ErrorMessage": "m"},
+                {"ErrorCode": "ServiceUnavailable", "ErrorMessage": "m"}
+            ]
+        }),
+    )])
+    .await;
+    let PublishError::Failed { failures, report } = p.publish(&events).await.expect_err("final");
+    assert_eq!((report.calls, report.retried), (1, 0));
+    assert_eq!(
+        failures.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+        ["InternalException", "ServiceUnavailable"]
+    );
+    assert_eq!(http.actual_requests().count(), 1);
+}
+
 #[tokio::test]
 async fn call_level_throttling_is_retried_and_access_denied_is_not() {
     let events = super::events(2);

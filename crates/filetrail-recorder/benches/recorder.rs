@@ -59,11 +59,7 @@ fn sqs_event_json() -> String {
     let mut out = String::with_capacity(BATCH * 2000);
     out.push_str("{\"Records\":[");
     for i in 0..BATCH {
-        let e = event(i, base);
-        let body = format!(
-            r#"{{"version":"0","id":"env-{i}","detail-type":"FileMoved","source":"sdc.sorter","account":"111122223333","time":"2024-05-01T12:00:01Z","region":"us-east-1","resources":[],"detail":{}}}"#,
-            e.to_json()
-        );
+        let body = filetrail_testkit::fixtures::envelope(&event(i, base));
         if i > 0 {
             out.push(',');
         }

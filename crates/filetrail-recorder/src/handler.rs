@@ -70,18 +70,6 @@ filetrail_aws::counts! {
     }
 }
 
-impl Counts {
-    /// Add `other`'s message counts to these (the lag is per invocation and stays).
-    pub fn add(&mut self, other: &Self) {
-        self.received += other.received;
-        self.written += other.written;
-        self.duplicate += other.duplicate;
-        self.retried += other.retried;
-        self.dead_lettered += other.dead_lettered;
-        self.failed += other.failed;
-    }
-}
-
 /// The invocation cannot be decided message by message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandlerError {

@@ -65,6 +65,9 @@ impl MetricField for Lag {
     fn add_to(&self, _field: &'static str, metrics: &mut Metrics) {
         Lag::add_to(self, metrics);
     }
+
+    /// A lag is one invocation's: summing counts leaves it as it is.
+    fn accumulate(&mut self, _other: &Self) {}
 }
 
 /// The age at `now_ms` of the oldest of `sent_ms` (epoch milliseconds), 0 for a time ahead.

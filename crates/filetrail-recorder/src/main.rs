@@ -63,7 +63,10 @@ where
     // Metrics under the deployed name, the one the alarms and the dashboard query.
     let function = &filetrail_aws::emf::function_name(&Env::process(), FUNCTION_NAME);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsBatch>| async move {
-        let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+        // At ERROR level, so the span (and the request id on every line) is kept whatever
+        // level the function logs at: `log_level = "WARN"` sets RUST_LOG=warn, which would drop
+        // an INFO span from the WARN lines that matter most.
+        let span = tracing::error_span!("invocation", request_id = %event.context.request_id);
         let deadline = work_deadline(event.context.deadline(), margin);
         let (response, counts): (SqsBatchResponse, _) = recorder
             .handle(&event.payload, deadline)

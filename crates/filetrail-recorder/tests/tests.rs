@@ -32,21 +32,9 @@ pub fn event(i: usize) -> FileMoved {
     events::event_at(i, base_millis())
 }
 
-/// The EventBridge envelope an SQS target receives for `e`.
-pub fn envelope(e: &FileMoved) -> String {
-    serde_json::json!({
-        "version": "0",
-        "id": format!("env-{}", e.event_id),
-        "detail-type": "FileMoved",
-        "source": "sdc.sorter",
-        "account": "111122223333",
-        "time": e.occurred_at.to_string(),
-        "region": "us-east-1",
-        "resources": [],
-        "detail": e,
-    })
-    .to_string()
-}
+/// The EventBridge envelope an SQS target receives for an event, from the sorter (the test kit's
+/// one builder).
+pub use filetrail_testkit::fixtures::envelope;
 
 /// An SQS event from (message id, body) pairs, as Lambda's event source mapping delivers it:
 /// the test kit's wire JSON (each message with a string attribute, unused by the recorder),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use filetrail_aws::emf::MetricCounts;
 use filetrail_recorder::{Counts, DeadLetters, Recorder, Sink};
 use filetrail_testkit::lambda::{Lambda, Output, Spec};
 use filetrail_testkit::runtime_api::INVOCATION_TIMEOUT;

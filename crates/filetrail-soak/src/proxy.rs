@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
@@ -106,8 +106,26 @@ struct Shared {
     plan: Mutex<FaultPlan>,
     rngs: Mutex<BTreeMap<String, Rng>>,
     stats: Mutex<Stats>,
-    forwarding: AtomicU64,
+    /// Requests being forwarded: from the decision to forward until the emulator's answer is
+    /// read (waiting for an upstream slot included). A watch, so [`Proxy::idle`] is woken.
+    forwarding: watch::Sender<u64>,
     upstream_slots: Arc<Semaphore>,
+}
+
+/// One request counted in [`Shared::forwarding`] for as long as it lives.
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.forwarding.send_modify(|n| *n += 1);
+        Self(shared.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.forwarding.send_modify(|n| *n -= 1);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -185,7 +203,7 @@ impl Proxy {
             plan: Mutex::new(plan),
             rngs: Mutex::new(BTreeMap::new()),
             stats: Mutex::new(Stats::default()),
-            forwarding: AtomicU64::new(0),
+            forwarding: watch::channel(0).0,
             upstream_slots: Arc::new(Semaphore::new(MAX_FORWARDING)),
         });
         let (shutdown, stopped) = watch::channel(false);
@@ -219,9 +237,18 @@ impl Proxy {
         Ok(())
     }
 
-    /// Requests being forwarded to the emulator right now.
+    /// Requests being forwarded to the emulator right now (sent, or waiting for a slot).
     pub fn forwarding(&self) -> u64 {
-        self.shared.forwarding.load(Ordering::SeqCst)
+        *self.shared.forwarding.borrow()
+    }
+
+    /// Wait until no request is being forwarded: every request the proxy decided to forward has
+    /// been answered by the emulator. Woken by the forwarding itself, not polled; bound it with
+    /// a timeout.
+    pub async fn idle(&self) {
+        let mut forwarding = self.shared.forwarding.subscribe();
+        // The sender lives in `shared`, which `self` holds: the watch cannot close here.
+        let _ = forwarding.wait_for(|n| *n == 0).await;
     }
 }
 
@@ -512,6 +539,7 @@ async fn forward(
     let request = builder
         .body(Full::new(body))
         .map_err(|e| format!("build the forwarded request: {e}"))?;
+    let in_flight = InFlight::new(shared);
     // Wait for a slot here: a client that gives up meanwhile drops this future, and its
     // request is never forwarded.
     let slot = shared
@@ -523,8 +551,8 @@ async fn forward(
     let shared = shared.clone();
     let task = tokio::spawn(async move {
         let _slot = slot;
-        shared.forwarding.fetch_add(1, Ordering::SeqCst);
-        let result = async {
+        let _in_flight = in_flight;
+        async {
             let response = shared
                 .client
                 .request(request)
@@ -542,9 +570,7 @@ async fn forward(
                 body,
             })
         }
-        .await;
-        shared.forwarding.fetch_sub(1, Ordering::SeqCst);
-        result
+        .await
     });
     task.await
         .map_err(|e| format!("forwarding task failed: {e}"))?

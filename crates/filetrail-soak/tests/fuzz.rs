@@ -77,27 +77,25 @@ fn field_value() -> impl Strategy<Value = Value> {
     ]
 }
 
-const FIELDS: [&str; 14] = [
-    "schema_version",
-    "event_id",
-    "file_key",
-    "new_file_key",
-    "source_bucket",
-    "destination_bucket",
-    "action_type",
-    "occurred_at",
-    "stage",
-    "size",
-    "etag",
-    "version_id",
-    "trace_id",
-    "colour",
-];
+/// The contract's fields (the JSON Schema's properties, so a new field is fuzzed without
+/// listing it here) and one unknown field.
+fn fields() -> Vec<String> {
+    let schema: Value =
+        serde_json::from_str(filetrail_contract::SCHEMA_JSON).expect("the schema is JSON");
+    let mut fields: Vec<String> = schema["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .cloned()
+        .collect();
+    fields.push("colour".into());
+    fields
+}
 
 /// A detail object made of contract fields (and one unknown), each with a plausible value.
 fn detail() -> impl Strategy<Value = Value> {
-    prop::collection::btree_map(prop::sample::select(FIELDS.to_vec()), field_value(), 0..12)
-        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+    prop::collection::btree_map(prop::sample::select(fields()), field_value(), 0..12)
+        .prop_map(|m| Value::Object(m.into_iter().collect()))
 }
 
 /// An SQS body: an envelope around a fuzzed detail, a bare detail, or anything at all.

@@ -220,11 +220,11 @@ async fn timeouts_outlast_the_clients_attempt_timeout() {
         let c = send(&sqs, &p.events_queue_url, &format!("m{i}")).await;
         assert_eq!((c.code.as_str(), c.retryable), ("Timeout", true));
     }
-    // Let the requests forwarded before their hold reach the emulator.
-    let end = std::time::Instant::now() + Duration::from_secs(20);
-    while proxy.forwarding() > 0 && std::time::Instant::now() < end {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // The requests forwarded before their hold reach the emulator: the proxy says when it has
+    // forwarded them all, and a forwarding that never ends fails the test.
+    tokio::time::timeout(Duration::from_secs(20), proxy.idle())
+        .await
+        .expect("the proxy forwarded every held request to the emulator within 20 s");
     let stats = proxy.stats();
     let after = stats.get("SendMessage", "timeout-after");
     assert_eq!(after + stats.get("SendMessage", "timeout-before"), 6);

@@ -71,7 +71,10 @@ impl<S: Stage> Lambda<S> {
         &self,
         event: LambdaEvent<Value>,
     ) -> Result<S::Counts, lambda_runtime::Error> {
-        let span = tracing::info_span!("invocation", request_id = %event.context.request_id);
+        // At ERROR level, so the span (and the request id on every line) is kept whatever
+        // level the function logs at: `log_level = "WARN"` sets RUST_LOG=warn, which would drop
+        // an INFO span from the WARN lines that matter most.
+        let span = tracing::error_span!("invocation", request_id = %event.context.request_id);
         let deadline = sweep_deadline(&event.context);
         let report = self
             .stage

@@ -61,7 +61,9 @@ _FIELDS: Dict[str, str] = {
 }
 # Fields without a default: serde reports the first one missing, in declaration order.
 _REQUIRED = ("schema_version", "event_id", "file_key", "action_type", "occurred_at")
+# The optional fields (left out when absent), by kind.
 _OPTIONAL_TEXT = ("stage", "etag", "version_id", "trace_id")
+_OPTIONAL_INTEGER = ("size",)
 
 
 class InvalidEvent(ValueError):
@@ -354,7 +356,7 @@ def canonical(detail: Mapping[str, Any]) -> Dict[str, Any]:
         value = detail.get(field)
         if field == "occurred_at":
             value = format_occurred_at(_millis_of(field, value))
-        if value is None and field in _OPTIONAL_TEXT + ("size",):
+        if value is None and field in _OPTIONAL_TEXT + _OPTIONAL_INTEGER:
             continue
         out[field] = value
     return out

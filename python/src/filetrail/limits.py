@@ -42,6 +42,9 @@ MAX_ENTRIES_PER_CALL = 10
 MAX_REQUEST_BYTES = 256 * 1024 - 1
 #: Bytes an entry's ``Time`` adds to its size when set (AWS: "14 bytes"); filetrail sets none.
 TIME_FIELD_BYTES = 14
-#: Per-entry error codes worth sending again; AWS documents these two as retryable
+#: Per-entry error codes worth sending again; AWS documents these two as retryable, every other
+#: entry code as final
 #: (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsResultEntry.html).
+#: The Rust ``PUT_EVENTS_RETRYABLE_ENTRY_CODES`` (``crates/filetrail-aws/src/classify.rs``); both
+#: are pinned by ``crates/filetrail-aws/eventbridge-retryable-codes.json``.
 RETRYABLE_ENTRY_CODES: Tuple[str, str] = ("ThrottlingException", "InternalFailure")

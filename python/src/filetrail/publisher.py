@@ -58,30 +58,15 @@ CUT_MESSAGE = "PutEvents did not answer before the publish deadline; the entries
 #: Message of an entry whose call the deadline came before.
 NOT_SENT_MESSAGE = "the publish deadline came before the call was sent; not delivered"
 
-#: Whole-call error codes AWS services use for transient failures (the Rust classifier's list,
-#: ``crates/filetrail-aws/src/classify.rs``); HTTP 429 and 5xx are transient too.
-RETRYABLE_CALL_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "ThrottledException",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "SlowDown",
-        "InternalFailure",
-        "InternalError",
-        "InternalException",
-        "InternalServerError",
-        "InternalServerException",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "RequestTimeout",
-        "RequestTimeoutException",
-    }
-)
+#: Whole-call error codes of EventBridge that name a transient failure: the common errors
+#: ``ThrottlingException`` (400), ``InternalFailure`` (500) and ``ServiceUnavailable`` (503)
+#: (https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html) and PutEvents'
+#: own ``InternalException`` (500,
+#: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html#API_PutEvents_Errors).
+#: The Rust classifier's ``Service::EventBridge`` list (``crates/filetrail-aws/src/classify.rs``);
+#: both are pinned by ``crates/filetrail-aws/eventbridge-retryable-codes.json``. Any HTTP 429 or
+#: 5xx answer and any connection failure is transient too.
+RETRYABLE_CALL_CODES = frozenset({"ThrottlingException", "InternalFailure", "InternalException", "ServiceUnavailable"})
 
 #: boto3's own retries, as the Rust side's SDK clients (``crates/filetrail-aws/src/sdk.rs``):
 #: the "standard" mode with 3 attempts in all

@@ -278,7 +278,25 @@ async fn replay_all(
         figures.skipped = summary.skipped as u64;
         figures.failed += summary.failed as u64;
         if summary.replayed == 0 && summary.failed == 0 {
-            return Ok(figures);
+            // A receive whose answer was lost (a timeout or reset the proxy injected after
+            // forwarding) hid its messages for the visibility timeout, and this round never saw
+            // them. Done only when nothing is in flight in the DLQ either; else wait for them.
+            let dlq = filetrail_cli::sqs::queue_counts(sqs_direct, &pipeline.dlq_url)
+                .await
+                .map_err(|e| SoakError::Stuck(format!("reading the DLQ's counts: {e:?}")))?;
+            if dlq.in_flight == 0 {
+                return Ok(figures);
+            }
+            if !pipeline::none_in_flight(sqs_direct, &pipeline.dlq_url, options.settle_timeout)
+                .await
+                .map_err(|e| SoakError::Stuck(e.0))?
+            {
+                return Err(SoakError::Stuck(format!(
+                    "{} DLQ message(s) stayed in flight for {:?}",
+                    dlq.in_flight, options.settle_timeout
+                )));
+            }
+            continue;
         }
         settled(
             sqs_direct,

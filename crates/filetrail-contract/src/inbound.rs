@@ -6,7 +6,12 @@
 //! message got where it is, read from its attributes: directly, as an EventBridge target
 //! dead letter, as a queue redrive copy, or dead-lettered by the recorder itself.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::event::strip_position;
@@ -144,6 +149,71 @@ pub fn parse_body(body: &[u8], now: OccurredAt) -> Result<Inbound, ContractError
 
 /// Parse and validate one message body already known to be text.
 pub fn parse_body_str(text: &str, now: OccurredAt) -> Result<Inbound, ContractError> {
+    if let Some(envelope) = one_pass(text, now) {
+        return Ok(Inbound {
+            event: envelope.detail.0,
+            shape: BodyShape::Envelope {
+                id: envelope.id.unwrap_or_default().into_owned(),
+                source: envelope.source.unwrap_or_default().into_owned(),
+            },
+        });
+    }
+    read_shape(text, now)
+}
+
+/// Parse and validate one message body already known to be text, for a consumer that needs
+/// only the event (the recorder): [`parse_body_str`] without building the shape.
+pub fn parse_event_str(text: &str, now: OccurredAt) -> Result<FileMoved, ContractError> {
+    match one_pass(text, now) {
+        Some(envelope) => Ok(envelope.detail.0),
+        None => read_shape(text, now).map(|inbound| inbound.event),
+    }
+}
+
+/// An envelope whose detail is read as it is scanned, its strings borrowed where they carry no
+/// escapes: the one pass over a valid envelope body (the form nearly every message has).
+#[derive(Deserialize)]
+struct OnePass<'a> {
+    detail: ObjectOnly,
+    #[serde(rename = "detail-type", borrow)]
+    detail_type: Cow<'a, str>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    source: Option<Cow<'a, str>>,
+}
+
+/// A `FileMoved` read only from a JSON object (a derived struct also reads an array of its
+/// fields, which the contract refuses; see [`FileMoved::from_json`]).
+struct ObjectOnly(FileMoved);
+
+impl<'de> Deserialize<'de> for ObjectOnly {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = ObjectOnly;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a FileMoved object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ObjectOnly, A::Error> {
+                FileMoved::deserialize(MapAccessDeserializer::new(map)).map(ObjectOnly)
+            }
+        }
+        d.deserialize_map(Object)
+    }
+}
+
+/// The body as a valid `FileMoved` envelope read in one pass, or `None` when it is anything
+/// else (another shape, or invalid): [`read_shape`] then reads it again to say what it is or
+/// what is wrong, so every error is worded as before and only valid envelopes take this path.
+fn one_pass(text: &str, now: OccurredAt) -> Option<OnePass<'_>> {
+    let envelope: OnePass<'_> = serde_json::from_str(text).ok()?;
+    (envelope.detail_type == DETAIL_TYPE && envelope.detail.0.validate(now).is_ok())
+        .then_some(envelope)
+}
+
+/// Read the body's shape, then its event: the path that names what is wrong with a body.
+fn read_shape(text: &str, now: OccurredAt) -> Result<Inbound, ContractError> {
     let probe: Probe<'_> = serde_json::from_str(text).map_err(|e| {
         if e.is_data() {
             ContractError::UnknownShape {

@@ -17,7 +17,9 @@ mod time;
 
 pub use error::ContractError;
 pub use event::{ActionType, EVENT_ID_HEX_LEN, FileMoved, Move, SCHEMA_VERSION};
-pub use inbound::{BodyShape, DETAIL_TYPE, Delivery, Inbound, attr, parse_body, parse_body_str};
+pub use inbound::{
+    BodyShape, DETAIL_TYPE, Delivery, Inbound, attr, parse_body, parse_body_str, parse_event_str,
+};
 pub use time::{OCCURRED_AT_FORMAT, OccurredAt};
 
 /// The JSON Schema (draft 2020-12) of the `FileMoved` v1 detail.

@@ -1,7 +1,76 @@
-use filetrail_contract::{BodyShape, Delivery, parse_body, parse_body_str};
-use serde_json::Value;
+use filetrail_contract::{
+    BodyShape, ContractError, Delivery, FileMoved, parse_body, parse_body_str, parse_event_str,
+};
+use serde_json::{Value, json};
 
+use super::validation::values_in_order;
 use super::{BARE, DEAD_LETTER_FORMS, ENVELOPE, NOW};
+
+/// Bodies of every kind: valid in each shape (escaped strings included), and invalid in the ways
+/// the one-pass reading of an envelope must leave to the shape-reading path.
+fn bodies() -> Vec<String> {
+    let env: Value = serde_json::from_str(ENVELOPE).expect("fixture");
+    let bare = FileMoved::from_json(BARE).expect("fixture");
+    let mut values = values_in_order(&bare.to_json());
+    values.extend([Value::Null, Value::Null]);
+    let with = |key: &str, value: Value| {
+        let mut e = env.clone();
+        e[key] = value;
+        e.to_string()
+    };
+    let mut stale = env.clone();
+    stale["detail"]["file_key"] = json!("hermes_eea_l0_2024100-000000_v02.bin");
+    let mut unknown = env.clone();
+    unknown["detail"]["colour"] = json!("blue");
+    vec![
+        ENVELOPE.to_owned(),
+        BARE.to_owned(),
+        with("source", json!("sdc.\"quoted\"é")),
+        with("id", json!("line\nbreak")),
+        with("detail", Value::Array(values)),
+        with("detail", json!(null)),
+        with("detail-type", json!("FileCopied")),
+        with("detail-type", json!(7)),
+        with("source", json!(7)),
+        stale.to_string(),
+        unknown.to_string(),
+        "{\"detail-type\":\"FileMoved\",\"detail\":{}}".to_owned(),
+        "[]".to_owned(),
+        "not json".to_owned(),
+    ]
+}
+
+/// The recorder's reading (the event only, one pass over a valid envelope) says exactly what
+/// the full reading says, for every body, valid or not.
+#[test]
+fn the_event_alone_is_read_as_the_full_body_is() {
+    for body in bodies() {
+        let full = parse_body_str(&body, NOW).map(|inbound| inbound.event);
+        assert_eq!(parse_event_str(&body, NOW), full, "{body}");
+    }
+}
+
+/// Strings with escapes (read owned, not borrowed) keep their value in the shape.
+#[test]
+fn an_escaped_source_is_read_whole() {
+    let body = &bodies()[2];
+    let inbound = parse_body_str(body, NOW).expect("valid");
+    assert!(
+        matches!(&inbound.shape, BodyShape::Envelope { source, .. } if source == "sdc.\"quoted\"é"),
+        "{:?}",
+        inbound.shape
+    );
+}
+
+/// A detail given as an array of its values in field order, which a derived struct would read,
+/// is refused on every path.
+#[test]
+fn an_array_detail_is_refused() {
+    let body = &bodies()[4];
+    let e = parse_event_str(body, NOW).expect_err("an array is not a detail");
+    assert!(matches!(e, ContractError::Field { .. }), "{e}");
+    assert_eq!(e.field_name(), Some("detail.detail"), "{e}");
+}
 
 #[test]
 fn envelope_is_the_primary_form() {

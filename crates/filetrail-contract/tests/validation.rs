@@ -109,7 +109,7 @@ fn action_type_is_only_a_string() {
 
 /// The values of the JSON object `text` in the order the text lists them (a `serde_json::Map`
 /// sorts them by key).
-fn values_in_order(text: &str) -> Vec<Value> {
+pub fn values_in_order(text: &str) -> Vec<Value> {
     struct InOrder(Vec<Value>);
     struct Visit;
     impl<'de> serde::de::Visitor<'de> for Visit {

@@ -18,6 +18,7 @@ use aws_smithy_types::body::SdkBody;
 use filetrail_aws::BackoffSettings;
 use filetrail_contract::{ActionType, DETAIL_TYPE, FileMoved, Move, OccurredAt};
 use filetrail_publisher::{Entry, EventBridge, Publisher, PublisherConfig};
+use filetrail_testkit::process::cpu_time;
 use serde_json::{Value, json};
 
 const EVENTS: usize = 10_000;
@@ -40,19 +41,6 @@ fn events(base: i64) -> Vec<FileMoved> {
             e
         })
         .collect()
-}
-
-fn cpu_time() -> Duration {
-    // utime + stime from /proc/self/stat, in clock ticks (100 Hz on Linux).
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit_once(") ")
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10)
 }
 
 #[derive(Default)]

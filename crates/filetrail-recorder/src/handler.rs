@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsBatchResponse;
 use filetrail_aws::BackoffSettings;
-use filetrail_contract::{FileMoved, OccurredAt, parse_body};
+use filetrail_contract::{FileMoved, OccurredAt, parse_event_str};
 
 use crate::batch::{Batch, Message};
 use crate::lag::{Lag, oldest_age};
@@ -162,25 +162,25 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
         let mut groups: Vec<Group<S::Record>> = Vec::new();
         let mut by_id: HashMap<String, usize> = HashMap::with_capacity(messages.len());
         for (i, m) in messages.iter().enumerate() {
-            match parse_body(m.body().as_bytes(), now) {
+            match parse_event_str(m.body(), now) {
                 Err(e) => {
                     fates[i] = Some(Fate::DeadLetter {
                         reason: e.to_string(),
                         class: DeadLetterClass::Invalid,
                     });
                 }
-                Ok(inbound) => match by_id.entry(inbound.event.event_id.clone()) {
+                Ok(event) => match by_id.entry(event.event_id.clone()) {
                     Entry::Occupied(g) => {
                         let group = &mut groups[*g.get()];
-                        match self.same_record(group, &inbound.event) {
-                            None => group.messages.push(i),
+                        match self.same_record(group, &event) {
+                            None => group.copies.push(i),
                             fate => fates[i] = fate,
                         }
                     }
                     Entry::Vacant(slot) => {
                         slot.insert(groups.len());
-                        let record = self.sink.prepare(&inbound.event);
-                        groups.push(Group::new(i, inbound.event, record));
+                        let record = self.sink.prepare(&event);
+                        groups.push(Group::new(i, event, record));
                     }
                 },
             }
@@ -289,11 +289,11 @@ fn letter(m: &impl Message, reason: &str, class: DeadLetterClass) -> DeadLetter 
 /// Every message takes its group's fate; later copies of a written event are duplicates, and a
 /// group the write loop left undecided is handed back.
 fn settle<R>(groups: Vec<Group<R>>, fates: &mut [Option<Fate>]) {
-    for g in groups {
-        let fate = g.fate.unwrap_or_else(|| Fate::HandBack {
+    for mut g in groups {
+        let fate = g.fate.take().unwrap_or_else(|| Fate::HandBack {
             reason: "undecided".into(),
         });
-        for (k, &i) in g.messages.iter().enumerate() {
+        for (k, i) in g.messages().enumerate() {
             fates[i] = Some(match &fate {
                 Fate::Written if k > 0 => Fate::Duplicate,
                 other => other.clone(),

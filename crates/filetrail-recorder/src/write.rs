@@ -32,7 +32,10 @@ pub(crate) enum Fate {
 
 /// One distinct event of the batch, its record, and the messages that carry it.
 pub(crate) struct Group<R> {
-    pub(crate) messages: Vec<usize>,
+    /// The first message that carries the event.
+    first: usize,
+    /// Later messages that carry it (none, nearly always: no allocation then).
+    pub(crate) copies: Vec<usize>,
     /// The event, kept to prepare its record again when a call consumed it without storing it.
     event: FileMoved,
     /// The record, until a call takes it.
@@ -61,7 +64,8 @@ impl<R> Group<R> {
             ),
         };
         Self {
-            messages: vec![index],
+            first: index,
+            copies: Vec::new(),
             event,
             record,
             fate,
@@ -70,6 +74,11 @@ impl<R> Group<R> {
             solo: false,
             written_ms: None,
         }
+    }
+
+    /// The messages that carry the event, the first first.
+    pub(crate) fn messages(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.first).chain(self.copies.iter().copied())
     }
 
     /// The event the group's messages carry.

@@ -463,6 +463,60 @@ fn metering_rows() -> Vec<(String, Vec<String>)> {
     ]
 }
 
+/// Set on a child run of this bench: the one sink it measures.
+const SINK_VAR: &str = "FILETRAIL_BENCH_SINK";
+
+/// [`sink_figures`] in a process of its own, as a Lambda function runs one sink: a sink measured
+/// after another in one process would count the heap the first left behind in its peak memory.
+fn sink_figures_apart(sink: &str) -> Vec<String> {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .arg("--bench")
+        .env(SINK_VAR, sink)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the {sink} run failed");
+    let cells: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .split('\t')
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(cells.len(), 5, "the {sink} run's figures: {cells:?}");
+    cells
+}
+
+/// The recorder table's five cells for `sink` (`seed`, `multi`, `influxdb`): CPU and wall time
+/// per event (the median round's), write calls per 1,000 events and request bytes per event
+/// (all measured rounds), peak memory.
+fn sink_figures(rt: &tokio::runtime::Runtime, sink: &str) -> [String; 5] {
+    let wire = Arc::new(Wire::default());
+    let (cpu, wall, peak) = match sink {
+        "seed" => measure(
+            rt,
+            &rt.block_on(recorder(Layout::Seed, wire.clone())),
+            &wire,
+        ),
+        "multi" => measure(
+            rt,
+            &rt.block_on(recorder(Layout::Multi, wire.clone())),
+            &wire,
+        ),
+        "influxdb" => measure(rt, &influxdb_recorder(wire.clone()), &wire),
+        other => panic!("no sink {other:?}"),
+    };
+    let (round, events) = (BATCH as f64, (BATCH * ROUNDS) as f64);
+    let calls = wire.calls.load(Ordering::Relaxed) as f64;
+    [
+        format!("{:.2}", cpu.as_secs_f64() * 1e6 / round),
+        format!("{:.2}", wall.as_secs_f64() * 1e6 / round),
+        format!("{:.1}", calls * 1000.0 / events),
+        format!("{:.0}", wire.bytes.load(Ordering::Relaxed) as f64 / events),
+        format!("{peak:.1}"),
+    ]
+}
+
 fn main() {
     // Nothing to do for a test runner listing bench targets as tests.
     let Some(rt) = filetrail_testkit::bench::runtime() else {
@@ -482,6 +536,11 @@ fn main() {
         }
         return;
     }
+    // A child run for one sink: its five cells, tab-separated.
+    if let Ok(sink) = std::env::var(SINK_VAR) {
+        println!("{}", sink_figures(&rt, &sink).join("\t"));
+        return;
+    }
     println!("| figure | seed | multi | influxdb |\n| --- | --- | --- | --- |");
     let mut rows: Vec<(String, Vec<String>)> = vec![
         (
@@ -492,41 +551,15 @@ fn main() {
         ("write calls per 1,000 events".into(), vec![]),
         ("request bytes sent per event".into(), vec![]),
         (
-            "peak memory (VmHWM) from raw event to response, 10,000 messages, whole process (MB)"
+            "peak memory (VmHWM) from raw event to response, 10,000 messages, whole process, one sink per process (MB)"
                 .into(),
             vec![],
         ),
     ];
     for sink in ["seed", "multi", "influxdb"] {
-        let wire = Arc::new(Wire::default());
-        let (cpu, wall, peak) = match sink {
-            "seed" => measure(
-                &rt,
-                &rt.block_on(recorder(Layout::Seed, wire.clone())),
-                &wire,
-            ),
-            "multi" => measure(
-                &rt,
-                &rt.block_on(recorder(Layout::Multi, wire.clone())),
-                &wire,
-            ),
-            _ => measure(&rt, &influxdb_recorder(wire.clone()), &wire),
-        };
-        // CPU and wall time are one (the median) round's; the wire counts cover all of them.
-        let (round, events) = (BATCH as f64, (BATCH * ROUNDS) as f64);
-        let calls = wire.calls.load(Ordering::Relaxed) as f64;
-        rows[0]
-            .1
-            .push(format!("{:.2}", cpu.as_secs_f64() * 1e6 / round));
-        rows[1]
-            .1
-            .push(format!("{:.2}", wall.as_secs_f64() * 1e6 / round));
-        rows[2].1.push(format!("{:.1}", calls * 1000.0 / events));
-        rows[3].1.push(format!(
-            "{:.0}",
-            wire.bytes.load(Ordering::Relaxed) as f64 / events
-        ));
-        rows[4].1.push(format!("{peak:.1}"));
+        for (row, cell) in rows.iter_mut().zip(sink_figures_apart(sink)) {
+            row.1.push(cell);
+        }
     }
     for (name, values) in rows {
         println!("| {name} | {} |", values.join(" | "));

@@ -171,35 +171,38 @@ pub fn parse_event_str(text: &str, now: OccurredAt) -> Result<FileMoved, Contrac
 }
 
 /// An envelope whose detail is read as it is scanned, its strings borrowed where they carry no
-/// escapes: the one pass over a valid envelope body (the form nearly every message has).
+/// escapes: the one pass over a valid envelope body (the form nearly every message has). It
+/// declares every field [`Probe`] declares, so a repeated one is refused here as there.
 #[derive(Deserialize)]
 struct OnePass<'a> {
-    detail: ObjectOnly,
+    detail: ObjectOnly<FileMoved>,
     #[serde(rename = "detail-type", borrow)]
     detail_type: Cow<'a, str>,
     #[serde(borrow, default)]
     id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     source: Option<Cow<'a, str>>,
+    #[serde(default)]
+    schema_version: Option<serde::de::IgnoredAny>,
 }
 
-/// A `FileMoved` read only from a JSON object (a derived struct also reads an array of its
-/// fields, which the contract refuses; see [`FileMoved::from_json`]).
-struct ObjectOnly(FileMoved);
+/// A `T` read only from a JSON object: a derived struct also reads an array of its fields,
+/// which the contract refuses (see [`FileMoved::from_json`]).
+struct ObjectOnly<T>(T);
 
-impl<'de> Deserialize<'de> for ObjectOnly {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Object;
-        impl<'de> Visitor<'de> for Object {
-            type Value = ObjectOnly;
+        struct Object<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Object<T> {
+            type Value = ObjectOnly<T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a FileMoved object")
+                f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ObjectOnly, A::Error> {
-                FileMoved::deserialize(MapAccessDeserializer::new(map)).map(ObjectOnly)
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ObjectOnly<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(ObjectOnly)
             }
         }
-        d.deserialize_map(Object)
+        d.deserialize_map(Object(std::marker::PhantomData))
     }
 }
 
@@ -207,7 +210,7 @@ impl<'de> Deserialize<'de> for ObjectOnly {
 /// else (another shape, or invalid): [`read_shape`] then reads it again to say what it is or
 /// what is wrong, so every error is worded as before and only valid envelopes take this path.
 fn one_pass(text: &str, now: OccurredAt) -> Option<OnePass<'_>> {
-    let envelope: OnePass<'_> = serde_json::from_str(text).ok()?;
+    let ObjectOnly(envelope): ObjectOnly<OnePass<'_>> = serde_json::from_str(text).ok()?;
     (envelope.detail_type == DETAIL_TYPE && envelope.detail.0.validate(now).is_ok())
         .then_some(envelope)
 }

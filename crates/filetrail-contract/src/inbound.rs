@@ -182,8 +182,9 @@ struct OnePass<'a> {
     id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     source: Option<Cow<'a, str>>,
-    #[serde(default)]
-    schema_version: Option<serde::de::IgnoredAny>,
+    /// Declared only so a repeated one is refused; never read.
+    #[serde(default, rename = "schema_version")]
+    _schema_version: Option<serde::de::IgnoredAny>,
 }
 
 /// A `T` read only from a JSON object: a derived struct also reads an array of its fields,

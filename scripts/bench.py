@@ -264,7 +264,7 @@ def recorder_section(recorder_tab):
 Command: `cargo bench -p filetrail-recorder --bench recorder`.
 The handler runs the real Timestream adapter and SDK (request serialization, SigV4 signing)
 with the HTTP layer answering success in-process; each round deserializes a 10,000-message SQS
-event JSON (as `lambda_runtime` does: the deployed `SqsBatch`) and handles it; 5 measured
+event JSON (as `lambda_runtime` does: the deployed `SqsBatch`) and handles it; 9 measured
 rounds per layout after one unmeasured round (the heap grows to its working size once in a
 Lambda process's life, not per batch). Every record is the test kit's (`testkit::sqs`): AWS's
 documented record with every key Lambda sends and the body's real MD5, carrying the envelope
@@ -288,18 +288,24 @@ Notes:
   the earlier 6.6 µs is that optimistic measure. This machine is a 2-core VM whose neighbours
   move the figure by up to half from one run to the next; instruction counts (`valgrind
   --tool=cachegrind`) are what compares two builds. The multi layout spends more because
-  each record carries up to eight measure values.
+  each record carries up to eight measure values. The seed layout measured 6.87 µs (in a
+  quiet spell) before three changes of December 7: a record is built only when a call sends
+  it (no batch-wide set of records allocated, then freed), every event is checked against
+  the store's limits from sizes alone (no record built to be thrown away), and a dimension no
+  longer carries its optional `DimensionValueType` (30 % fewer request bytes to write and
+  sign).
 - The peak-memory reading resets the kernel's peak mark (`/proc/self/clear_refs`) once the raw
   event JSON (≈ 17 MB) is in memory, so it covers the raw event, the parsed `SqsBatch`, the
   handler's working set and the SDK, as in a Lambda invocation. Each sink runs in a process
   of its own, as a deployed function does: measured one after another in one process, the
-  second and third counted the heap the first left behind (InfluxDB read 64.9 MB after the
-  two Timestream runs, 43 MB alone). The multi layout, 10,000 records of up to eight measure
-  values held until written, is 0.8 MB over its target; the code before December 7 measures
-  63.4 MB in the same harness.
+  second and third counted the heap the first left behind. Records are prepared call by call
+  (at most the write concurrency's calls' records exist at once), so the layouts differ
+  little; before December 7 the multi layout's 10,000 records of up to eight measure values
+  were all held until written (64.8 MB then).
 - Bytes per event are request-body bytes (Timestream: JSON; InfluxDB: gzip line protocol):
   `CommonAttributes` carry the measure name, value type and time unit once per call; every
-  record carries its six dimensions.
+  record carries its dimensions (six in the seed layout), each a name and a value, without
+  the optional `DimensionValueType` (VARCHAR, its only value and the default).
 - InfluxDB: 10,000 events go in 2 requests of 5,000 points. A point is about 310 bytes of line
   protocol before gzip (level 1); the benchmark's events share buckets, stage and key shapes,
   so they compress far better than unrelated keys would. The CPU figure includes building each

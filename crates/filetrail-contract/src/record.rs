@@ -103,6 +103,32 @@ pub fn epoch_seconds(ms: i64) -> String {
     out
 }
 
+/// The length of [`epoch_seconds`]`(ms)`, computed without writing it.
+pub fn epoch_seconds_len(ms: i64) -> usize {
+    // The whole seconds, a point and three decimals.
+    decimal_len(ms.div_euclid(1000)) + 4
+}
+
+/// The length of `n` written in decimal (with its sign).
+pub fn decimal_len(n: i64) -> usize {
+    usize::from(n < 0) + digits(n.unsigned_abs())
+}
+
+/// The number of decimal digits of `n`.
+pub fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+impl Value<'_> {
+    /// The length of the value as text (a whole number in decimal).
+    pub fn text_len(&self) -> usize {
+        match self {
+            Self::Text(t) => t.len(),
+            Self::Integer(n) => digits(*n),
+        }
+    }
+}
+
 /// [`epoch_seconds`] appended to `out`.
 pub fn push_epoch_seconds(out: &mut String, ms: i64) {
     use std::fmt::Write;
@@ -112,6 +138,34 @@ pub fn push_epoch_seconds(out: &mut String, ms: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lengths_are_those_of_the_written_text() {
+        let edges = [
+            0,
+            1,
+            9,
+            10,
+            999,
+            1000,
+            1001,
+            99_999,
+            100_000,
+            1_714_564_800_123,
+        ];
+        for n in edges.iter().flat_map(|&n| [n, -n, n - 1, -n - 1]) {
+            assert_eq!(epoch_seconds_len(n), epoch_seconds(n).len(), "{n}");
+            assert_eq!(decimal_len(n), n.to_string().len(), "{n}");
+        }
+        for n in [i64::MIN, i64::MAX] {
+            assert_eq!(epoch_seconds_len(n), epoch_seconds(n).len(), "{n}");
+            assert_eq!(decimal_len(n), n.to_string().len(), "{n}");
+        }
+        for n in [0, 7, 10, 1_048_576, u64::MAX] {
+            assert_eq!(Value::Integer(n).text_len(), n.to_string().len(), "{n}");
+        }
+        assert_eq!(Value::Text("sdc.sorter").text_len(), 10);
+    }
     use crate::{ActionType, Move, OccurredAt};
 
     fn event() -> FileMoved {

@@ -181,6 +181,11 @@ impl<T: Transport> InfluxDb<T> {
         line::point(&self.measurement, event)
     }
 
+    /// Why the point for `event` can never be stored, without writing it ([`line::check`]).
+    pub fn check(&self, event: &FileMoved) -> Result<(), String> {
+        line::check(&self.measurement, event)
+    }
+
     fn request(&self, method: http::Method, path_and_query: &str) -> http::request::Builder {
         let mut b = http::Request::builder()
             .method(method)

@@ -115,14 +115,19 @@ fn escape_into(out: &mut String, s: &str, special: &[char]) {
     }
 }
 
+/// What a measurement name escapes.
+const MEASUREMENT_SPECIAL: &[char] = &[',', ' '];
+/// What a tag key or value escapes.
+const TAG_SPECIAL: &[char] = &[',', '=', ' '];
+
 /// Append a measurement name, escaping `,` and space.
 pub fn push_measurement(out: &mut String, name: &str) {
-    escape_into(out, name, &[',', ' ']);
+    escape_into(out, name, MEASUREMENT_SPECIAL);
 }
 
 /// Append a tag key or value (already passed through [`tag_text`]), escaping `,`, `=` and space.
 pub fn push_tag(out: &mut String, s: &str) {
-    escape_into(out, s, &[',', '=', ' ']);
+    escape_into(out, s, TAG_SPECIAL);
 }
 
 /// Append a string field value in double quotes, escaping `"` and `\`.
@@ -130,6 +135,53 @@ pub fn push_string_field(out: &mut String, s: &str) {
     out.push('"');
     escape_into(out, s, &['"', '\\']);
     out.push('"');
+}
+
+/// Why the point for `event` in `measurement` can never be stored, told from lengths without
+/// writing it: [`point`] refuses exactly these events, with the same reason.
+pub fn check(measurement: &str, event: &FileMoved) -> Result<(), String> {
+    let escaped = |s: &str, special: &[char]| -> usize {
+        s.chars()
+            .map(|c| c.len_utf8() + usize::from(special.contains(&c)))
+            .sum()
+    };
+    let tag_len = |s: &str| -> usize {
+        s.chars()
+            .map(|c| match needs_percent(c) {
+                // `%XX`: none of the three needs escaping.
+                true => 3,
+                false => c.len_utf8() + usize::from(TAG_SPECIAL.contains(&c)),
+            })
+            .sum()
+    };
+    let series_key = escaped(measurement, MEASUREMENT_SPECIAL)
+        + record::seed_dimensions(event)
+            .iter()
+            .map(|(name, value)| 2 + escaped(name, TAG_SPECIAL) + tag_len(value))
+            .sum::<usize>();
+    if series_key > MAX_SERIES_KEY_BYTES {
+        return Err(series_key_too_long(series_key));
+    }
+    match record::optional_fields(event).find_map(|(name, value)| match value {
+        Value::Integer(n) if i64::try_from(n).is_err() => Some(integer_out_of_range(name, n)),
+        _ => None,
+    }) {
+        Some(reason) => Err(reason),
+        None => Ok(()),
+    }
+}
+
+fn series_key_too_long(bytes: usize) -> String {
+    format!(
+        "the point's series key is {bytes} bytes; InfluxDB's limit is {MAX_SERIES_KEY_BYTES} bytes"
+    )
+}
+
+fn integer_out_of_range(name: &str, n: u64) -> String {
+    format!(
+        "{name} {n} is beyond InfluxDB's integer range (at most {})",
+        i64::MAX
+    )
 }
 
 /// The line-protocol point for `event` in `measurement` (no trailing newline), or why it can
@@ -146,10 +198,7 @@ pub fn point(measurement: &str, event: &FileMoved) -> Result<String, String> {
         push_tag(&mut line, &tag_text(value));
     }
     if line.len() > MAX_SERIES_KEY_BYTES {
-        return Err(format!(
-            "the point's series key is {} bytes; InfluxDB's limit is {MAX_SERIES_KEY_BYTES} bytes",
-            line.len()
-        ));
+        return Err(series_key_too_long(line.len()));
     }
     let ms = event.occurred_at.millis();
     line.push(' ');
@@ -163,12 +212,7 @@ pub fn point(measurement: &str, event: &FileMoved) -> Result<String, String> {
         match value {
             Value::Text(v) => push_string_field(&mut line, v),
             Value::Integer(n) => {
-                let n = i64::try_from(n).map_err(|_| {
-                    format!(
-                        "{name} {n} is beyond InfluxDB's integer range (at most {})",
-                        i64::MAX
-                    )
-                })?;
+                let n = i64::try_from(n).map_err(|_| integer_out_of_range(name, n))?;
                 let _ = write!(line, "{n}i");
             }
         }

@@ -1,7 +1,9 @@
 //! The point layout and its escaping.
 
 use filetrail_contract::{ActionType, FileMoved, Move, OccurredAt};
-use filetrail_influxdb::line::{FieldValue, parse_point, point, tag_text, text_from_tag};
+use filetrail_influxdb::line::{
+    FieldValue, MAX_SERIES_KEY_BYTES, check, parse_point, point, tag_text, text_from_tag,
+};
 use proptest::prelude::*;
 
 #[test]
@@ -128,6 +130,31 @@ proptest! {
         prop_assert_eq!(p.field("size").cloned(), size.map(|s| FieldValue::Integer(s as i64)));
         prop_assert_eq!(p.time, Some(ms));
         prop_assert_eq!(p.field("timestamp"), Some(&FieldValue::Float(ms as f64 / 1000.0)));
+    }
+
+    /// `check` refuses exactly the events `point` refuses, with the same reason, though it
+    /// writes nothing: measurements long enough that the series key falls on both sides of
+    /// InfluxDB's limit, keys full of characters that are escaped or percent-encoded, and
+    /// sizes on both sides of the integer range.
+    #[test]
+    fn check_agrees_with_point(
+        pad in (MAX_SERIES_KEY_BYTES - 400)..MAX_SERIES_KEY_BYTES,
+        measurement in any_text(),
+        key in any_text(),
+        new_key in proptest::option::of(any_text()),
+        size in proptest::option::of(prop_oneof![0u64..=i64::MAX as u64, (i64::MAX as u64)..=u64::MAX]),
+    ) {
+        let mut e = FileMoved::from_move(Move {
+            action_type: ActionType::Put,
+            source_bucket: Some("hermes-incoming".into()),
+            file_key: key,
+            destination_bucket: None,
+            new_file_key: new_key,
+            occurred_at: OccurredAt::from_millis(1_714_564_800_123),
+        });
+        e.size = size;
+        let measurement = format!("{}{measurement}", "m".repeat(pad - 250));
+        prop_assert_eq!(check(&measurement, &e), point(&measurement, &e).map(drop));
     }
 
     /// The tag encoding alone is reversible and leaves no character line protocol or InfluxQL

@@ -197,6 +197,9 @@ impl<S: Sink> Sink for Slow<S> {
     fn prepare(&self, event: &FileMoved) -> Result<S::Record, String> {
         self.0.prepare(event)
     }
+    fn check(&self, event: &FileMoved) -> Result<(), String> {
+        self.0.check(event)
+    }
     async fn write(&self, records: Vec<S::Record>) -> Vec<Outcome> {
         tokio::time::sleep(SLOW_STORE).await;
         self.0.write(records).await

@@ -154,12 +154,13 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
     }
 
     /// Parse and validate every message, group them by `event_id` (a redelivered event is
-    /// written once) and build each distinct event's record once. A message that is not a valid
-    /// event is decided here: dead-lettered.
-    fn parse<M: Message>(&self, messages: &[M]) -> (Vec<Group<S::Record>>, Vec<Option<Fate>>) {
+    /// written once) and check each distinct event against the sink's limits once. A message
+    /// that is not a valid event, or whose record can never be stored, is decided here:
+    /// dead-lettered.
+    fn parse<M: Message>(&self, messages: &[M]) -> (Vec<Group>, Vec<Option<Fate>>) {
         let now = OccurredAt::now();
         let mut fates: Vec<Option<Fate>> = vec![None; messages.len()];
-        let mut groups: Vec<Group<S::Record>> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
         let mut by_id: HashMap<String, usize> = HashMap::with_capacity(messages.len());
         for (i, m) in messages.iter().enumerate() {
             match parse_event_str(m.body(), now) {
@@ -179,8 +180,8 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
                     }
                     Entry::Vacant(slot) => {
                         slot.insert(groups.len());
-                        let record = self.sink.prepare(&event);
-                        groups.push(Group::new(i, event, record));
+                        let check = self.sink.check(&event);
+                        groups.push(Group::new(i, event, check));
                     }
                 },
             }
@@ -193,8 +194,9 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
     /// which is written once. Otherwise its own fate: dead-lettered as invalid when its record
     /// can never be stored (with its own reason), else as a conflict: the store would reject the
     /// second record in another batch (`Outcome::Conflict`); in one batch it is told here, and
-    /// never counted as written.
-    fn same_record(&self, group: &Group<S::Record>, event: &FileMoved) -> Option<Fate> {
+    /// never counted as written. Both records are prepared to be compared: this happens only
+    /// for two different events under one `event_id`.
+    fn same_record(&self, group: &Group, event: &FileMoved) -> Option<Fate> {
         if group.event() == event {
             return None;
         }
@@ -207,10 +209,10 @@ impl<S: Sink, D: DeadLetters> Recorder<S, D> {
                 });
             }
         };
-        let first = match group.record() {
-            Some(first) if *first == this => return None,
-            Some(_) => "is recorded",
-            None => "can never be stored",
+        let first = match self.sink.prepare(group.event()) {
+            Ok(first) if first == this => return None,
+            Ok(_) => "is recorded",
+            Err(_) => "can never be stored",
         };
         Some(Fate::DeadLetter {
             reason: format!(
@@ -288,7 +290,7 @@ fn letter(m: &impl Message, reason: &str, class: DeadLetterClass) -> DeadLetter 
 
 /// Every message takes its group's fate; later copies of a written event are duplicates, and a
 /// group the write loop left undecided is handed back.
-fn settle<R>(groups: Vec<Group<R>>, fates: &mut [Option<Fate>]) {
+fn settle(groups: Vec<Group>, fates: &mut [Option<Fate>]) {
     for mut g in groups {
         let fate = g.fate.take().unwrap_or_else(|| Fate::HandBack {
             reason: "undecided".into(),

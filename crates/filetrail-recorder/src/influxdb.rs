@@ -57,6 +57,10 @@ impl<T: Transport> Sink for InfluxDbSink<T> {
         self.db.point(event)
     }
 
+    fn check(&self, event: &FileMoved) -> Result<(), String> {
+        self.db.check(event)
+    }
+
     async fn write(&self, records: Vec<String>) -> Vec<Outcome> {
         match self.db.write(&records).await {
             Ok(lines) => lines.into_iter().map(line_outcome).collect(),

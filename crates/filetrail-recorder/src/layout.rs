@@ -4,10 +4,9 @@
 //! identity (dimensions + time + measure name): a re-sent event maps onto the record it already
 //! wrote, and two different events can never share a record.
 
-use aws_sdk_timestreamwrite::types::{
-    Dimension, DimensionValueType, MeasureValue, MeasureValueType, Record, TimeUnit,
-};
+use aws_sdk_timestreamwrite::types::{Dimension, MeasureValue, MeasureValueType, Record, TimeUnit};
 use filetrail_contract::FileMoved;
+use filetrail_contract::record::epoch_seconds_len;
 use filetrail_contract::record::{self, Value, name};
 pub use filetrail_contract::record::{NOT_AVAILABLE, epoch_seconds};
 
@@ -69,44 +68,109 @@ impl Layout {
             .build()
     }
 
-    /// The record for `event`, or why it can never be stored (it breaks a Timestream limit).
-    pub fn record(self, event: &FileMoved) -> Result<Record, String> {
-        let [action, source, destination, key, new_key, id] = record::seed_dimensions(event);
-        let identity: &[(&str, &str)] = match self {
-            Self::Seed => &[action, source, destination, key, new_key, id],
-            Self::Multi => &[action, source, destination, id],
-        };
-        let series: usize = identity.iter().map(|(n, v)| n.len() + v.len()).sum();
+    /// The sizes Timestream counts for `event`'s record in this layout, computed without
+    /// building it.
+    pub fn sizes(self, event: &FileMoved) -> RecordSizes {
+        let dims = record::seed_dimensions(event);
+        let series = self.identity(&dims).map(|(n, v)| n.len() + v.len()).sum();
+        RecordSizes {
+            series,
+            record: TIME_BYTES + series + self.measures_len(event),
+        }
+    }
+
+    /// Why `event`'s record can never be stored (it breaks a Timestream limit), told from its
+    /// [`Layout::sizes`]: [`Layout::record`] refuses exactly these events.
+    pub fn check(self, event: &FileMoved) -> Result<(), String> {
+        let RecordSizes { series, record } = self.sizes(event);
         if series > TIMESTREAM_MAX_SERIES_DIMENSION_BYTES {
             return Err(format!(
                 "the {} record's dimensions are {series} bytes; Timestream's limit for the dimensions of a series is {TIMESTREAM_MAX_SERIES_DIMENSION_BYTES} bytes (file_key and new_file_key are too long together)",
                 self.name()
             ));
         }
-        let dims = identity.iter().map(|(n, v)| dimension(n, v)).collect();
-        let seconds = epoch_seconds(event.occurred_at.millis());
-        let (builder, measures_size) = match self {
-            Self::Seed => {
-                let size = SEED_MEASURE_NAME.len() + seconds.len();
-                (Record::builder().measure_value(seconds), size)
-            }
-            Self::Multi => {
-                let (measures, size) = multi_measures(event, seconds, key.1, new_key.1);
-                (Record::builder().set_measure_values(Some(measures)), size)
-            }
-        };
-        let size = TIME_BYTES + series + measures_size;
-        if size > TIMESTREAM_MAX_RECORD_BYTES {
+        if record > TIMESTREAM_MAX_RECORD_BYTES {
             return Err(format!(
-                "the {} record is {size} bytes; Timestream's record limit is {TIMESTREAM_MAX_RECORD_BYTES} bytes (file_key and new_file_key are too long together)",
+                "the {} record is {record} bytes; Timestream's record limit is {TIMESTREAM_MAX_RECORD_BYTES} bytes (file_key and new_file_key are too long together)",
                 self.name()
             ));
         }
+        Ok(())
+    }
+
+    /// The record for `event`, or why it can never be stored ([`Layout::check`]).
+    pub fn record(self, event: &FileMoved) -> Result<Record, String> {
+        self.check(event)?;
+        let dims = record::seed_dimensions(event);
+        let seconds = epoch_seconds(event.occurred_at.millis());
+        let builder = match self {
+            Self::Seed => Record::builder().measure_value(seconds),
+            Self::Multi => {
+                let (key, new_key) = keys(&dims);
+                Record::builder()
+                    .set_measure_values(Some(multi_measures(event, seconds, key, new_key)))
+            }
+        };
         Ok(builder
-            .set_dimensions(Some(dims))
+            .set_dimensions(Some(
+                self.identity(&dims).map(|(n, v)| dimension(n, v)).collect(),
+            ))
             .time(event.occurred_at.millis().to_string())
             .build())
     }
+
+    /// The dimensions of this layout's records, out of the seed dimensions: all six in the
+    /// seed layout; in the multi layout all but the keys, which are measures there.
+    fn identity<'a>(
+        self,
+        dims: &'a [(&'static str, &'a str); 6],
+    ) -> impl Iterator<Item = (&'static str, &'a str)> + 'a {
+        let keys_are_measures = matches!(self, Self::Multi);
+        dims.iter()
+            .copied()
+            .filter(move |(n, _)| !(keys_are_measures && is_key(n)))
+    }
+
+    /// The bytes Timestream counts for the measure names and values of `event`'s record,
+    /// as [`Layout::record`] writes them.
+    fn measures_len(self, event: &FileMoved) -> usize {
+        let seconds = SEED_MEASURE_NAME.len() + epoch_seconds_len(event.occurred_at.millis());
+        match self {
+            Self::Seed => seconds,
+            Self::Multi => {
+                let dims = record::seed_dimensions(event);
+                let (key, new_key) = keys(&dims);
+                MULTI_MEASURE_NAME.len()
+                    + seconds
+                    + name::FILE_KEY.len()
+                    + key.len()
+                    + name::NEW_FILE_KEY.len()
+                    + new_key.len()
+                    + record::optional_fields(event)
+                        .map(|(n, v)| n.len() + v.text_len())
+                        .sum::<usize>()
+            }
+        }
+    }
+}
+
+fn is_key(name: &str) -> bool {
+    name == name::FILE_KEY || name == name::NEW_FILE_KEY
+}
+
+/// The values of `file_key` and `new_file_key` among the seed dimensions.
+fn keys<'a>(dims: &[(&'static str, &'a str); 6]) -> (&'a str, &'a str) {
+    let value = |key: &str| dims.iter().find(|(n, _)| *n == key).map_or("", |d| d.1);
+    (value(name::FILE_KEY), value(name::NEW_FILE_KEY))
+}
+
+/// What Timestream counts of one record against its limits, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordSizes {
+    /// The dimension names and values (the series).
+    pub series: usize,
+    /// The whole record: time, dimensions, measure names and values.
+    pub record: usize,
 }
 
 /// A name that is not a layout's.
@@ -126,18 +190,16 @@ impl std::str::FromStr for Layout {
     }
 }
 
-/// The measures of the `multi` layout and their size: the seed measure, the keys, then every
-/// optional field the event carries ([`record::optional_fields`]).
+/// The measures of the `multi` layout: the seed measure, the keys, then every optional field
+/// the event carries ([`record::optional_fields`]).
 fn multi_measures(
     event: &FileMoved,
     seconds: String,
     key: &str,
     new_key: &str,
-) -> (Vec<MeasureValue>, usize) {
-    let mut size = MULTI_MEASURE_NAME.len();
+) -> Vec<MeasureValue> {
     let mut measures = Vec::with_capacity(8);
     let mut measure = |name: &str, value: String, kind: MeasureValueType| {
-        size += name.len() + value.len();
         measures.push(
             MeasureValue::builder()
                 .name(name)
@@ -160,14 +222,16 @@ fn multi_measures(
             Value::Integer(n) => measure(name, n.to_string(), MeasureValueType::Bigint),
         }
     }
-    (measures, size)
+    measures
 }
 
+/// A dimension. Its `DimensionValueType` is left out: VARCHAR is its only value and it is
+/// optional (<https://docs.aws.amazon.com/timestream/latest/developerguide/API_Dimension.html>),
+/// so each record's request JSON is 31 bytes shorter per dimension to write and sign.
 fn dimension(name: &str, value: &str) -> Dimension {
     Dimension::builder()
         .name(name)
         .value(value)
-        .dimension_value_type(DimensionValueType::Varchar)
         .build()
         .unwrap_or_else(|_| unreachable!("name and value are set"))
 }

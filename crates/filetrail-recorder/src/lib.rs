@@ -30,7 +30,8 @@ pub use handler::{
 pub use influxdb::InfluxDbSink;
 pub use lag::Lag;
 pub use layout::{
-    Layout, MULTI_MEASURE_NAME, NOT_AVAILABLE, SEED_MEASURE_NAME, UnknownLayout, epoch_seconds,
+    Layout, MULTI_MEASURE_NAME, NOT_AVAILABLE, RecordSizes, SEED_MEASURE_NAME, UnknownLayout,
+    epoch_seconds,
 };
 pub use sink::{Exhausted, Outcome, Retry, Sink};
 pub use timestream::{

@@ -97,10 +97,20 @@ pub trait Sink: Send + Sync {
     fn max_batch(&self) -> usize;
 
     /// The record for an event; `Err` (naming the store's limit it breaks) when it can never
-    /// be stored.
+    /// be stored. A pure function of the event: the recorder prepares a record when a call
+    /// sends it, and again for every call that sends it again.
     fn prepare(&self, event: &FileMoved) -> Result<Self::Record, String>;
 
+    /// Why the record of `event` can never be stored, told as the event arrives: exactly the
+    /// events [`Sink::prepare`] refuses, with the same reason. The recorder checks every event
+    /// of a batch at once and prepares records only call by call, so a batch's records are
+    /// never all held at once. The default prepares the record and drops it; a sink that can
+    /// tell from sizes alone overrides it.
+    fn check(&self, event: &FileMoved) -> Result<(), String> {
+        self.prepare(event).map(drop)
+    }
+
     /// Write `records` in one call: exactly one outcome per record, in order. The records are
-    /// the sink's to consume (a record sent again is prepared again from its event).
+    /// the sink's to consume.
     fn write(&self, records: Vec<Self::Record>) -> impl Future<Output = Vec<Outcome>> + Send;
 }

@@ -335,6 +335,10 @@ impl<W: WriteRecords> Sink for TimestreamSink<W> {
         self.layout.record(event)
     }
 
+    fn check(&self, event: &FileMoved) -> Result<(), String> {
+        self.layout.check(event)
+    }
+
     async fn write(&self, records: Vec<Record>) -> Vec<Outcome> {
         let n = records.len();
         match self

@@ -30,16 +30,15 @@ pub(crate) enum Fate {
     HandBack { reason: String },
 }
 
-/// One distinct event of the batch, its record, and the messages that carry it.
-pub(crate) struct Group<R> {
+/// One distinct event of the batch and the messages that carry it. Its record is prepared
+/// only when a call sends it (a batch's records are never all held at once).
+pub(crate) struct Group {
     /// The first message that carries the event.
     first: usize,
     /// Later messages that carry it (none, nearly always: no allocation then).
     pub(crate) copies: Vec<usize>,
-    /// The event, kept to prepare its record again when a call consumed it without storing it.
+    /// The event, whose record each call that sends it prepares.
     event: FileMoved,
-    /// The record, until a call takes it.
-    record: Option<R>,
     pub(crate) fate: Option<Fate>,
     attempts: u32,
     last_reason: String,
@@ -49,25 +48,18 @@ pub(crate) struct Group<R> {
     written_ms: Option<i64>,
 }
 
-impl<R> Group<R> {
-    /// A group for the message at `index`: its event, and its record or why it can never be
-    /// stored.
-    pub(crate) fn new(index: usize, event: FileMoved, record: Result<R, String>) -> Self {
-        let (record, fate) = match record {
-            Ok(r) => (Some(r), None),
-            Err(reason) => (
-                None,
-                Some(Fate::DeadLetter {
-                    reason,
-                    class: DeadLetterClass::Invalid,
-                }),
-            ),
-        };
+impl Group {
+    /// A group for the message at `index`: its event, and what [`Sink::check`] said of it
+    /// (why its record can never be stored).
+    pub(crate) fn new(index: usize, event: FileMoved, check: Result<(), String>) -> Self {
+        let fate = check.err().map(|reason| Fate::DeadLetter {
+            reason,
+            class: DeadLetterClass::Invalid,
+        });
         Self {
             first: index,
             copies: Vec::new(),
             event,
-            record,
             fate,
             attempts: 0,
             last_reason: String::new(),
@@ -84,11 +76,6 @@ impl<R> Group<R> {
     /// The event the group's messages carry.
     pub(crate) fn event(&self) -> &FileMoved {
         &self.event
-    }
-
-    /// Its record, until a call takes it (`None` also when it can never be stored).
-    pub(crate) fn record(&self) -> Option<&R> {
-        self.record.as_ref()
     }
 
     /// For a record this invocation stored: how long after its move (ms).
@@ -123,7 +110,7 @@ enum Answer {
 pub(crate) async fn write_all<S: Sink>(
     sink: &S,
     settings: &Settings,
-    groups: &mut [Group<S::Record>],
+    groups: &mut [Group],
     deadline: Instant,
 ) -> u64 {
     let mut backoff = Backoff::new(settings.backoff, deadline);
@@ -138,8 +125,7 @@ pub(crate) async fn write_all<S: Sink>(
             return retried;
         }
         let calls = plan(groups, &todo, sink.max_batch().max(1));
-        let calls = records_of(sink, groups, calls);
-        let answers = send(sink, settings.concurrency, calls, deadline).await;
+        let answers = send(sink, settings.concurrency, groups, calls, deadline).await;
         let asked = apply(settings, groups, answers);
         let still = pending(groups);
         if still.is_empty() {
@@ -155,61 +141,40 @@ pub(crate) async fn write_all<S: Sink>(
     }
 }
 
-fn pending<R>(groups: &[Group<R>]) -> Vec<usize> {
+fn pending(groups: &[Group]) -> Vec<usize> {
     (0..groups.len())
         .filter(|&g| groups[g].fate.is_none())
         .collect()
 }
 
 /// The calls of one round: records in calls of `max_batch`, isolated ones alone.
-fn plan<R>(groups: &[Group<R>], pending: &[usize], max_batch: usize) -> Vec<Vec<usize>> {
+fn plan(groups: &[Group], pending: &[usize], max_batch: usize) -> Vec<Vec<usize>> {
     let (solo, packed): (Vec<usize>, Vec<usize>) = pending.iter().partition(|&&g| groups[g].solo);
     let mut calls: Vec<Vec<usize>> = packed.chunks(max_batch).map(<[usize]>::to_vec).collect();
     calls.extend(solo.into_iter().map(|g| vec![g]));
     calls
 }
 
-/// Each call with its records, moved out of their groups (a record sent once is prepared again
-/// from its event: a pure function, so the same record).
-fn records_of<S: Sink>(
-    sink: &S,
-    groups: &mut [Group<S::Record>],
-    calls: Vec<Vec<usize>>,
-) -> Vec<(Vec<usize>, Vec<S::Record>)> {
-    calls
-        .into_iter()
-        .map(|call| {
-            let records = call
-                .iter()
-                .filter_map(|&g| {
-                    let group = &mut groups[g];
-                    group
-                        .record
-                        .take()
-                        .or_else(|| sink.prepare(&group.event).ok())
-                })
-                .collect();
-            (call, records)
-        })
-        .collect()
-}
-
-/// Send every call, `concurrency` at a time. Every call ends by `deadline`, however late it
-/// starts (calls past the limit wait for a slot); one whose slot comes after it is not sent.
+/// Send every call, `concurrency` at a time, each call's records prepared as it starts (so at
+/// most `concurrency` calls' records exist at once). Every call ends by `deadline`, however
+/// late it starts (calls past the limit wait for a slot); one whose slot comes after it is not
+/// sent.
 async fn send<S: Sink>(
     sink: &S,
     concurrency: usize,
-    calls: Vec<(Vec<usize>, Vec<S::Record>)>,
+    groups: &[Group],
+    calls: Vec<Vec<usize>>,
     deadline: Instant,
 ) -> Vec<(Vec<usize>, Answer)> {
-    let jobs = calls.into_iter().map(|(call, records)| async move {
+    let jobs = calls.into_iter().map(|call| async move {
         if Instant::now() >= deadline {
             return (call, Answer::NotSent);
         }
-        let answer = match tokio::time::timeout_at(deadline.into(), sink.write(records)).await {
-            Ok(outcomes) => Answer::Outcomes(outcomes),
-            Err(_elapsed) => Answer::TimedOut,
-        };
+        let answer =
+            match tokio::time::timeout_at(deadline.into(), write_call(sink, groups, &call)).await {
+                Ok(outcomes) => Answer::Outcomes(outcomes),
+                Err(_elapsed) => Answer::TimedOut,
+            };
         (call, answer)
     });
     futures_util::stream::iter(jobs)
@@ -218,11 +183,37 @@ async fn send<S: Sink>(
         .await
 }
 
+/// Prepare the records of one call and write them: one outcome per group of `call`, in order.
+/// A record the sink cannot prepare (its check passed, so never, for a pure `prepare`) is
+/// refused with the sink's reason rather than sent.
+async fn write_call<S: Sink>(sink: &S, groups: &[Group], call: &[usize]) -> Vec<Outcome> {
+    let mut refused = Vec::new();
+    let records: Vec<S::Record> = call
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &g)| {
+            sink.prepare(&groups[g].event)
+                .map_err(|reason| refused.push((k, Outcome::Reject(reason))))
+                .ok()
+        })
+        .collect();
+    let mut outcomes = if records.is_empty() {
+        Vec::new()
+    } else {
+        sink.write(records).await
+    };
+    // Ascending positions: each lands where its group is in the call.
+    for (k, outcome) in refused {
+        outcomes.insert(k.min(outcomes.len()), outcome);
+    }
+    outcomes
+}
+
 /// Apply the answers of a round; returns, when some record is to be sent again, the least
 /// delay a store asked for before the next round.
-fn apply<R>(
+fn apply(
     settings: &Settings,
-    groups: &mut [Group<R>],
+    groups: &mut [Group],
     answers: Vec<(Vec<usize>, Answer)>,
 ) -> Option<Duration> {
     let mut asked: Option<Duration> = None;
@@ -262,12 +253,7 @@ fn apply<R>(
 }
 
 /// Apply one outcome to its group; returns a wait when the record is to be sent again.
-fn decide<R>(
-    settings: &Settings,
-    g: &mut Group<R>,
-    outcome: Outcome,
-    alone: bool,
-) -> Option<Duration> {
+fn decide(settings: &Settings, g: &mut Group, outcome: Outcome, alone: bool) -> Option<Duration> {
     let dead_letter = |reason, class| Some(Fate::DeadLetter { reason, class });
     match outcome {
         Outcome::Written => g.fate = Some(Fate::Written),
@@ -284,7 +270,7 @@ fn decide<R>(
 }
 
 /// Count an attempt; when they run out, decide the record as its retry says.
-fn again<R>(settings: &Settings, g: &mut Group<R>, retry: Retry) -> Option<Duration> {
+fn again(settings: &Settings, g: &mut Group, retry: Retry) -> Option<Duration> {
     g.attempts += 1;
     if g.attempts >= settings.max_attempts {
         let n = g.attempts;

@@ -1,7 +1,7 @@
 //! Record layouts, checked on the exact request bytes the real adapter sends.
 
 use filetrail_contract::{OccurredAt, parse_body};
-use filetrail_recorder::{Layout, TimestreamWriter, WriteRecords};
+use filetrail_recorder::{Layout, RecordSizes, TimestreamWriter, WriteRecords};
 use filetrail_testkit::replay;
 use serde_json::{Value, json};
 
@@ -46,7 +46,7 @@ async fn request_body(
 }
 
 fn dim(name: &str, value: &str) -> Value {
-    json!({"Name": name, "Value": value, "DimensionValueType": "VARCHAR"})
+    json!({"Name": name, "Value": value})
 }
 
 #[tokio::test]
@@ -168,4 +168,80 @@ fn records_over_the_timestream_limit_are_refused_with_the_limit() {
     let err = Layout::Seed.record(&e).expect_err("too large");
     assert!(err.contains("2048") && err.contains("bytes"), "{err}");
     assert!(Layout::Seed.record(&fixture()).is_ok());
+}
+
+/// The sizes Timestream counts, read off a built record: dimension names and values; then
+/// time, measure names and values.
+fn built_sizes(r: &aws_sdk_timestreamwrite::types::Record, layout: Layout) -> RecordSizes {
+    let series: usize = r
+        .dimensions()
+        .iter()
+        .map(|d| d.name().len() + d.value().len())
+        .sum();
+    let measures: usize = match layout {
+        Layout::Seed => {
+            layout.measure_name().len() + r.measure_value().expect("seed measure value").len()
+        }
+        Layout::Multi => {
+            layout.measure_name().len()
+                + r.measure_values()
+                    .iter()
+                    .map(|m| m.name().len() + m.value().len())
+                    .sum::<usize>()
+        }
+    };
+    RecordSizes {
+        series,
+        record: 8 + series + measures,
+    }
+}
+
+/// `check` tells from sizes what `record` would build: the sizes it computes are the built
+/// record's, for every optional field and for keys on both sides of both limits, and an event
+/// is refused exactly when one of them passes its limit.
+#[test]
+fn checked_sizes_are_the_built_records() {
+    let mut events = vec![fixture()];
+    let mut bare = fixture();
+    (bare.stage, bare.etag, bare.size, bare.new_file_key) = (None, None, None, None);
+    events.push(bare);
+    let mut every = fixture();
+    every.version_id = Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY".into());
+    every.trace_id = Some("Root=1-5759e988-bd862e3fe1be46a994272793".into());
+    every.size = Some(u64::MAX);
+    every.occurred_at = OccurredAt::from_millis(-1_234);
+    events.push(every);
+    for len in (700..1024).step_by(13) {
+        let mut e = fixture();
+        e.file_key = "k".repeat(len);
+        e.new_file_key = Some("é".repeat(len / 2 + 5));
+        events.push(e);
+    }
+    let mut refused = [0, 0];
+    for layout in Layout::ALL {
+        for e in &events {
+            let sizes = layout.sizes(e);
+            let too_big = sizes.series > 2048 || sizes.record > 2048;
+            match layout.record(e) {
+                Ok(r) => {
+                    assert!(!too_big, "{layout:?} {sizes:?}");
+                    assert_eq!(built_sizes(&r, layout), sizes, "{layout:?}");
+                    assert_eq!(layout.check(e), Ok(()));
+                }
+                Err(reason) => {
+                    assert!(too_big, "{layout:?} {sizes:?}: {reason}");
+                    assert_eq!(layout.check(e), Err(reason));
+                    refused[usize::from(layout == Layout::Multi)] += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        refused.iter().all(|&n| n > 0),
+        "both layouts refuse some: {refused:?}"
+    );
+    assert!(
+        refused.iter().all(|&n| n < events.len()),
+        "both layouts take some: {refused:?}"
+    );
 }

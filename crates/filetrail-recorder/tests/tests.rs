@@ -11,6 +11,7 @@ mod lag;
 mod lambda;
 mod layout;
 mod metrics;
+mod prepare;
 mod rejections;
 mod replay;
 

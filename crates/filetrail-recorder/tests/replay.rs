@@ -238,33 +238,41 @@ async fn two_events_with_one_id_in_a_batch_are_a_conflict_where_the_records_diff
     let mut first = super::event(42);
     first.size = Some(10);
     let second = other_values_same_id(&first);
-    let messages = [
-        ("m0".to_owned(), envelope(&first)),
-        ("m1".to_owned(), envelope(&second)),
-    ];
-
-    let (recorder, bodies) = one_batch(Layout::Multi, &messages, (1, 0, 1)).await;
-    assert_eq!(event_ids_in(&bodies[0]), vec![first.event_id.clone()]);
-    let letters = recorder.dead_letters().letters();
-    assert_eq!(letters.len(), 1);
-    assert_eq!(
-        (letters[0].message_id.as_str(), letters[0].class.as_str()),
-        ("m1", "conflict")
-    );
-    assert_eq!(
-        letters[0].body, messages[1].1,
-        "the original body, for replay"
-    );
+    let (letter, messages) = second_dead_lettered(&first, &second, "conflict").await;
+    assert_eq!(letter.body, messages[1].1, "the original body, for replay");
     let size = |e: &filetrail_contract::FileMoved| format!("\"size\":{}", e.size.unwrap_or(0));
     assert!(
-        letters[0].reason.contains(&first.event_id)
-            && letters[0].reason.contains(&size(&first))
-            && letters[0].reason.contains(&size(&second)),
+        letter.reason.contains(&first.event_id)
+            && letter.reason.contains(&size(&first))
+            && letter.reason.contains(&size(&second)),
         "both versions named: {}",
-        letters[0].reason
+        letter.reason
     );
 
     one_batch(Layout::Seed, &messages, (1, 1, 0)).await;
+}
+
+/// `first` then `second` (one `event_id`) recorded as one batch in the multi layout: the first
+/// written in the one call, the second dead-lettered as `class`. Its letter, and the messages.
+async fn second_dead_lettered(
+    first: &filetrail_contract::FileMoved,
+    second: &filetrail_contract::FileMoved,
+    class: &str,
+) -> (filetrail_recorder::DeadLetter, [(String, String); 2]) {
+    let messages = [
+        ("m0".to_owned(), envelope(first)),
+        ("m1".to_owned(), envelope(second)),
+    ];
+    let (recorder, bodies) = one_batch(Layout::Multi, &messages, (1, 0, 1)).await;
+    assert_eq!(event_ids_in(&bodies[0]), vec![first.event_id.clone()]);
+    let mut letters = recorder.dead_letters().letters();
+    assert_eq!(letters.len(), 1);
+    let letter = letters.remove(0);
+    assert_eq!(
+        (letter.message_id.as_str(), letter.class.as_str()),
+        ("m1", class)
+    );
+    (letter, messages)
 }
 
 /// A later event with the first's id whose own record can never be stored (here its optional
@@ -281,19 +289,8 @@ async fn a_later_event_with_the_same_id_whose_record_cannot_be_stored_is_dead_le
     second.trace_id = Some("t".repeat(256));
     second.etag = Some("e".repeat(256));
     second.version_id = Some("v".repeat(256));
-    let messages = [
-        ("m0".to_owned(), envelope(&first)),
-        ("m1".to_owned(), envelope(&second)),
-    ];
-    let (recorder, bodies) = one_batch(Layout::Multi, &messages, (1, 0, 1)).await;
-    assert_eq!(event_ids_in(&bodies[0]), vec![first.event_id.clone()]);
-    let letters = recorder.dead_letters().letters();
-    assert_eq!(letters.len(), 1);
-    assert_eq!(
-        (letters[0].message_id.as_str(), letters[0].class.as_str()),
-        ("m1", "invalid")
-    );
-    assert!(letters[0].reason.contains("2048"), "{}", letters[0].reason);
+    let (letter, _) = second_dead_lettered(&first, &second, "invalid").await;
+    assert!(letter.reason.contains("2048"), "{}", letter.reason);
 }
 
 /// Record `messages` as one batch in `layout` against a store that takes one call: nothing is

@@ -232,7 +232,7 @@ not the recorder's code: `lambda_runtime` reads every invocation through
 `serde_path_to_error`, which allocates each key it passes (≈ 0.5 µs per message over plain
 serde_json, measured on the same event), and the SDK writes, signs and sends each
 WriteRecords call. What the recorder decides is done once per event: each body is read once,
-each record built once, when its call is sent.
+each record is built when a call sends it (once, unless the call is answered with a retry).
 """
 
 
@@ -344,8 +344,8 @@ Notes:
   quiet spell) before three changes of December 7: a record is built only when a call sends
   it (no batch-wide set of records allocated, then freed), every event is checked against
   the store's limits from sizes alone (no record built to be thrown away), and a dimension no
-  longer carries its optional `DimensionValueType` (30 % fewer request bytes to write and
-  sign).
+  longer carries its optional `DimensionValueType` (request bytes per event to write and sign:
+  616 → 430 in the seed layout, 741 → 617 in the multi layout).
 - The peak-memory reading resets the kernel's peak mark (`/proc/self/clear_refs`) once the raw
   event JSON (≈ 17 MB) is in memory, so it covers the raw event, the parsed `SqsBatch`, the
   handler's working set and the SDK, as in a Lambda invocation. Each sink runs in a process

@@ -155,6 +155,18 @@ fn plan(groups: &[Group], pending: &[usize], max_batch: usize) -> Vec<Vec<usize>
     calls
 }
 
+/// Groups whose record the sink could not prepare, each with the sink's reason.
+type Unprepared = Vec<(usize, String)>;
+
+/// One call of a round and what came of it.
+struct Called {
+    /// The groups whose records the call carried, in order.
+    sent: Vec<usize>,
+    /// Groups whose record the sink could not prepare: never sent.
+    unprepared: Unprepared,
+    answer: Answer,
+}
+
 /// Send every call, `concurrency` at a time, each call's records prepared as it starts (so at
 /// most `concurrency` calls' records exist at once). Every call ends by `deadline`, however
 /// late it starts (calls past the limit wait for a slot); one whose slot comes after it is not
@@ -165,17 +177,29 @@ async fn send<S: Sink>(
     groups: &[Group],
     calls: Vec<Vec<usize>>,
     deadline: Instant,
-) -> Vec<(Vec<usize>, Answer)> {
+) -> Vec<Called> {
     let jobs = calls.into_iter().map(|call| async move {
         if Instant::now() >= deadline {
-            return (call, Answer::NotSent);
+            return Called {
+                sent: call,
+                unprepared: Vec::new(),
+                answer: Answer::NotSent,
+            };
         }
-        let answer =
-            match tokio::time::timeout_at(deadline.into(), write_call(sink, groups, &call)).await {
+        let (sent, records, unprepared) = prepare(sink, groups, call);
+        let answer = if records.is_empty() {
+            Answer::Outcomes(Vec::new())
+        } else {
+            match tokio::time::timeout_at(deadline.into(), sink.write(records)).await {
                 Ok(outcomes) => Answer::Outcomes(outcomes),
                 Err(_elapsed) => Answer::TimedOut,
-            };
-        (call, answer)
+            }
+        };
+        Called {
+            sent,
+            unprepared,
+            answer,
+        }
     });
     futures_util::stream::iter(jobs)
         .buffer_unordered(concurrency.max(1))
@@ -183,43 +207,48 @@ async fn send<S: Sink>(
         .await
 }
 
-/// Prepare the records of one call and write them: one outcome per group of `call`, in order.
-/// A record the sink cannot prepare (its check passed, so never, for a pure `prepare`) is
-/// refused with the sink's reason rather than sent.
-async fn write_call<S: Sink>(sink: &S, groups: &[Group], call: &[usize]) -> Vec<Outcome> {
-    let mut refused = Vec::new();
-    let records: Vec<S::Record> = call
-        .iter()
-        .enumerate()
-        .filter_map(|(k, &g)| {
-            sink.prepare(&groups[g].event)
-                .map_err(|reason| refused.push((k, Outcome::Reject(reason))))
-                .ok()
-        })
-        .collect();
-    let mut outcomes = if records.is_empty() {
-        Vec::new()
-    } else {
-        sink.write(records).await
-    };
-    // Ascending positions: each lands where its group is in the call.
-    for (k, outcome) in refused {
-        outcomes.insert(k.min(outcomes.len()), outcome);
+/// The records of `call`'s groups, prepared now: the groups they belong to, the records, and
+/// the groups whose record the sink could not prepare (its check passed, so never, for a pure
+/// `prepare`) with the sink's reason.
+fn prepare<S: Sink>(
+    sink: &S,
+    groups: &[Group],
+    call: Vec<usize>,
+) -> (Vec<usize>, Vec<S::Record>, Unprepared) {
+    let mut sent = Vec::with_capacity(call.len());
+    let mut records = Vec::with_capacity(call.len());
+    let mut unprepared = Vec::new();
+    for g in call {
+        match sink.prepare(&groups[g].event) {
+            Ok(record) => {
+                sent.push(g);
+                records.push(record);
+            }
+            Err(reason) => unprepared.push((g, reason)),
+        }
     }
-    outcomes
+    (sent, records, unprepared)
 }
 
 /// Apply the answers of a round; returns, when some record is to be sent again, the least
 /// delay a store asked for before the next round.
-fn apply(
-    settings: &Settings,
-    groups: &mut [Group],
-    answers: Vec<(Vec<usize>, Answer)>,
-) -> Option<Duration> {
+fn apply(settings: &Settings, groups: &mut [Group], answers: Vec<Called>) -> Option<Duration> {
     let mut asked: Option<Duration> = None;
     let mut ask = |wait: Duration| asked = Some(asked.map_or(wait, |a| a.max(wait)));
     let now_ms = OccurredAt::now().millis();
-    for (call, answer) in answers {
+    for Called {
+        sent: call,
+        unprepared,
+        answer,
+    } in answers
+    {
+        // A record that cannot be built can never be stored: invalid, as a check refusal is.
+        for (g, reason) in unprepared {
+            groups[g].fate = Some(Fate::DeadLetter {
+                reason,
+                class: DeadLetterClass::Invalid,
+            });
+        }
         let outcomes = match answer {
             Answer::NotSent => continue,
             Answer::TimedOut => {

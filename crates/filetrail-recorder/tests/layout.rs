@@ -198,7 +198,8 @@ fn built_sizes(r: &aws_sdk_timestreamwrite::types::Record, layout: Layout) -> Re
 
 /// `check` tells from sizes what `record` would build: the sizes it computes are the built
 /// record's, for every optional field and for keys on both sides of both limits, and an event
-/// is refused exactly when one of them passes its limit.
+/// is refused exactly when one of them passes its limit. (`record` refuses through `check`, so
+/// the records built are what tests the sizes; a refusal shows only that a size passed.)
 #[test]
 fn checked_sizes_are_the_built_records() {
     let mut events = vec![fixture()];
@@ -208,7 +209,7 @@ fn checked_sizes_are_the_built_records() {
     let mut every = fixture();
     every.version_id = Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY".into());
     every.trace_id = Some("Root=1-5759e988-bd862e3fe1be46a994272793".into());
-    every.size = Some(u64::MAX);
+    every.size = Some(i64::MAX as u64);
     every.occurred_at = OccurredAt::from_millis(-1_234);
     events.push(every);
     for len in (700..1024).step_by(13) {
@@ -244,4 +245,21 @@ fn checked_sizes_are_the_built_records() {
         refused.iter().all(|&n| n < events.len()),
         "both layouts take some: {refused:?}"
     );
+}
+
+/// The multi layout stores `size` as a BIGINT, a 64-bit signed integer: a size beyond it is
+/// refused with a reason naming the field and the limit; the seed layout does not store it.
+#[test]
+fn a_size_beyond_bigint_is_refused_where_it_is_stored() {
+    let mut e = fixture();
+    e.size = Some(i64::MAX as u64 + 1);
+    let reason = Layout::Multi.check(&e).expect_err("beyond BIGINT");
+    assert!(
+        reason.contains("size 9223372036854775808") && reason.contains("BIGINT"),
+        "{reason}"
+    );
+    assert_eq!(Layout::Multi.record(&e).err(), Some(reason));
+    assert!(Layout::Seed.record(&e).is_ok());
+    e.size = Some(i64::MAX as u64);
+    assert!(Layout::Multi.record(&e).is_ok());
 }

@@ -110,12 +110,12 @@ pub fn epoch_seconds_len(ms: i64) -> usize {
 }
 
 /// The length of `n` written in decimal (with its sign).
-pub fn decimal_len(n: i64) -> usize {
+fn decimal_len(n: i64) -> usize {
     usize::from(n < 0) + digits(n.unsigned_abs())
 }
 
 /// The number of decimal digits of `n`.
-pub fn digits(n: u64) -> usize {
+fn digits(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
@@ -138,6 +138,7 @@ pub fn push_epoch_seconds(out: &mut String, ms: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{ActionType, Move, OccurredAt};
 
     #[test]
     fn lengths_are_those_of_the_written_text() {
@@ -166,7 +167,6 @@ mod tests {
         }
         assert_eq!(Value::Text("sdc.sorter").text_len(), 10);
     }
-    use crate::{ActionType, Move, OccurredAt};
 
     fn event() -> FileMoved {
         let mut e = FileMoved::from_move(Move {

@@ -75,7 +75,7 @@ impl Layout {
         let series = self.identity(&dims).map(|(n, v)| n.len() + v.len()).sum();
         RecordSizes {
             series,
-            record: TIME_BYTES + series + self.measures_len(event),
+            record: TIME_BYTES + series + self.measures_len(event, &dims),
         }
     }
 
@@ -147,13 +147,12 @@ impl Layout {
 
     /// The bytes Timestream counts for the measure names and values of `event`'s record,
     /// as [`Layout::record`] writes them.
-    fn measures_len(self, event: &FileMoved) -> usize {
+    fn measures_len(self, event: &FileMoved, dims: &[(&'static str, &str); 6]) -> usize {
         let seconds = SEED_MEASURE_NAME.len() + epoch_seconds_len(event.occurred_at.millis());
         match self {
             Self::Seed => seconds,
             Self::Multi => {
-                let dims = record::seed_dimensions(event);
-                let (key, new_key) = keys(&dims);
+                let (key, new_key) = keys(dims);
                 MULTI_MEASURE_NAME.len()
                     + seconds
                     + name::FILE_KEY.len()
